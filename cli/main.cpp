@@ -1,0 +1,46 @@
+// cfm: one executable with sub-commands, deployed the same way everywhere (laptop, container, Slurm node).
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "util/error.h"
+
+namespace cfm::cli {
+
+int& exit_code() {
+  static int code = 0;
+  return code;
+}
+
+}  // namespace cfm::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "cfm: Crossmodal Feature Mapping (Costanzino et al., CVPR 2024) for multimodal industrial anomaly detection.\n"
+      "Datasets, preprocessing and synthetic data; see `cfm <command> --help`.",
+      "cfm"};
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::simple);
+  cfm::cli::add_synth_command(app);
+  cfm::cli::add_preprocess_command(app);
+  cfm::cli::add_check_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "cfm: error: {} (see cfm --help)\n", e.what());
+    return 2;
+  } catch (const cfm::UsageError& e) {
+    fmt::print(stderr, "cfm: error: {}\n", e.what());
+    return 2;
+  } catch (const cfm::Error& e) {
+    fmt::print(stderr, "cfm: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "cfm: error: {}\n", e.what());
+    return 1;
+  }
+  return cfm::cli::exit_code();
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cfm needs (as root, or through sudo when not root).
+# Safe to run repeatedly: apt only installs what is missing.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config
+  # LibTorch (CPU) and a fast BLAS: without libopenblas0-pthread Debian's LibTorch falls back to the
+  # reference BLAS, ~20x slower (../shared/docs/toolchain.md).
+  libtorch-dev libopenblas0-pthread
+  # libraries
+  libboost-dev libsqlite3-dev libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev
+  libtiff-dev libpng-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libnanoflann-dev
+  libeigen3-dev libssl-dev
+  # Python references used by the parity tests (Debian's interpreter, /usr/bin/python3)
+  python3 python3-numpy python3-pil
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
