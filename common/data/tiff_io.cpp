@@ -36,6 +36,17 @@ struct TiffCloser {
 };
 using TiffHandle = std::unique_ptr<TIFF, TiffCloser>;
 
+bool has_tiff_signature(const std::string& path) {
+  unsigned char magic[4] = {0, 0, 0, 0};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  std::size_t n = std::fread(magic, 1, 4, f);
+  std::fclose(f);
+  bool little = magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0;
+  bool big = magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43);
+  return n == 4 && (little || big);
+}
+
 TiffHandle open_tiff(const std::string& path, const char* mode) {
   install_tiff_handlers();
   last_tiff_message.clear();
@@ -46,8 +57,11 @@ TiffHandle open_tiff(const std::string& path, const char* mode) {
   }
   TIFF* tiff = TIFFOpen(path.c_str(), mode);
   if (!tiff) {
-    if (std::strcmp(mode, "r") == 0)
-      throw FormatError(path, "not a readable TIFF file" + (last_tiff_message.empty() ? "" : " (" + last_tiff_message + ")"));
+    if (std::strcmp(mode, "r") == 0) {
+      std::string detail = last_tiff_message.empty() ? "" : " (" + last_tiff_message + ")";
+      if (has_tiff_signature(path)) throw FormatError(path, "truncated or corrupt TIFF: cannot read its directory" + detail);
+      throw FormatError(path, "not a TIFF file" + detail);
+    }
     throw IoError(path, "cannot create TIFF file" + (last_tiff_message.empty() ? "" : " (" + last_tiff_message + ")"));
   }
   return TiffHandle(tiff);

@@ -17,7 +17,7 @@ using KdTree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<
 
 }  // namespace
 
-Clustering cluster_dbscan(const std::vector<Eigen::Vector3d>& points, double eps, int min_points) {
+Clustering cluster_dbscan_kdtree(const std::vector<Eigen::Vector3d>& points, double eps, int min_points) {
   constexpr int kUnvisited = -2;
   Clustering result;
   result.labels.assign(points.size(), kUnvisited);

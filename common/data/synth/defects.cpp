@@ -12,7 +12,7 @@ namespace cfm::synth {
 namespace {
 
 constexpr double kMm = 1e-3;
-constexpr float kMinHeight = 6 * kMm;  // keeps defects above the 5 mm plane-removal threshold
+constexpr float kMinHeight = 6.5 * kMm;  // keeps defects above the 5 mm plane-removal threshold
 
 // An ellipse on the object: normalised distance d(x, y) < 1 inside.
 struct Footprint {
@@ -93,22 +93,33 @@ void hole(SurfaceModel& s, const Footprint& f, Rng& rng) {
 void crack(SurfaceModel& s, double fraction, Rng& rng) {
   Footprint start = place_footprint(s, fraction * 0.2, rng);
   double width = std::max(2.0, 0.006 * std::min(s.width, s.height));
-  double length = fraction * static_cast<double>(object_area(s)) / width;
+  auto target = static_cast<std::size_t>(fraction * static_cast<double>(object_area(s)));
   double depth = rng.uniform(2.0, 3.5) * kMm;
   double x = start.cx, y = start.cy, heading = rng.uniform(0, 2 * M_PI);
   double r = width / 2 + 0.5;
-  for (double walked = 0; walked < length; walked += 0.5) {
+  std::size_t marked = 0;
+  // Walk until the crack covers its share of the object; turn away when the next step leaves it.
+  for (int step = 0; marked < target && step < 200000; ++step) {
     heading += rng.normal() * 0.06;
-    x += 0.5 * std::cos(heading);
-    y += 0.5 * std::sin(heading);
+    double nx = x + 0.5 * std::cos(heading), ny = y + 0.5 * std::sin(heading);
+    int ix = static_cast<int>(nx), iy = static_cast<int>(ny);
+    if (ix < 0 || iy < 0 || ix >= s.width || iy >= s.height || !s.object_mask.at(iy, ix)) {
+      heading += rng.uniform(0.5, 1.0) * M_PI;
+      continue;
+    }
+    x = nx;
+    y = ny;
     for (int yy = static_cast<int>(y - r); yy <= static_cast<int>(y + r); ++yy)
       for (int xx = static_cast<int>(x - r); xx <= static_cast<int>(x + r); ++xx) {
         if (xx < 0 || yy < 0 || xx >= s.width || yy >= s.height || !s.object_mask.at(yy, xx)) continue;
         double d = std::hypot(xx + 0.5 - x, yy + 0.5 - y) / (width / 2);
         if (d >= 1) continue;
-        float target = std::max(kMinHeight, static_cast<float>(s.height_m.at(yy, xx) - depth * (1 - d)));
-        if (!s.defect_mask.at(yy, xx) || target < s.height_m.at(yy, xx)) s.height_m.at(yy, xx) = target;
-        s.defect_mask.at(yy, xx) = 255;
+        float dug = std::max(kMinHeight, static_cast<float>(s.height_m.at(yy, xx) - depth * (1 - d)));
+        if (!s.defect_mask.at(yy, xx)) {
+          s.defect_mask.at(yy, xx) = 255;
+          ++marked;
+          s.height_m.at(yy, xx) = dug;
+        }
       }
   }
 }

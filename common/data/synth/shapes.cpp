@@ -56,7 +56,7 @@ Texel ring(double u, double v, const double base[3], const ValueNoise& noise) {
   double d = std::abs(r - 0.62) / 0.38;
   if (d >= 1) return t;
   double profile = std::sqrt(1 - d * d);
-  t.height = 5.5 * kMm + 13 * kMm * profile + 0.3 * kMm * noise.fbm(u * 8, v * 8, 3);
+  t.height = 6.5 * kMm + 13 * kMm * profile + 0.3 * kMm * noise.fbm(u * 8, v * 8, 3);
   // Crust darker on top (height-dependent), lighter on the sides, plus seeds.
   set_albedo(t, base, (1.15 - 0.45 * profile) * (0.9 + 0.2 * noise.fbm(u * 12, v * 12, 2)));
   if (noise.at(u * 30 + 7, v * 30 + 7) > 0.93) {
@@ -73,7 +73,7 @@ Texel dowel(double u, double v, const double base[3], const ValueNoise& noise) {
   double d = std::hypot(u, v - along) / 0.34;
   if (d >= 1) return t;
   double grain = 0.5 + 0.5 * std::sin(u * 45 + 4 * noise.fbm(u * 2, v * 6, 3));
-  t.height = 5.5 * kMm + 9 * kMm * std::sqrt(1 - d * d) + 0.12 * kMm * grain;
+  t.height = 6.5 * kMm + 9 * kMm * std::sqrt(1 - d * d) + 0.12 * kMm * grain;
   set_albedo(t, base, 0.8 + 0.3 * grain);
   return t;
 }
@@ -83,7 +83,7 @@ Texel potato(double u, double v, const double base[3], const ValueNoise& noise) 
   double angle = std::atan2(v, u);
   double r = std::hypot(u, v) / (0.85 + 0.25 * noise.fbm(std::cos(angle) * 1.5 + 3, std::sin(angle) * 1.5 + 3, 3));
   if (r >= 1) return t;
-  t.height = 6.5 * kMm + 18 * kMm * std::pow(1 - r * r, 0.7) + 0.6 * kMm * noise.fbm(u * 4, v * 4, 4);
+  t.height = 7 * kMm + 18 * kMm * std::pow(1 - r * r, 0.7) + 0.6 * kMm * noise.fbm(u * 4, v * 4, 4);
   set_albedo(t, base, 0.8 + 0.35 * noise.fbm(u * 7 + 5, v * 7 + 5, 4));
   double eye = noise.at(u * 7 + 70, v * 7 + 70);
   if (eye > 0.86) {  // eyes: dark dimples
@@ -99,16 +99,12 @@ Texel gland(double u, double v, const double base[3], const ValueNoise& noise) {
   for (int k = 0; k < 3; ++k) hexagon = std::max(hexagon, std::abs(u * std::cos(k * M_PI / 3) + v * std::sin(k * M_PI / 3)));
   if (hexagon >= 0.95) return t;
   double r = std::hypot(u, v);
-  t.height = 8 * kMm;
-  double shade = 0.95;
-  if (r < 0.55) {  // threaded boss
-    t.height = 16 * kMm + 0.5 * kMm * std::sin(r * 90);
-    shade = 1.05 + 0.08 * std::sin(r * 90);
-  }
-  if (r < 0.22) {  // bore: lower, darker
-    t.height = 6.5 * kMm;
-    shade = 0.45;
-  }
+  // Levels joined by ramps (not vertical walls), so that the object stays one connected surface for
+  // the DBSCAN of the preprocessing, whose eps is 6 mm.
+  auto ramp = [](double edge, double value, double width) { return std::clamp((edge - value) / width + 0.5, 0.0, 1.0); };
+  double boss = ramp(0.55, r, 0.12), bore = ramp(0.22, r, 0.08);
+  t.height = 8 * kMm + boss * (8 * kMm + 0.5 * kMm * std::sin(r * 90)) - bore * 8.5 * kMm;
+  double shade = 0.95 + boss * (0.1 + 0.08 * std::sin(r * 90)) - bore * 0.6;
   set_albedo(t, base, shade * (0.95 + 0.1 * noise.fbm(u * 20, v * 20, 2)));
   return t;
 }

@@ -1,0 +1,55 @@
+// The `cfm` executable end to end: help, error lines and exit codes, and the synth -> check -> preprocess
+// round trip a user runs first.
+#include <algorithm>
+
+#include "test_support.h"
+
+namespace cfm {
+namespace {
+
+using test::run_command;
+using test::TempDir;
+
+const std::string kCfm = CFM_BINARY;
+
+std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+TEST(Cli, HelpListsTheSubCommands) {
+  auto r = run_command(kCfm + " --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* command : {"synth", "preprocess", "check"}) EXPECT_NE(r.output.find(command), std::string::npos) << command;
+  for (const char* command : {"synth --help", "preprocess --help", "preprocess mvtec --help", "preprocess eyecandies --help", "check --help"})
+    EXPECT_EQ(run_command(kCfm + " " + command).exit_code, 0) << command;
+}
+
+TEST(Cli, ErrorsAreOneLineAndNonZero) {
+  for (const char* args : {"", "nosuchcommand", "synth", "synth --out /tmp/x --size 150", "check --data /nonexistent/folder",
+                           "preprocess mvtec --in /nonexistent --out /tmp/y", "preprocess mvtec --in /tmp",
+                           "synth --out /tmp/x --categories many"}) {
+    auto r = run_command(kCfm + " " + args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_EQ(line_count(r.output), 1u) << args << ": " << r.output;
+    EXPECT_EQ(r.output.rfind("cfm: error: ", 0), 0u) << args << ": " << r.output;
+  }
+}
+
+TEST(Cli, SynthCheckAndPreprocessRoundTrip) {
+  TempDir dir;
+  auto synth = run_command(kCfm + " synth --out " + (dir / "d") + " --categories 2 --size 100 --train 2 --test 1 --no-progress");
+  ASSERT_EQ(synth.exit_code, 0) << synth.output;
+  EXPECT_NE(synth.output.find("cookie"), std::string::npos);
+  EXPECT_NE(synth.output.find("files"), std::string::npos);
+  auto check = run_command(kCfm + " check --data " + (dir / "d") + " --decode");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("no problems found"), std::string::npos);
+  auto pre = run_command(kCfm + " preprocess mvtec --in " + (dir / "d") + " --out " + (dir / "p") + " --no-progress");
+  EXPECT_EQ(pre.exit_code, 0) << pre.output;
+  EXPECT_NE(pre.output.find("0 failed"), std::string::npos) << pre.output;
+  std::filesystem::remove(dir.path() / "p/cookie/train/good/xyz/000.tiff");
+  auto broken = run_command(kCfm + " check --data " + (dir / "p"));
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.output.find("no matching xyz/000.tiff"), std::string::npos) << broken.output;
+}
+
+}  // namespace
+}  // namespace cfm

@@ -1,0 +1,41 @@
+#include <cstdio>
+#include <string>
+
+#include "test_support.h"
+#include "util/progress_bar.h"
+
+namespace cfm {
+namespace {
+
+std::string read_all(std::FILE* f) {
+  std::rewind(f);
+  std::string text;
+  char buffer[256];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, f)) text.append(buffer, n);
+  return text;
+}
+
+TEST(ProgressBar, NonInteractiveStreamGetsLinesWithCountsAndFailures) {
+  std::FILE* f = std::tmpfile();
+  {
+    ProgressBar bar("work", 4, f);
+    bar.advance();
+    bar.advance(2, 1);
+    bar.advance();
+  }
+  std::string text = read_all(f);
+  std::fclose(f);
+  EXPECT_NE(text.find("work ["), std::string::npos) << text;
+  EXPECT_NE(text.find("4/4, 1 failed"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos);  // no carriage returns when not a terminal
+}
+
+TEST(ProgressBar, NullStreamIsSilent) {
+  ProgressBar bar("quiet", 2, nullptr);
+  bar.advance(2);
+  bar.finish();
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace cfm
