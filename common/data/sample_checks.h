@@ -12,8 +12,9 @@ namespace cfm {
 // max(ceil(H/100), ceil(W/100)) * 100.
 int preprocessed_side(int width, int height);
 
-// Empty if the xyz size fits an RGB image of rgb_width x rgb_height: the same size (raw data, Eyecandies),
-// or the square padded size of the preprocessing. Otherwise, what is wrong.
+// Empty if the xyz size fits an RGB image of rgb_width x rgb_height: the same square size (raw square
+// data, Eyecandies) or the square padded size of the preprocessing. A non-square cloud is a problem even
+// when it matches its RGB: the official loader pads only the RGB, so they would be misaligned.
 std::string xyz_size_problem(int rgb_width, int rgb_height, int xyz_width, int xyz_height);
 
 // Empty if a GT mask fits its RGB image (same size); otherwise, what is wrong.

@@ -35,20 +35,27 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
 
 TEST(Cli, SynthCheckAndPreprocessRoundTrip) {
   TempDir dir;
-  auto synth = run_command(kCfm + " synth --out " + (dir / "d") + " --categories 2 --size 100 --train 2 --test 1 --no-progress");
+  auto synth = run_command(kCfm + " synth --out " + (dir / "d") + " --categories 3 --size 100 --train 2 --test 1 --no-progress");
   ASSERT_EQ(synth.exit_code, 0) << synth.output;
   EXPECT_NE(synth.output.find("cookie"), std::string::npos);
   EXPECT_NE(synth.output.find("files"), std::string::npos);
-  auto check = run_command(kCfm + " check --data " + (dir / "d") + " --decode");
-  EXPECT_EQ(check.exit_code, 0) << check.output;
-  EXPECT_NE(check.output.find("no problems found"), std::string::npos);
+  // Raw: the 3:4 category is flagged until preprocessed.
+  auto raw = run_command(kCfm + " check --data " + (dir / "d"));
+  EXPECT_EQ(raw.exit_code, 1) << raw.output;
+  EXPECT_NE(raw.output.find("not square"), std::string::npos) << raw.output;
   auto pre = run_command(kCfm + " preprocess mvtec --in " + (dir / "d") + " --out " + (dir / "p") + " --no-progress");
   EXPECT_EQ(pre.exit_code, 0) << pre.output;
   EXPECT_NE(pre.output.find("0 failed"), std::string::npos) << pre.output;
+  auto check = run_command(kCfm + " check --data " + (dir / "p") + " --decode");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("no problems found"), std::string::npos);
   std::filesystem::remove(dir.path() / "p/cookie/train/good/xyz/000.tiff");
   auto broken = run_command(kCfm + " check --data " + (dir / "p"));
   EXPECT_EQ(broken.exit_code, 1);
   EXPECT_NE(broken.output.find("no matching xyz/000.tiff"), std::string::npos) << broken.output;
+  auto in_place = run_command(kCfm + " preprocess mvtec --in " + (dir / "p") + " --in-place --no-progress");
+  EXPECT_EQ(in_place.exit_code, 1);  // already preprocessed: every file fails, each with its reason
+  EXPECT_NE(in_place.output.find("already preprocessed"), std::string::npos) << in_place.output;
 }
 
 }  // namespace

@@ -107,3 +107,26 @@ TEST(Dataset, SamplesOfABrokenSplitThrowOneErrorListingAllProblems) {
 
 }  // namespace
 }  // namespace cfm
+
+namespace cfm {
+namespace {
+
+TEST(Dataset, RawNonSquareCloudsAreFlaggedUntilPreprocessed) {
+  TempDir dir;
+  synth::SynthOptions o;
+  o.out = dir / "raw";
+  o.categories = 3;  // includes the 3:4 "dowel"
+  o.size = 100;
+  o.train = 1;
+  o.validation = 0;
+  o.test = 1;
+  o.progress = false;
+  synth::write_synthetic_dataset(o);
+  ScanReport raw = Dataset(o.out).scan(true);
+  EXPECT_EQ(raw.problems.size(), 1u + 5u);  // every dowel sample
+  EXPECT_TRUE(has_problem(raw, "dowel/train/good/xyz/000.tiff", "not square"));
+  EXPECT_FALSE(has_problem(raw, "cookie", ""));
+}
+
+}  // namespace
+}  // namespace cfm
