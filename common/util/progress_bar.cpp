@@ -51,8 +51,9 @@ void ProgressBar::draw_locked(bool final_draw) {
     last_draw_ = now;
   } else {
     int decile = static_cast<int>(fraction * 10);
-    if (!final_draw && decile == last_decile_) return;
+    if (decile == last_decile_ && (!final_draw || done_ == last_printed_done_)) return;
     last_decile_ = decile;
+    last_printed_done_ = done_;
   }
   double eta = done_ == 0 ? -1 : elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
   constexpr int kWidth = 30;

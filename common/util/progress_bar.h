@@ -33,6 +33,7 @@ class ProgressBar {
   bool interactive_;
   bool finished_ = false;
   int last_decile_ = -1;
+  std::size_t last_printed_done_ = static_cast<std::size_t>(-1);
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
   std::mutex mutex_;

@@ -5,6 +5,7 @@
 #include "data/png_io.h"
 #include "data/synth/synth_writer.h"
 #include "data/tiff_io.h"
+#include "synth_options.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -17,14 +18,7 @@ using test::TempDir;
 
 // A small synthetic dataset: 2 categories, 100 px, 3 train, 1 validation, 1 test per folder.
 std::string make_dataset(const TempDir& dir) {
-  synth::SynthOptions o;
-  o.out = dir / "data";
-  o.categories = 2;
-  o.size = 100;
-  o.train = 3;
-  o.validation = 1;
-  o.test = 1;
-  o.progress = false;
+  synth::SynthOptions o = test::small_synth(dir / "data", 2, 100, 3, 1, 1);
   synth::write_synthetic_dataset(o);
   return o.out;
 }
@@ -113,14 +107,7 @@ namespace {
 
 TEST(Dataset, RawNonSquareCloudsAreFlaggedUntilPreprocessed) {
   TempDir dir;
-  synth::SynthOptions o;
-  o.out = dir / "raw";
-  o.categories = 3;  // includes the 3:4 "dowel"
-  o.size = 100;
-  o.train = 1;
-  o.validation = 0;
-  o.test = 1;
-  o.progress = false;
+  synth::SynthOptions o = test::small_synth(dir / "raw", 3, 100, 1, 0, 1);  // includes the 3:4 "dowel"
   synth::write_synthetic_dataset(o);
   ScanReport raw = Dataset(o.out).scan(true);
   EXPECT_EQ(raw.problems.size(), 1u + 5u);  // every dowel sample

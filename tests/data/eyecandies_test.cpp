@@ -5,6 +5,7 @@
 #include "data/synth/scene.h"
 #include "data/synth/synth_writer.h"
 #include "data/tiff_io.h"
+#include "synth_options.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -49,15 +50,7 @@ TEST(EyecandiesConvert, KeepsTheObjectAndZeroesTheBackground) {
 
 TEST(EyecandiesConvert, RawLayoutConvertsToTheMvtecLikeLayout) {
   TempDir dir;
-  synth::SynthOptions o;
-  o.out = dir / "raw";
-  o.categories = 1;
-  o.train = 2;
-  o.validation = 1;
-  o.test = 2;
-  o.format = synth::DatasetFormat::Eyecandies;
-  o.progress = false;
-  synth::write_synthetic_dataset(o);
+  synth::write_synthetic_dataset(test::small_synth(dir / "raw", 1, 800, 2, 1, 2, synth::DatasetFormat::Eyecandies));
   std::size_t files = 0;
   for (const auto& e : fs::directory_iterator(dir / "raw/Cookie/train/data")) files += e.is_regular_file();
   EXPECT_EQ(files, 2u * 17);  // 17 files per sample, as the official converter assumes

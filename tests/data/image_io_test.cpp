@@ -121,38 +121,45 @@ TEST(TiffIo, NotATiffIsAFormatError) {
   EXPECT_THROW(read_xyz_tiff(dir / "bad.tiff"), FormatError);
 }
 
+// Reading `path` throws a FormatError whose problem mentions `text`.
+void expect_format_error(const std::string& path, const std::string& text) {
+  try {
+    read_xyz_tiff(path);
+    ADD_FAILURE() << path << " was accepted";
+  } catch (const FormatError& e) {
+    EXPECT_EQ(e.path(), path);
+    EXPECT_NE(e.problem().find(text), std::string::npos) << e.what();
+  }
+}
+
 TEST(TiffIo, TruncatedTiffIsAFormatError) {
   TempDir dir;
   write_xyz_tiff(dir / "t.tiff", ramp_cloud(64, 64));
   std::filesystem::resize_file(dir / "t.tiff", std::filesystem::file_size(dir / "t.tiff") / 2);
-  try {
-    read_xyz_tiff(dir / "t.tiff");
-    FAIL() << "truncated TIFF was accepted";
-  } catch (const FormatError& e) {
-    EXPECT_NE(e.problem().find("truncated"), std::string::npos) << e.what();
+  expect_format_error(dir / "t.tiff", "truncated");
+}
+
+TEST(TiffIo, CorruptCompressedStripIsAFormatError) {
+  TempDir dir;
+  write_custom_tiff(dir / "c.tiff", 64, 64, 3, 32, SAMPLEFORMAT_IEEEFP, false, false);  // deflate strips
+  {
+    std::fstream f(dir / "c.tiff", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    for (int i = 0; i < 2000; ++i) f.put(static_cast<char>(i * 37));
   }
+  expect_format_error(dir / "c.tiff", "corrupt");
 }
 
 TEST(TiffIo, WrongChannelCountIsAFormatError) {
   TempDir dir;
   write_custom_tiff(dir / "one.tiff", 8, 8, 1, 32, SAMPLEFORMAT_IEEEFP, false, false);
-  try {
-    read_xyz_tiff(dir / "one.tiff");
-    FAIL();
-  } catch (const FormatError& e) {
-    EXPECT_NE(e.problem().find("expected 3 channels"), std::string::npos) << e.what();
-  }
+  expect_format_error(dir / "one.tiff", "expected 3 channels");
 }
 
 TEST(TiffIo, IntegerSamplesAreAFormatError) {
   TempDir dir;
   write_custom_tiff(dir / "int.tiff", 8, 8, 3, 32, SAMPLEFORMAT_INT, false, false);
-  try {
-    read_xyz_tiff(dir / "int.tiff");
-    FAIL();
-  } catch (const FormatError& e) {
-    EXPECT_NE(e.problem().find("IEEE float"), std::string::npos) << e.what();
-  }
+  expect_format_error(dir / "int.tiff", "IEEE float");
 }
 
 TEST(PngIo, RgbGreyAnd16BitRoundTrip) {

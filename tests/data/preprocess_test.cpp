@@ -9,6 +9,7 @@
 #include "data/synth/scene.h"
 #include "data/synth/synth_writer.h"
 #include "data/tiff_io.h"
+#include "synth_options.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -141,14 +142,7 @@ TEST(MvtecPreprocess, BadCloudsAreDataErrorsNamingTheFile) {
 
 TEST(MvtecPreprocess, DatasetRunMirrorsTheTreeAndReportsBadFilesWithoutStopping) {
   TempDir dir;
-  synth::SynthOptions o;
-  o.out = dir / "raw";
-  o.categories = 1;
-  o.size = 200;
-  o.train = 3;
-  o.validation = 0;
-  o.test = 1;
-  o.progress = false;
+  synth::SynthOptions o = test::small_synth(dir / "raw", 1, 200, 3, 0, 1);
   synth::write_synthetic_dataset(o);
   fs::resize_file(fs::path(o.out) / "cookie/train/good/xyz/001.tiff", 500);  // corrupt one file
   MvtecDatasetOptions options;

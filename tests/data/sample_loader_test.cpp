@@ -6,6 +6,7 @@
 #include "data/sample_loader.h"
 #include "data/synth/synth_writer.h"
 #include "data/tiff_io.h"
+#include "synth_options.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -52,14 +53,7 @@ TEST(Transforms, CloudUsesTorchNearestAndMaskIsThresholded) {
 class SampleLoader : public ::testing::Test {
  protected:
   void SetUp() override {
-    synth::SynthOptions o;
-    o.out = dir_ / "data";
-    o.categories = 1;
-    o.size = 200;
-    o.train = 1;
-    o.validation = 0;
-    o.test = 1;
-    o.progress = false;
+    synth::SynthOptions o = test::small_synth(dir_ / "data", 1, 200, 1, 0, 1);
     synth::write_synthetic_dataset(o);
     dataset_ = std::make_unique<Dataset>(o.out);
   }

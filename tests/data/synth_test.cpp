@@ -7,6 +7,7 @@
 #include "data/synth/scene.h"
 #include "data/synth/synth_writer.h"
 #include "data/tiff_io.h"
+#include "synth_options.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -30,15 +31,8 @@ std::vector<std::pair<std::string, std::string>> tree_contents(const fs::path& r
 }
 
 synth::SynthOptions small_options(const std::string& out, std::uint64_t seed) {
-  synth::SynthOptions o;
-  o.out = out;
-  o.categories = 3;
-  o.size = 100;
-  o.train = 2;
-  o.validation = 1;
-  o.test = 1;
+  synth::SynthOptions o = test::small_synth(out, 3, 100, 2, 1, 1);
   o.seed = seed;
-  o.progress = false;
   return o;
 }
 

@@ -28,6 +28,7 @@ TEST(ProgressBar, NonInteractiveStreamGetsLinesWithCountsAndFailures) {
   EXPECT_NE(text.find("work ["), std::string::npos) << text;
   EXPECT_NE(text.find("4/4, 1 failed"), std::string::npos) << text;
   EXPECT_EQ(text.find('\r'), std::string::npos);  // no carriage returns when not a terminal
+  EXPECT_EQ(text.find("4/4"), text.rfind("4/4")) << "final state printed twice:\n" << text;
 }
 
 TEST(ProgressBar, NullStreamIsSilent) {
