@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 
 #include "util/error.h"
 
@@ -26,45 +27,73 @@ std::vector<char> read_file_bytes(const std::string& path) {
   return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-RawPng decode_png(const std::string& path) {
-  std::vector<char> file = read_file_bytes(path);
-  if (file.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(file.data()), 0, 8) != 0)
-    throw FormatError(path, "not a PNG file (bad signature)");
-  png_image image;
-  std::memset(&image, 0, sizeof image);
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&image, file.data(), file.size()))
-    throw FormatError(path, std::string("corrupt PNG header: ") + image.message);
+// libpng's classic API (not the simplified one, which applies gAMA/sRGB colour conversions that Pillow
+// does not). Errors longjmp back here; everything touched after setjmp lives behind an unmodified pointer.
+struct DecodeContext {
+  std::vector<char> file;
+  std::size_t offset = 0;
+  std::string error;
   RawPng raw;
-  raw.width = static_cast<int>(image.width);
-  raw.height = static_cast<int>(image.height);
-  // Keep the file's own channel layout and depth: we do every conversion ourselves, as Pillow would.
-  // Palette images are expanded to RGB(A) by the simplified API.
-  bool colour = (image.format & PNG_FORMAT_FLAG_COLOR) || (image.format & PNG_FORMAT_FLAG_COLORMAP);
-  bool alpha = image.format & PNG_FORMAT_FLAG_ALPHA;
-  raw.channels = (colour ? 3 : 1) + (alpha ? 1 : 0);
-  raw.sixteen_bit = (image.format & PNG_FORMAT_FLAG_LINEAR) && !(image.format & PNG_FORMAT_FLAG_COLORMAP);
-  image.format = (colour ? PNG_FORMAT_FLAG_COLOR : 0) | (alpha ? PNG_FORMAT_FLAG_ALPHA : 0) |
-                 (raw.sixteen_bit ? PNG_FORMAT_FLAG_LINEAR : 0);
-  std::size_t values = static_cast<std::size_t>(raw.width) * raw.height * raw.channels;
-  bool ok;
-  if (raw.sixteen_bit) {
-    raw.bytes16.resize(values);
-    ok = png_image_finish_read(&image, nullptr, raw.bytes16.data(), 0, nullptr);
-  } else {
-    raw.bytes8.resize(values);
-    ok = png_image_finish_read(&image, nullptr, raw.bytes8.data(), 0, nullptr);
-  }
-  if (!ok) {
-    std::string message = image.message;
-    png_image_free(&image);
-    throw FormatError(path, "corrupt or truncated PNG data: " + message);
-  }
-  return raw;
+  std::vector<png_bytep> rows;
+};
+
+void read_from_memory(png_structp png, png_bytep out, png_size_t count) {
+  auto* context = static_cast<DecodeContext*>(png_get_io_ptr(png));
+  if (context->offset + count > context->file.size()) png_error(png, "unexpected end of file (truncated)");
+  std::memcpy(out, context->file.data() + context->offset, count);
+  context->offset += count;
 }
 
+void on_png_error(png_structp png, png_const_charp message) {
+  static_cast<DecodeContext*>(png_get_error_ptr(png))->error = message;
+  png_longjmp(png, 1);
+}
+
+void on_png_warning(png_structp, png_const_charp) {}
+
+RawPng decode_png(const std::string& path) {
+  auto context = std::make_unique<DecodeContext>();
+  context->file = read_file_bytes(path);
+  if (context->file.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(context->file.data()), 0, 8) != 0)
+    throw FormatError(path, "not a PNG file (bad signature)");
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, context.get(), on_png_error, on_png_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!info) throw Error("libpng: out of memory");
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw FormatError(path, "corrupt or truncated PNG: " + context->error);
+  }
+  png_set_read_fn(png, context.get(), read_from_memory);
+  png_read_info(png, info);
+  int colour_type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+  if (colour_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if (colour_type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+  if (depth == 16) png_set_swap(png);  // PNG stores big-endian; we read host-order uint16
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  RawPng& raw = context->raw;
+  raw.width = static_cast<int>(png_get_image_width(png, info));
+  raw.height = static_cast<int>(png_get_image_height(png, info));
+  raw.channels = png_get_channels(png, info);
+  raw.sixteen_bit = png_get_bit_depth(png, info) == 16;
+  std::size_t row_values = static_cast<std::size_t>(raw.width) * raw.channels;
+  (raw.sixteen_bit ? raw.bytes16.resize(row_values * raw.height) : raw.bytes8.resize(row_values * raw.height));
+  context->rows.resize(static_cast<std::size_t>(raw.height));
+  for (int y = 0; y < raw.height; ++y)
+    context->rows[y] = raw.sixteen_bit ? reinterpret_cast<png_bytep>(&raw.bytes16[y * row_values]) : &raw.bytes8[y * row_values];
+  png_read_image(png, context->rows.data());
+  png_read_end(png, nullptr);
+  png_destroy_read_struct(&png, &info, nullptr);
+  return std::move(context->raw);
+}
+
+// 8-bit value of sample i as Pillow decodes it: 16-bit colour keeps the high byte ("RGB;16B"), 16-bit
+// grey becomes mode I and is clipped to 255 on conversion.
 std::uint8_t to8(const RawPng& raw, std::size_t i) {
-  return raw.sixteen_bit ? static_cast<std::uint8_t>(raw.bytes16[i] >> 8) : raw.bytes8[i];
+  if (!raw.sixteen_bit) return raw.bytes8[i];
+  if (raw.channels >= 3) return static_cast<std::uint8_t>(raw.bytes16[i] >> 8);
+  return static_cast<std::uint8_t>(std::min<int>(raw.bytes16[i], 255));
 }
 
 }  // namespace
@@ -90,10 +119,8 @@ ImageU8 read_png_luma(const std::string& path) {
     std::size_t i = p * raw.channels;
     if (raw.channels >= 3) {
       out.pixels[p] = pillow_luma(to8(raw, i), to8(raw, i + 1), to8(raw, i + 2));
-    } else if (raw.sixteen_bit) {
-      out.pixels[p] = static_cast<std::uint8_t>(std::min<int>(raw.bytes16[i], 255));  // Pillow's I;16 -> L clips
     } else {
-      out.pixels[p] = raw.bytes8[i];
+      out.pixels[p] = to8(raw, i);
     }
   }
   return out;

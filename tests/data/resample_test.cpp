@@ -115,3 +115,24 @@ TEST_F(PillowParity, GtNearestOnNonSquareMask) {
 
 }  // namespace
 }  // namespace cfm
+
+namespace cfm {
+namespace {
+
+// PNG flavours decode as Pillow decodes and converts them (palette, alpha, 16-bit, gAMA, interlace).
+TEST_F(PillowParity, PngFlavoursConvertLikePillow) {
+  auto styles = synth::category_styles(1);
+  synth::MvtecSample sample = synth::generate_mvtec_sample(styles[0], 100, synth::DefectKind::Stain, 2);
+  write_png(dir_ / "in.png", sample.rgb);
+  test::CommandResult r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/pillow_reference.py variants " +
+                                            (dir_ / "in.png") + " " + dir_.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* name : {"palette", "grey_alpha", "rgba", "grey16", "interlaced", "rgb16_gamma"}) {
+    std::string base = dir_ / name;
+    EXPECT_EQ(max_difference(read_png_rgb(base + ".png"), read_png_rgb(base + ".rgb.png")), 0) << name;
+    EXPECT_EQ(max_difference(read_png_luma(base + ".png"), read_png_luma(base + ".l.png")), 0) << name;
+  }
+}
+
+}  // namespace
+}  // namespace cfm
