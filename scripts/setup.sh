@@ -14,7 +14,7 @@ packages=(
   libtiff-dev libpng-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libnanoflann-dev
   libeigen3-dev libssl-dev
   # Python references used by the parity tests (Debian's interpreter, /usr/bin/python3)
-  python3 python3-numpy python3-pil
+  python3 python3-numpy python3-pil python3-torch
 )
 
 missing=()

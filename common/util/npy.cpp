@@ -1,0 +1,83 @@
+#include "util/npy.h"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <regex>
+
+#include "util/error.h"
+
+namespace cfm {
+
+std::size_t NpyArray::count() const {
+  std::size_t n = 1;
+  for (std::int64_t d : shape) n *= static_cast<std::size_t>(d);
+  return n;
+}
+
+void write_npy(const std::string& path, const NpyArray& array) {
+  std::string shape;  // "(3, 4)", "(3,)" or "()"
+  for (std::size_t i = 0; i < array.shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(array.shape[i]);
+  if (array.shape.size() == 1) shape += ",";
+  std::string header = "{'descr': '" + array.dtype + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  std::size_t total = 10 + header.size() + 1;
+  header += std::string((64 - total % 64) % 64, ' ') + "\n";  // pad so that data starts 64-byte aligned
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw IoError(path, "cannot create file");
+  out.write("\x93NUMPY\x01\x00", 8);
+  std::uint16_t length = static_cast<std::uint16_t>(header.size());
+  out.write(reinterpret_cast<const char*>(&length), 2);
+  out << header;
+  out.write(array.data.data(), static_cast<std::streamsize>(array.data.size()));
+  if (!out) throw IoError(path, "cannot write file");
+}
+
+NpyArray read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path, "cannot open file (expected a .npy array)");
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (file.size() < 10 || file.compare(0, 6, "\x93NUMPY") != 0) throw FormatError(path, "not a .npy file");
+  std::size_t header_length, start;
+  if (file[6] == 1) {
+    header_length = static_cast<unsigned char>(file[8]) | static_cast<unsigned char>(file[9]) << 8;
+    start = 10;
+  } else {
+    std::uint32_t l;
+    std::memcpy(&l, file.data() + 8, 4);
+    header_length = l;
+    start = 12;
+  }
+  std::string header = file.substr(start, header_length);
+  std::smatch m;
+  NpyArray array;
+  if (!std::regex_search(header, m, std::regex("'descr': *'([^']+)'"))) throw FormatError(path, "npy header without descr");
+  array.dtype = m[1];
+  if (header.find("'fortran_order': True") != std::string::npos) throw FormatError(path, "Fortran-order arrays are not supported");
+  if (!std::regex_search(header, m, std::regex("'shape': *\\(([^)]*)\\)"))) throw FormatError(path, "npy header without shape");
+  std::string dims = m[1];
+  std::regex number("[0-9]+");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), number); it != std::sregex_iterator(); ++it)
+    array.shape.push_back(std::stoll(it->str()));
+  std::size_t item = static_cast<std::size_t>(std::stoi(array.dtype.substr(2)));
+  std::size_t bytes = array.count() * item;
+  if (file.size() < start + header_length + bytes) throw FormatError(path, "npy data is truncated");
+  array.data.assign(file.begin() + static_cast<std::ptrdiff_t>(start + header_length),
+                    file.begin() + static_cast<std::ptrdiff_t>(start + header_length + bytes));
+  return array;
+}
+
+namespace {
+template <typename T>
+void write_typed(const std::string& path, const std::string& dtype, const std::vector<std::int64_t>& shape, const T* values) {
+  NpyArray a{dtype, shape, {}};
+  a.data.resize(a.count() * sizeof(T));
+  std::memcpy(a.data.data(), values, a.data.size());
+  write_npy(path, a);
+}
+}  // namespace
+
+void write_npy_f32(const std::string& path, const std::vector<std::int64_t>& shape, const float* values) { write_typed(path, "<f4", shape, values); }
+void write_npy_i64(const std::string& path, const std::vector<std::int64_t>& shape, const std::int64_t* values) { write_typed(path, "<i8", shape, values); }
+void write_npy_bool(const std::string& path, const std::vector<std::int64_t>& shape, const bool* values) { write_typed(path, "|b1", shape, values); }
+
+}  // namespace cfm
