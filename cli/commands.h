@@ -9,6 +9,8 @@ namespace cfm::cli {
 void add_synth_command(CLI::App& app);
 void add_preprocess_command(CLI::App& app);
 void add_check_command(CLI::App& app);
+void add_features_command(CLI::App& app);
+void add_backbones_command(CLI::App& app);
 
 // Exit code a sub-command asks main() to return (e.g. 1 when a batch had failures).
 int& exit_code();

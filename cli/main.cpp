@@ -16,13 +16,15 @@ int& exit_code() {
 int main(int argc, char** argv) {
   CLI::App app{
       "cfm: Crossmodal Feature Mapping (Costanzino et al., CVPR 2024) for multimodal industrial anomaly detection.\n"
-      "Datasets, preprocessing and synthetic data; see `cfm <command> --help`.",
+      "See `cfm <command> --help`.",
       "cfm"};
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::simple);
   cfm::cli::add_synth_command(app);
   cfm::cli::add_preprocess_command(app);
   cfm::cli::add_check_command(app);
+  cfm::cli::add_features_command(app);
+  cfm::cli::add_backbones_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

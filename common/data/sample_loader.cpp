@@ -51,8 +51,8 @@ at::Tensor mask_to_tensor(const ImageU8& luma, int size) {
   return out;
 }
 
-SampleTensors load_sample(const SampleFiles& files, int size) {
-  if (size <= 0) throw UsageError("image size must be positive, got " + std::to_string(size));
+SampleTensors load_sample(const SampleFiles& files, int grid, int rgb_size) {
+  if (grid <= 0 || rgb_size <= 0) throw UsageError("image sizes must be positive");
   ImageU8 rgb = read_png_rgb(files.rgb);
   PointImage points = read_xyz_tiff(files.xyz);
   std::string problem = xyz_size_problem(rgb.width, rgb.height, points.width, points.height);
@@ -62,15 +62,15 @@ SampleTensors load_sample(const SampleFiles& files, int size) {
   SampleTensors sample;
   sample.files = files;
   sample.label = files.label;
-  sample.rgb = rgb_to_tensor(rgb, size);
-  sample.cloud = cloud_to_tensor(points, size);
+  sample.rgb = rgb_to_tensor(rgb, rgb_size);
+  sample.cloud = cloud_to_tensor(points, grid);
   if (files.gt.empty()) {
-    sample.gt = torch::zeros({1, size, size}, torch::kFloat32);
+    sample.gt = torch::zeros({1, grid, grid}, torch::kFloat32);
   } else {
     ImageU8 gt = read_png_luma(files.gt);
     problem = gt_size_problem(rgb.width, rgb.height, gt.width, gt.height);
     if (!problem.empty()) throw DataError(files.gt, problem);
-    sample.gt = mask_to_tensor(gt, size);
+    sample.gt = mask_to_tensor(gt, grid);
   }
   return sample;
 }

@@ -2,7 +2,7 @@
 //   rgb   3 x S x S float32, ImageNet-normalised (edge SquarePad + Pillow bicubic),
 //   cloud 3 x S x S float32 organized point cloud (PyTorch nearest; (0,0,0) = no point),
 //   gt    1 x S x S float32 in {0, 1} (edge SquarePad + Pillow nearest, > 0.5); zeros for good samples.
-// S is 224 in the paper and configurable. Errors are typed (IoError, FormatError, DataError) and name
+// S is 224 in the paper and configurable; the RGB side (the ViT input) is separate. Errors are typed (IoError, FormatError, DataError) and name
 // the file and what was expected.
 #pragma once
 
@@ -21,7 +21,8 @@ struct SampleTensors {
   SampleFiles files;
 };
 
-SampleTensors load_sample(const SampleFiles& files, int size = 224);
+// `grid`: side of the cloud and GT tensors; `rgb_size`: side of the RGB tensor (the ViT input).
+SampleTensors load_sample(const SampleFiles& files, int grid = 224, int rgb_size = 224);
 
 // The individual transforms, exposed for tests and for `cfm features` on loose files.
 at::Tensor rgb_to_tensor(const ImageU8& rgb, int size);          // 3 x S x S, normalised

@@ -75,8 +75,10 @@ TEST_F(SampleLoader, LoadsTheTensorsTheMethodUses) {
     PointImage resized = resize_points_nearest(read_xyz_tiff(files.xyz), 224, 224);
     EXPECT_EQ(s.cloud[2][100][117].item<float>(), static_cast<float>(resized.at(100, 117, 2)));
   }
-  SampleTensors small = load_sample(test[0], 56);  // configurable grid
-  EXPECT_EQ(small.rgb.sizes(), (std::vector<int64_t>{3, 56, 56}));
+  SampleTensors small = load_sample(test[0], 56, 112);  // configurable grid and ViT input
+  EXPECT_EQ(small.cloud.sizes(), (std::vector<int64_t>{3, 56, 56}));
+  EXPECT_EQ(small.gt.sizes(), (std::vector<int64_t>{1, 56, 56}));
+  EXPECT_EQ(small.rgb.sizes(), (std::vector<int64_t>{3, 112, 112}));
 }
 
 TEST_F(SampleLoader, BadSamplesAreTypedErrorsNamingTheFile) {

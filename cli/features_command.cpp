@@ -1,0 +1,144 @@
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cfm/feature_extractor.h"
+#include "cfm/random_backbones.h"
+#include "commands.h"
+#include "data/png_io.h"
+#include "data/sample_checks.h"
+#include "data/sample_loader.h"
+#include "data/tiff_io.h"
+#include "util/error.h"
+#include "util/npy.h"
+
+namespace cfm::cli {
+namespace {
+
+struct BackboneFlags {
+  std::string config_file, preset = "paper", mode;
+  std::string vit_weights, point_mae_weights;
+  int layers = 0, groups = 0, group_size = 0, grid = 0, image_size = 0, vit_heads = 0, point_mae_heads = 0;
+  long long seed = -1;
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+};
+
+void add_backbone_options(CLI::App* cmd, BackboneFlags& f) {
+  cmd->add_option("--preset", f.preset, "Backbone preset: paper or demo")->capture_default_str();
+  cmd->add_option("--config", f.config_file, "YAML file with backbone settings (applied after the preset)");
+  cmd->add_option("--vit-weights", f.vit_weights, "DINO ViT weights (.pth or .safetensors, timm/DINO layout)");
+  cmd->add_option("--point-mae-weights", f.point_mae_weights, "Point-MAE weights (pretrain.pth layout)");
+  cmd->add_option("--layers", f.layers, "Transformer blocks kept in both backbones (12, 8, 4)");
+  cmd->add_option("--groups", f.groups, "Point-MAE FPS centres G");
+  cmd->add_option("--group-size", f.group_size, "Point-MAE neighbours per group k");
+  cmd->add_option("--mode", f.mode, "eval (deterministic) or official (BN batch statistics + DropPath)");
+  cmd->add_option("--grid", f.grid, "Side of the pixel grid the features are aligned to");
+  cmd->add_option("--image-size", f.image_size, "ViT input side (must match the position embedding)");
+  cmd->add_option("--vit-heads", f.vit_heads, "ViT attention heads");
+  cmd->add_option("--point-mae-heads", f.point_mae_heads, "Point-MAE attention heads");
+  cmd->add_option("--seed", f.seed, "Seed of the official-mode DropPath generator");
+  cmd->add_option("--threads", f.threads, "LibTorch intra-op threads")->capture_default_str();
+}
+
+BackboneConfig resolve(const BackboneFlags& f) {
+  BackboneConfig c = backbone_preset(f.preset);
+  if (!f.config_file.empty()) apply_backbone_yaml(c, f.config_file);
+  if (!f.vit_weights.empty()) c.vit_weights = f.vit_weights;
+  if (!f.point_mae_weights.empty()) c.point_mae_weights = f.point_mae_weights;
+  if (f.layers) c.layers_kept = f.layers;
+  if (f.groups) c.point_mae.groups = f.groups;
+  if (f.group_size) c.point_mae.group_size = f.group_size;
+  if (!f.mode.empty()) c.mode = parse_mode(f.mode);
+  if (f.grid) c.grid = f.grid;
+  if (f.image_size) c.vit.image_size = f.image_size;
+  if (f.vit_heads) c.vit.heads = f.vit_heads;
+  if (f.point_mae_heads) c.point_mae.heads = f.point_mae_heads;
+  if (f.seed >= 0) c.seed = static_cast<std::uint64_t>(f.seed);
+  return c;
+}
+
+void save(const std::string& path, const at::Tensor& tensor) {
+  at::Tensor t = tensor.contiguous().cpu();
+  std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
+  if (t.scalar_type() == torch::kBool) write_npy_bool(path, shape, t.data_ptr<bool>());
+  else if (t.scalar_type() == torch::kInt64) write_npy_i64(path, shape, t.data_ptr<std::int64_t>());
+  else write_npy_f32(path, shape, t.to(torch::kFloat32).contiguous().data_ptr<float>());
+}
+
+}  // namespace
+
+void add_features_command(CLI::App& app) {
+  struct Options {
+    std::string rgb, xyz, out;
+    bool save_inputs = false;
+    BackboneFlags backbone;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("features", "Extract and align the backbone features of one sample (writes .npy files)");
+  cmd->add_option("--rgb", o->rgb, "RGB image (PNG)")->required();
+  cmd->add_option("--xyz", o->xyz, "Organized point cloud (TIFF, preprocessed)")->required();
+  cmd->add_option("--out", o->out, "Output folder")->required();
+  cmd->add_flag("--save-inputs", o->save_inputs, "Also write the transformed inputs (rgb_input.npy, cloud_input.npy)");
+  add_backbone_options(cmd, o->backbone);
+  cmd->callback([o] {
+    BackboneConfig config = resolve(o->backbone);
+    at::set_num_threads(static_cast<int>(o->backbone.threads));
+    fmt::print("backbones: {}\n", describe(config));
+    FeatureExtractor extractor(config);
+    ImageU8 rgb = read_png_rgb(o->rgb);
+    PointImage points = read_xyz_tiff(o->xyz);
+    for (const std::string& problem : {xyz_size_problem(rgb.width, rgb.height, points.width, points.height), point_cloud_problem(points)})
+      if (!problem.empty()) throw DataError(o->xyz, problem);
+    at::Tensor rgb_tensor = rgb_to_tensor(rgb, config.vit.image_size), cloud = cloud_to_tensor(points, config.grid);
+    BackboneOutputs raw;
+    try {
+      raw = extractor.extract(rgb_tensor, cloud);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      throw DataError(o->xyz, e.what());
+    }
+    AlignedFeatures aligned = extractor.align(raw);
+    std::filesystem::create_directories(o->out);
+    auto path = [&](const char* name) { return (std::filesystem::path(o->out) / name).string(); };
+    save(path("rgb_map.npy"), raw.rgb_map);
+    save(path("centers.npy"), raw.points.centres);
+    save(path("center_idx.npy"), raw.points.centre_index);
+    save(path("xyz_group_feats.npy"), raw.points.features);
+    save(path("rgb_patch.npy"), aligned.rgb_patch);
+    save(path("xyz_patch.npy"), aligned.xyz_patch);
+    save(path("mask.npy"), aligned.empty);
+    if (o->save_inputs) {
+      save(path("rgb_input.npy"), rgb_tensor);
+      save(path("cloud_input.npy"), cloud);
+    }
+    fmt::print("features: {} valid points, rgb_patch {}x{}, xyz_patch {}x{}, {} empty pixels -> {}\n", raw.valid_points.size(0),
+               aligned.rgb_patch.size(0), aligned.rgb_patch.size(1), aligned.xyz_patch.size(0), aligned.xyz_patch.size(1),
+               aligned.empty.sum().item<std::int64_t>(), o->out);
+  });
+}
+
+void add_backbones_command(CLI::App& app) {
+  struct Options {
+    std::string out, preset = "demo";
+    std::uint64_t seed = 0;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("backbones", "Backbone weight utilities");
+  cmd->require_subcommand(1);
+  CLI::App* init = cmd->add_subcommand("init", "Write randomly initialised backbones in the original checkpoint layouts");
+  init->add_option("--out", o->out, "Output folder")->required();
+  init->add_option("--preset", o->preset, "paper (ViT-B/8 + Point-MAE sizes), demo or tiny")->capture_default_str();
+  init->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  init->callback([o] {
+    RandomBackboneFiles files = write_random_backbones(o->out, o->preset, o->seed);
+    fmt::print("vit: {}\npoint_mae: {}\n", files.vit, files.point_mae);
+  });
+}
+
+}  // namespace cfm::cli

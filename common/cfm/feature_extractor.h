@@ -1,0 +1,52 @@
+// Runs both frozen backbones on one sample and aligns their outputs to the pixel grid (cfm-method.md §3).
+//
+//   cfm::FeatureExtractor extractor(config);           // reads and checks both weight files
+//   cfm::BackboneOutputs raw = extractor.extract(sample.rgb, sample.cloud);
+//   cfm::AlignedFeatures grid = extractor.align(raw);
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+
+#include "models/backbone_config.h"
+#include "models/point_mae.h"
+#include "models/vit.h"
+
+namespace cfm {
+
+struct BackboneOutputs {
+  at::Tensor rgb_map;        // C x h x w, before upsampling
+  PointFeatures points;      // centres, centre_index, features (C3 x G)
+  at::Tensor pixel_indices;  // raster indices of the valid pixels (N)
+  at::Tensor valid_points;   // N x 3
+};
+
+struct AlignedFeatures {
+  at::Tensor rgb_patch;  // S² x C
+  at::Tensor xyz_patch;  // S² x C3
+  at::Tensor empty;      // S² bool, true where the pixel has no 3D feature
+};
+
+class FeatureExtractor {
+ public:
+  explicit FeatureExtractor(const BackboneConfig& config);
+
+  // rgb: 3 x I x I normalised (I = vit.image_size); cloud: 3 x S x S organized (S = config.grid).
+  // Throws DataError-like cfm::Error when the cloud has too few valid points.
+  BackboneOutputs extract(const at::Tensor& rgb, const at::Tensor& cloud);
+  AlignedFeatures align(const BackboneOutputs& outputs) const;
+
+  const BackboneConfig& config() const { return config_; }
+  const VitBackbone& vit() const { return *vit_; }
+  const PointMaeBackbone& point_mae() const { return *point_mae_; }
+
+ private:
+  BackboneConfig config_;
+  std::unique_ptr<VitBackbone> vit_;
+  std::unique_ptr<PointMaeBackbone> point_mae_;
+  at::Generator generator_;  // DropPath draws in official mode, seeded once from config.seed
+};
+
+}  // namespace cfm

@@ -1,0 +1,21 @@
+// Sampling and grouping for Point-MAE (cfm-method.md §3.4 steps 1-3).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+namespace cfm {
+
+// Farthest point sampling exactly as the pointnet2_ops CUDA kernel: the first centre is index 0; every
+// point keeps the running minimum of float32 squared distances to the chosen centres (initially 1e10);
+// the next centre is the arg-max (lowest index on ties); points with x²+y²+z² <= 1e-3 are never chosen.
+// points: N x 3 float32 (CPU). Requires 1 <= count <= N.
+std::vector<std::int64_t> farthest_point_sample(const at::Tensor& points, int count);
+
+// For every centre, the indices of its k nearest points (Euclidean, from explicit differences as the
+// official KNN), nearest first: G x k int64. Computed `centres_per_chunk` centres at a time so that peak
+// memory stays at chunk x N x 3 floats.
+at::Tensor k_nearest_points(const at::Tensor& points, const at::Tensor& centres, int k, std::int64_t centres_per_chunk);
+
+}  // namespace cfm
