@@ -93,17 +93,21 @@ at::Tensor PointMaeBackbone::batch_norm(const at::Tensor& x, const std::string& 
 }
 
 at::Tensor PointMaeBackbone::encode_groups(const at::Tensor& neighbourhoods) const {
-  const std::int64_t k = neighbourhoods.size(1);
-  at::Tensor x = neighbourhoods.transpose(2, 1);  // G x 3 x k
-  at::Tensor f = torch::conv1d(x, w("encoder.first_conv.0.weight"), w("encoder.first_conv.0.bias"));
+  // The mini-PointNet's kernel-1 Conv1d layers are per-point linear maps: run them as matrix products over
+  // all G*k points (rows), which is several times faster on CPUs than Conv1d here. BatchNorm over rows
+  // has the same statistics as BatchNorm1d over (G, k).
+  const std::int64_t g = neighbourhoods.size(0), k = neighbourhoods.size(1);
+  auto pointwise = [&](const at::Tensor& rows, const std::string& conv) {
+    return torch::linear(rows, w(conv + ".weight").squeeze(-1), w(conv + ".bias"));
+  };
+  at::Tensor f = pointwise(neighbourhoods.reshape({g * k, 3}), "encoder.first_conv.0");
   f = torch::relu(batch_norm(f, "encoder.first_conv.1."));
-  f = torch::conv1d(f, w("encoder.first_conv.3.weight"), w("encoder.first_conv.3.bias"));  // G x c2 x k
-  at::Tensor global = std::get<0>(f.max(2, true));
-  f = torch::cat({global.expand({-1, -1, k}), f}, 1);  // global first, then local (§3.4 step 4)
-  f = torch::conv1d(f, w("encoder.second_conv.0.weight"), w("encoder.second_conv.0.bias"));
-  f = torch::relu(batch_norm(f, "encoder.second_conv.1."));
-  f = torch::conv1d(f, w("encoder.second_conv.3.weight"), w("encoder.second_conv.3.bias"));
-  return std::get<0>(f.max(2, false));  // G x C
+  f = pointwise(f, "encoder.first_conv.3").view({g, k, -1});                    // G x k x c2
+  at::Tensor global = std::get<0>(f.max(1, true));
+  f = torch::cat({global.expand({-1, k, -1}), f}, 2).view({g * k, -1});        // global first (§3.4 step 4)
+  f = torch::relu(batch_norm(pointwise(f, "encoder.second_conv.0"), "encoder.second_conv.1."));
+  f = pointwise(f, "encoder.second_conv.3").view({g, k, -1});
+  return std::get<0>(f.max(1, false));  // G x C
 }
 
 at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& generator) const {

@@ -204,3 +204,25 @@ TEST(Alignment, PoolingSpreadsAndShiftsAsTheOfficialCode) {
 
 }  // namespace
 }  // namespace cfm
+
+namespace cfm {
+namespace {
+
+// The pixel-major pooling equals LibTorch's AvgPool2d(3, 1, 0) + AdaptiveAvgPool2d(S) on random data.
+TEST(Alignment, GridPoolingEqualsTorchPoolingOps) {
+  torch::manual_seed(0);
+  for (int grid : {5, 28, 56}) {
+    at::Tensor indices = std::get<0>(torch::randperm(grid * grid, torch::kInt64).slice(0, 0, grid * grid / 3).sort());
+    at::Tensor features = torch::randn({indices.size(0), 7});
+    at::Tensor full = torch::zeros({7, grid * grid});
+    full.index_copy_(1, indices, features.transpose(0, 1));
+    at::Tensor reference = torch::adaptive_avg_pool2d(torch::avg_pool2d(full.view({1, 7, grid, grid}), 3, 1, 0), {grid, grid});
+    reference = reference.reshape({7, -1}).transpose(0, 1);
+    at::Tensor ours = point_features_to_grid(features, indices, grid);
+    EXPECT_LE((ours - reference).abs().max().item<float>(), 1e-6f) << "grid " << grid;
+    EXPECT_TRUE(torch::equal(empty_pixel_mask(ours), empty_pixel_mask(reference))) << "grid " << grid;
+  }
+}
+
+}  // namespace
+}  // namespace cfm
