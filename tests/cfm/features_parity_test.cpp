@@ -3,9 +3,12 @@
 // full-size run when Debian's python3-torch is present.
 #include <torch/torch.h>
 
+#include <fstream>
+
 #include "cfm/feature_alignment.h"
 #include "cfm/feature_extractor.h"
 #include "cfm/random_backbones.h"
+#include "models/point_sampling.h"
 #include "data/preprocess/mvtec_preprocess.h"
 #include "data/sample_loader.h"
 #include "data/synth/scene.h"
@@ -222,6 +225,56 @@ TEST(Alignment, GridPoolingEqualsTorchPoolingOps) {
     EXPECT_LE((ours - reference).abs().max().item<float>(), 1e-6f) << "grid " << grid;
     EXPECT_TRUE(torch::equal(empty_pixel_mask(ours), empty_pixel_mask(reference))) << "grid " << grid;
   }
+}
+
+}  // namespace
+}  // namespace cfm
+
+namespace cfm {
+namespace {
+
+TEST(PointSampling, FarthestPointSampleByHand) {
+  // Start at index 0; then the farthest point; points near the origin (|p|² <= 1e-3) are never chosen
+  // even when they are the farthest.
+  at::Tensor points = torch::tensor({1.f, 1.f, 1.f,     // 0: start
+                                     1.1f, 1.f, 1.f,    // 1
+                                     3.f, 1.f, 1.f,     // 2: farthest from 0
+                                     0.01f, 0.f, 0.f,   // 3: near the origin, skipped
+                                     2.f, 1.f, 1.f})    // 4: farthest from {0, 2}
+                          .reshape({5, 3});
+  EXPECT_EQ(farthest_point_sample(points, 4), (std::vector<std::int64_t>{0, 2, 4, 1}));
+}
+
+TEST(PointSampling, NearestNeighboursAreSortedAndChunkingDoesNotMatter) {
+  torch::manual_seed(1);
+  at::Tensor points = torch::rand({200, 3}), centres = points.slice(0, 0, 10);
+  at::Tensor a = k_nearest_points(points, centres, 8, 3), b = k_nearest_points(points, centres, 8, 10);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_TRUE(torch::equal(a.select(1, 0), torch::arange(10)));  // each centre is its own nearest point
+  at::Tensor d = (points.index({a}) - centres.unsqueeze(1)).norm(2, -1);
+  EXPECT_TRUE((d.slice(1, 1) >= d.slice(1, 0, -1)).all().item<bool>());
+}
+
+TEST(BackboneConfigTest, YamlOverridesAndRejectsUnknownKeys) {
+  test::TempDir dir;
+  std::ofstream(dir / "c.yaml") << "backbone:\n  preset: demo\n  layers_kept: 8\n  groups: 256\n  mode: official\n  grid: 112\n";
+  BackboneConfig c = backbone_preset("paper");
+  apply_backbone_yaml(c, dir / "c.yaml");
+  EXPECT_EQ(c.layers_kept, 8);
+  EXPECT_EQ(c.point_mae.groups, 256);
+  EXPECT_EQ(c.point_mae.group_size, 32);  // from the demo preset
+  EXPECT_EQ(c.mode, BackboneMode::Official);
+  EXPECT_EQ(c.grid, 112);
+  std::ofstream(dir / "bad.yaml") << "layers_kept: 8\ngroup: 12\n";
+  try {
+    apply_backbone_yaml(c, dir / "bad.yaml");
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(e.problem().find("unknown key 'group' at line 2"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir / "badvalue.yaml") << "mode: fast\n";
+  EXPECT_THROW(apply_backbone_yaml(c, dir / "badvalue.yaml"), UsageError);
+  EXPECT_THROW(backbone_preset("huge"), UsageError);
 }
 
 }  // namespace

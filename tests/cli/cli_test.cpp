@@ -58,5 +58,26 @@ TEST(Cli, SynthCheckAndPreprocessRoundTrip) {
   EXPECT_NE(in_place.output.find("already preprocessed"), std::string::npos) << in_place.output;
 }
 
+TEST(Cli, FeaturesOfOneSampleWithRandomBackbones) {
+  TempDir dir;
+  ASSERT_EQ(run_command(kCfm + " synth --out " + (dir / "d") + " --categories 1 --size 200 --train 1 --validation 0 --test 1 --no-progress").exit_code, 0);
+  ASSERT_EQ(run_command(kCfm + " preprocess mvtec --in " + (dir / "d") + " --in-place --no-progress").exit_code, 0);
+  auto init = run_command(kCfm + " backbones init --preset tiny --out " + (dir / "w"));
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  std::string sample = dir / "d/cookie/test/bump";
+  std::string common = " --rgb " + sample + "/rgb/000.png --xyz " + sample + "/xyz/000.tiff --vit-weights " + (dir / "w/vit_tiny_random.pth") +
+                       " --point-mae-weights " + (dir / "w/pointmae_tiny_random.pth") +
+                       " --image-size 112 --grid 28 --groups 32 --group-size 16 --vit-heads 4 --point-mae-heads 4";
+  auto r = run_command(kCfm + " features" + common + " --layers 4 --out " + (dir / "f"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* name : {"rgb_map", "centers", "center_idx", "xyz_group_feats", "rgb_patch", "xyz_patch", "mask"})
+    EXPECT_TRUE(std::filesystem::is_regular_file(dir.path() / "f" / (std::string(name) + ".npy"))) << name;
+  // Wrong weights: one clear line.
+  auto bad = run_command(kCfm + " features" + common + " --layers 6 --out " + (dir / "g"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(line_count(bad.output), 2u) << bad.output;  // the resolved configuration, then the error
+  EXPECT_NE(bad.output.find("cannot keep 6 ViT blocks"), std::string::npos) << bad.output;
+}
+
 }  // namespace
 }  // namespace cfm
