@@ -14,10 +14,6 @@ namespace {
 const char* const kModel = "Point-MAE encoder";
 constexpr int kOfficialDepth = 12;  // DropPath rates are spread over the configured 12 blocks
 
-std::string strip_all(std::string key, const std::string& piece) {
-  for (std::size_t at = key.find(piece); at != std::string::npos; at = key.find(piece)) key.erase(at, piece.size());
-  return key;
-}
 
 }  // namespace
 
@@ -26,7 +22,7 @@ StateDict normalise_point_mae_keys(const StateDict& weights) {
   if (source.empty()) source = weights;
   StateDict out;
   for (const auto& [key, tensor] : source) {
-    std::string k = strip_all(key, "module.");
+    std::string k = remove_all(key, "module.");
     for (const char* prefix : {"MAE_encoder.", "base_model."})
       if (k.rfind(prefix, 0) == 0) k = k.substr(std::string(prefix).size());
     out[k] = tensor;
@@ -58,20 +54,8 @@ PointMaeBackbone::PointMaeBackbone(const StateDict& raw, const PointMaeConfig& c
       {"pos_embed.2.weight", {d, pos_hidden}}, {"pos_embed.2.bias", {d}}, {"norm.weight", {d}}, {"norm.bias", {d}}};
   for (auto [prefix, channels] : {std::pair<std::string, std::int64_t>{"encoder.first_conv.1.", c1}, {"encoder.second_conv.1.", c3}})
     for (const char* n : {"weight", "bias", "running_mean", "running_var"}) expected.push_back({prefix + n, {channels}});
-  for (int i = 0; i < layers_kept; ++i) {
-    std::string b = fmt::format("blocks.blocks.{}.", i);
-    for (const char* n : {"norm1", "norm2"}) {
-      expected.push_back({b + n + ".weight", {d}});
-      expected.push_back({b + n + ".bias", {d}});
-    }
-    expected.push_back({b + "attn.qkv.weight", {3 * d, d}});
-    expected.push_back({b + "attn.proj.weight", {d, d}});
-    expected.push_back({b + "attn.proj.bias", {d}});
-    expected.push_back({b + "mlp.fc1.weight", {hidden, d}});
-    expected.push_back({b + "mlp.fc1.bias", {hidden}});
-    expected.push_back({b + "mlp.fc2.weight", {d, hidden}});
-    expected.push_back({b + "mlp.fc2.bias", {d}});
-  }
+  for (int i = 0; i < layers_kept; ++i)
+    append_transformer_block(expected, fmt::format("blocks.blocks.{}.", i), d, hidden, /*qkv_bias=*/false);
   // Pre-training leftovers the encoder does not use, and blocks removed by pruning.
   std::vector<std::string> allowed = {"encoder.first_conv.1.num_batches_tracked", "encoder.second_conv.1.num_batches_tracked",
                                       "mask_token", "decoder_pos_embed.", "MAE_decoder.", "increase_dim.", "cls_token",

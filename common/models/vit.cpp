@@ -12,10 +12,6 @@ namespace {
 
 const char* const kModel = "ViT (DINO/timm layout)";
 
-std::string strip_all(std::string key, const std::string& piece) {
-  for (std::size_t at = key.find(piece); at != std::string::npos; at = key.find(piece)) key.erase(at, piece.size());
-  return key;
-}
 
 }  // namespace
 
@@ -27,7 +23,7 @@ StateDict normalise_vit_keys(const StateDict& weights) {
   if (!model.empty()) source = model;
   StateDict out;
   for (const auto& [key, tensor] : source) {
-    std::string k = strip_all(key, "module.");
+    std::string k = remove_all(key, "module.");
     if (k.rfind("backbone.", 0) == 0) k = k.substr(9);
     out[k] = tensor;
   }
@@ -52,21 +48,8 @@ VitBackbone::VitBackbone(const StateDict& raw, const VitConfig& config, int laye
   std::vector<ExpectedTensor> expected = {{"cls_token", {1, 1, d}}, {"pos_embed", {1, tokens, d}},
                                           {"patch_embed.proj.weight", {d, 3, config.patch, config.patch}},
                                           {"patch_embed.proj.bias", {d}}, {"norm.weight", {d}}, {"norm.bias", {d}}};
-  for (int i = 0; i < layers_kept; ++i) {
-    std::string b = fmt::format("blocks.{}.", i);
-    for (const char* n : {"norm1", "norm2"}) {
-      expected.push_back({b + n + ".weight", {d}});
-      expected.push_back({b + n + ".bias", {d}});
-    }
-    expected.push_back({b + "attn.qkv.weight", {3 * d, d}});
-    expected.push_back({b + "attn.qkv.bias", {3 * d}});
-    expected.push_back({b + "attn.proj.weight", {d, d}});
-    expected.push_back({b + "attn.proj.bias", {d}});
-    expected.push_back({b + "mlp.fc1.weight", {hidden, d}});
-    expected.push_back({b + "mlp.fc1.bias", {hidden}});
-    expected.push_back({b + "mlp.fc2.weight", {d, hidden}});
-    expected.push_back({b + "mlp.fc2.bias", {d}});
-  }
+  for (int i = 0; i < layers_kept; ++i)
+    append_transformer_block(expected, fmt::format("blocks.{}.", i), d, hidden, /*qkv_bias=*/true);
   std::vector<std::string> allowed = {"head.", "fc_norm."};
   for (int i = layers_kept; i < depth_in_file_; ++i) allowed.push_back(fmt::format("blocks.{}.", i));  // pruned away
   check_weights(weights_, expected, allowed, path, kModel);

@@ -45,6 +45,27 @@ void check_weights(const StateDict& weights, const std::vector<ExpectedTensor>& 
   throw FormatError(path, message);
 }
 
+void append_transformer_block(std::vector<ExpectedTensor>& expected, const std::string& b, std::int64_t d,
+                              std::int64_t hidden, bool qkv_bias) {
+  for (const char* n : {"norm1", "norm2"}) {
+    expected.push_back({b + n + ".weight", {d}});
+    expected.push_back({b + n + ".bias", {d}});
+  }
+  expected.push_back({b + "attn.qkv.weight", {3 * d, d}});
+  if (qkv_bias) expected.push_back({b + "attn.qkv.bias", {3 * d}});
+  expected.push_back({b + "attn.proj.weight", {d, d}});
+  expected.push_back({b + "attn.proj.bias", {d}});
+  expected.push_back({b + "mlp.fc1.weight", {hidden, d}});
+  expected.push_back({b + "mlp.fc1.bias", {hidden}});
+  expected.push_back({b + "mlp.fc2.weight", {d, hidden}});
+  expected.push_back({b + "mlp.fc2.bias", {d}});
+}
+
+std::string remove_all(std::string key, const std::string& piece) {
+  for (std::size_t at = key.find(piece); at != std::string::npos; at = key.find(piece)) key.erase(at, piece.size());
+  return key;
+}
+
 const at::Tensor& required_tensor(const StateDict& weights, const std::string& key, const std::string& path,
                                   const std::string& model) {
   auto it = weights.find(key);
