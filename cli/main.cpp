@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   cfm::cli::add_check_command(app);
   cfm::cli::add_features_command(app);
   cfm::cli::add_backbones_command(app);
+  cfm::cli::add_metrics_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -84,9 +84,10 @@ TiffInfo info_of(TIFF* tiff) {
   return info;
 }
 
-void check_xyz_layout(const std::string& path, const TiffInfo& info) {
-  if (info.samples_per_pixel != 3)
-    throw FormatError(path, "expected 3 channels (x, y, z), found " + std::to_string(info.samples_per_pixel));
+void check_float_layout(const std::string& path, const TiffInfo& info, int channels, const char* what) {
+  if (info.samples_per_pixel != channels)
+    throw FormatError(path, "expected " + std::to_string(channels) + " channel" + (channels > 1 ? "s" : "") + " (" + what + "), found " +
+                                std::to_string(info.samples_per_pixel));
   if (!info.ieee_float || (info.bits_per_sample != 32 && info.bits_per_sample != 64))
     throw FormatError(path, "expected 32- or 64-bit IEEE float samples, found " +
                                 std::to_string(info.bits_per_sample) + "-bit " + (info.ieee_float ? "float" : "integer"));
@@ -117,11 +118,11 @@ struct Block {
 };
 
 void place_block(PointImage& out, const Block& b, int bits) {
-  int spp = b.plane < 0 ? 3 : 1;
+  int spp = b.plane < 0 ? out.channels : 1;
   for (int y = 0; y < b.height && b.y0 + y < out.height; ++y)
     for (int x = 0; x < b.width && b.x0 + x < out.width; ++x)
       for (int s = 0; s < spp; ++s) {
-        std::size_t index = (static_cast<std::size_t>(y) * b.width + x) * spp + s;
+        std::size_t index = (static_cast<std::size_t>(y) * b.width + x) * static_cast<std::size_t>(spp) + static_cast<std::size_t>(s);
         out.at(b.y0 + y, b.x0 + x, b.plane < 0 ? s : b.plane) = sample_value(b.bytes, index, bits);
       }
 }
@@ -131,14 +132,14 @@ void read_strips(TIFF* tiff, const std::string& path, PointImage& out, int bits,
   TIFFGetFieldDefaulted(tiff, TIFFTAG_ROWSPERSTRIP, &rows_per_strip);
   rows_per_strip = std::min<uint32_t>(rows_per_strip, static_cast<uint32_t>(out.height));
   std::vector<unsigned char> buffer(static_cast<std::size_t>(TIFFStripSize(tiff)));
-  int planes = planar ? 3 : 1;
+  int planes = planar ? out.channels : 1;
   uint32_t strips_per_plane = (static_cast<uint32_t>(out.height) + rows_per_strip - 1) / rows_per_strip;
   for (int plane = 0; plane < planes; ++plane)
     for (uint32_t s = 0; s < strips_per_plane; ++s) {
       uint32_t strip = s + static_cast<uint32_t>(plane) * strips_per_plane;
       int y0 = static_cast<int>(s * rows_per_strip);
       int rows = std::min<int>(static_cast<int>(rows_per_strip), out.height - y0);
-      tmsize_t expected = static_cast<tmsize_t>(rows) * out.width * (planar ? 1 : 3) * bits / 8;
+      tmsize_t expected = static_cast<tmsize_t>(rows) * out.width * (planar ? 1 : out.channels) * bits / 8;
       tmsize_t got = TIFFReadEncodedStrip(tiff, strip, buffer.data(), expected);
       if (got != expected) throw_truncated(path, "strip " + std::to_string(strip));
       place_block(out, Block{buffer.data(), 0, y0, out.width, rows, planar ? plane : -1}, bits);
@@ -150,7 +151,7 @@ void read_tiles(TIFF* tiff, const std::string& path, PointImage& out, int bits, 
   TIFFGetField(tiff, TIFFTAG_TILEWIDTH, &tile_width);
   TIFFGetField(tiff, TIFFTAG_TILELENGTH, &tile_height);
   std::vector<unsigned char> buffer(static_cast<std::size_t>(TIFFTileSize(tiff)));
-  int planes = planar ? 3 : 1;
+  int planes = planar ? out.channels : 1;
   for (int plane = 0; plane < planes; ++plane)
     for (uint32_t y = 0; y < static_cast<uint32_t>(out.height); y += tile_height)
       for (uint32_t x = 0; x < static_cast<uint32_t>(out.width); x += tile_width) {
@@ -169,19 +170,53 @@ TiffInfo read_tiff_info(const std::string& path) {
   return info_of(tiff.get());
 }
 
-PointImage read_xyz_tiff(const std::string& path) {
+namespace {
+
+PointImage read_float_tiff(const std::string& path, int channels, const char* what) {
   TiffHandle tiff = open_tiff(path, "r");
   TiffInfo info = info_of(tiff.get());
-  check_xyz_layout(path, info);
+  check_float_layout(path, info, channels, what);
   uint16_t planar_config = PLANARCONFIG_CONTIG;
   TIFFGetFieldDefaulted(tiff.get(), TIFFTAG_PLANARCONFIG, &planar_config);
-  bool planar = planar_config == PLANARCONFIG_SEPARATE;
-  PointImage out(info.width, info.height, 3);
+  bool planar = planar_config == PLANARCONFIG_SEPARATE && channels > 1;
+  PointImage out(info.width, info.height, channels);
   if (TIFFIsTiled(tiff.get()))
     read_tiles(tiff.get(), path, out, info.bits_per_sample, planar);
   else
     read_strips(tiff.get(), path, out, info.bits_per_sample, planar);
   return out;
+}
+
+}  // namespace
+
+PointImage read_xyz_tiff(const std::string& path) { return read_float_tiff(path, 3, "x, y, z"); }
+
+Image<float> read_map_tiff(const std::string& path) {
+  PointImage values = read_float_tiff(path, 1, "an anomaly map");
+  Image<float> map(values.width, values.height, 1);
+  for (std::size_t i = 0; i < values.pixels.size(); ++i) map.pixels[i] = static_cast<float>(values.pixels[i]);
+  return map;
+}
+
+void write_map_tiff(const std::string& path, const Image<float>& map) {
+  CFM_ASSERT(map.channels == 1);
+  TiffHandle tiff = open_tiff(path, "w");
+  TIFF* t = tiff.get();
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, static_cast<uint32_t>(map.width));
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, static_cast<uint32_t>(map.height));
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 32);
+  TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_IEEEFP);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
+  TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(t, 0));
+  for (int y = 0; y < map.height; ++y) {
+    std::vector<float> row(map.pixels.begin() + static_cast<std::ptrdiff_t>(map.index(y, 0)),
+                           map.pixels.begin() + static_cast<std::ptrdiff_t>(map.index(y, 0) + static_cast<std::size_t>(map.width)));
+    if (TIFFWriteScanline(t, row.data(), static_cast<uint32_t>(y), 0) < 0)
+      throw IoError(path, "cannot write TIFF row " + std::to_string(y) + " (" + last_tiff_message + ")");
+  }
+  if (!TIFFFlush(t)) throw IoError(path, "cannot flush TIFF (" + last_tiff_message + ")");
 }
 
 void write_xyz_tiff(const std::string& path, const PointImage& points, TiffSampleType type) {

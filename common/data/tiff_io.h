@@ -23,7 +23,12 @@ TiffInfo read_tiff_info(const std::string& path);
 // channel count or sample type); every message names the file and what was expected.
 PointImage read_xyz_tiff(const std::string& path);
 
+// Reads a single-channel float TIFF (an anomaly map), 32- or 64-bit, as float.
+Image<float> read_map_tiff(const std::string& path);
+
 enum class TiffSampleType { Float32, Float64 };
+// Writes a single-channel float32 TIFF.
+void write_map_tiff(const std::string& path, const Image<float>& map);
 // Writes HxWx3 uncompressed, interleaved, striped: the layout of MVTec 3D-AD's own files.
 void write_xyz_tiff(const std::string& path, const PointImage& points, TiffSampleType type = TiffSampleType::Float32);
 

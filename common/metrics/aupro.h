@@ -1,0 +1,38 @@
+// Per-region overlap (PRO) curves and their normalised areas (cfm-method.md §6.3).
+//
+// Ground-truth regions are the 8-connected components of the masks, pooled over all images; "OK" pixels
+// are every pixel outside them (good images included). Two protocols:
+//  - official (default, what published CFM numbers use): 99 thresholds taken at the sorted OK scores'
+//    positions floor(k (n-1) / 98), FPR = 1 - (pos + 1) / n, PRO = mean over regions of the fraction of
+//    the region's pixels scoring strictly above the threshold, plus the point (1, 1);
+//  - exact: every distinct score is a threshold (the MVTec 3D-AD evaluation script).
+// The area up to an FPR limit is a trapezoid sum with the last segment interpolated, divided by the limit.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/image.h"
+
+namespace cfm {
+
+struct ProCurve {
+  std::vector<double> fpr;  // ascending
+  std::vector<double> pro;
+};
+
+struct PixelMaps {
+  std::vector<Image<float>> scores;  // one H x W map per image
+  std::vector<ImageU8> masks;        // same sizes; non-zero = anomalous
+};
+
+// 8-connected components of the non-zero pixels: label per pixel (0 = background, 1..count).
+std::vector<int> label_regions(const ImageU8& mask, int* count);
+
+ProCurve pro_curve_official(const PixelMaps& maps, int thresholds = 99);
+ProCurve pro_curve_exact(const PixelMaps& maps);
+
+// Normalised area under the curve up to `limit` (e.g. 0.3, 0.01).
+double area_under_pro(const ProCurve& curve, double limit);
+
+}  // namespace cfm
