@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "util/error.h"
+#include "util/radix_sort.h"
 
 namespace cfm {
 namespace {
@@ -17,6 +18,9 @@ struct Regions {
 Regions collect_regions(const PixelMaps& maps) {
   CFM_ASSERT(maps.scores.size() == maps.masks.size());
   Regions r;
+  std::size_t pixels = 0;
+  for (const Image<float>& s : maps.scores) pixels += s.pixels.size();
+  r.ok.reserve(pixels);
   for (std::size_t i = 0; i < maps.scores.size(); ++i) {
     const Image<float>& s = maps.scores[i];
     CFM_ASSERT(s.width == maps.masks[i].width && s.height == maps.masks[i].height);
@@ -31,8 +35,8 @@ Regions collect_regions(const PixelMaps& maps) {
         r.scores[first + static_cast<std::size_t>(labels[p] - 1)].push_back(s.pixels[p]);
     }
   }
-  std::sort(r.ok.begin(), r.ok.end());
-  for (auto& region : r.scores) std::sort(region.begin(), region.end());
+  sort_floats(r.ok);
+  for (auto& region : r.scores) sort_floats(region);
   return r;
 }
 
@@ -80,6 +84,7 @@ ProCurve pro_curve_official(const PixelMaps& maps, int thresholds) {
   CFM_ASSERT(thresholds >= 2);
   Regions r = collect_regions(maps);
   ProCurve curve;
+  curve.regions = r.scores.size();
   if (r.scores.empty() || r.ok.empty()) return curve;  // undefined: no anomalous region or no OK pixel
   const auto n = static_cast<std::int64_t>(r.ok.size());
   const double step = static_cast<double>(n - 1) / (thresholds - 1);  // numpy.linspace(0, n - 1, T)
@@ -101,25 +106,27 @@ ProCurve pro_curve_official(const PixelMaps& maps, int thresholds) {
 ProCurve pro_curve_exact(const PixelMaps& maps) {
   Regions r = collect_regions(maps);
   ProCurve curve;
+  curve.regions = r.scores.size();
   if (r.scores.empty() || r.ok.empty()) return curve;
-  // Every pixel as (score, fpr step, pro step), walked from the highest score down.
-  struct Step {
-    float score;
-    double fpr, pro;
-  };
-  std::vector<Step> steps;
-  for (float s : r.ok) steps.push_back({s, 1.0 / static_cast<double>(r.ok.size()), 0});
-  const double regions = static_cast<double>(r.scores.size());
-  for (const auto& region : r.scores)
-    for (float s : region) steps.push_back({s, 0, 1.0 / (regions * static_cast<double>(region.size()))});
-  std::sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) { return a.score > b.score; });
+  // Every pixel as a key (score bits, then its region: 0 = OK, i + 1 = region i), sorted once and walked
+  // from the highest score down; each distinct score closes one curve point.
+  std::vector<std::uint64_t> keys;
+  keys.reserve(r.ok.size());
+  for (float s : r.ok) keys.push_back(static_cast<std::uint64_t>(ordered_bits(s)) << 32);
+  for (std::size_t i = 0; i < r.scores.size(); ++i)
+    for (float s : r.scores[i]) keys.push_back((static_cast<std::uint64_t>(ordered_bits(s)) << 32) | (i + 1));
+  radix_sort(keys, 64);
+  const double regions = static_cast<double>(r.scores.size()), fpr_step = 1.0 / static_cast<double>(r.ok.size());
   curve.fpr.push_back(0);
   curve.pro.push_back(0);
   double fpr = 0, pro = 0;
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    fpr += steps[i].fpr;
-    pro += steps[i].pro;
-    if (i + 1 == steps.size() || steps[i + 1].score != steps[i].score) {  // one point per distinct score
+  for (std::size_t i = keys.size(); i-- > 0;) {
+    std::uint64_t region = keys[i] & 0xffffffffu;
+    if (region == 0)
+      fpr += fpr_step;
+    else
+      pro += 1.0 / (regions * static_cast<double>(r.scores[region - 1].size()));
+    if (i == 0 || (keys[i - 1] >> 32) != (keys[i] >> 32)) {
       curve.fpr.push_back(std::min(fpr, 1.0));
       curve.pro.push_back(std::min(pro, 1.0));
     }

@@ -19,6 +19,7 @@ namespace cfm {
 struct ProCurve {
   std::vector<double> fpr;  // ascending
   std::vector<double> pro;
+  std::size_t regions = 0;  // ground-truth regions the PROs average over
 };
 
 struct PixelMaps {
