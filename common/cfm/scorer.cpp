@@ -1,0 +1,47 @@
+#include "cfm/scorer.h"
+
+#include <torch/torch.h>
+
+#include "util/error.h"
+
+namespace cfm {
+
+at::Tensor normalised_discrepancy(const at::Tensor& prediction, const at::Tensor& target) {
+  auto unit = [](const at::Tensor& v) { return v / v.norm(2, 1, true).clamp_min(1e-12); };  // F.normalize
+  return (unit(prediction) - unit(target)).norm(2, 1);
+}
+
+at::Tensor box_filter(const at::Tensor& map, int size, int passes) {
+  CFM_ASSERT(map.dim() == 2 && size % 2 == 1);
+  at::Tensor current = map.to(torch::kFloat32).contiguous();
+  const std::int64_t h = current.size(0), w = current.size(1), r = size / 2;
+  const float weight = 1.0f / static_cast<float>(size * size);
+  for (int pass = 0; pass < passes; ++pass) {
+    at::Tensor next = torch::zeros_like(current);
+    const float* in = current.data_ptr<float>();
+    float* out = next.data_ptr<float>();
+    for (std::int64_t y = 0; y < h; ++y)
+      for (std::int64_t x = 0; x < w; ++x) {
+        float sum = 0;  // direct convolution, window in row-major order; outside the image counts as 0
+        for (std::int64_t yy = std::max<std::int64_t>(0, y - r); yy <= std::min(h - 1, y + r); ++yy)
+          for (std::int64_t xx = std::max<std::int64_t>(0, x - r); xx <= std::min(w - 1, x + r); ++xx) sum += in[yy * w + xx] * weight;
+        out[y * w + x] = sum;
+      }
+    current = next;
+  }
+  return current;
+}
+
+AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_prediction, const at::Tensor& xyz_patch,
+                         const at::Tensor& xyz_prediction, const at::Tensor& empty, int grid) {
+  torch::NoGradGuard no_grad;
+  AnomalyMaps maps;
+  at::Tensor keep = (~empty).to(torch::kFloat32);
+  maps.map_3d = (normalised_discrepancy(xyz_prediction, xyz_patch) * keep).reshape({grid, grid});
+  maps.map_2d = (normalised_discrepancy(rgb_prediction, rgb_patch) * keep).reshape({grid, grid});
+  at::Tensor product = maps.map_2d * maps.map_3d * keep.reshape({grid, grid});
+  maps.combined = box_filter(box_filter(product.cpu(), 5, 5), 7, 3);
+  return maps;
+}
+
+}  // namespace cfm

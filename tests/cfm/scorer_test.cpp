@@ -1,0 +1,109 @@
+#include <torch/torch.h>
+
+#include "cfm/mapping_network.h"
+#include "cfm/scorer.h"
+#include "test_support.h"
+#include "util/error.h"
+#include "util/npy.h"
+
+namespace cfm {
+namespace {
+
+TEST(Scorer, NormalisedDiscrepancyByHand) {
+  at::Tensor prediction = torch::tensor({1.f, 0.f, 2.f, 0.f, 3.f, 4.f}).reshape({3, 2});
+  at::Tensor target = torch::tensor({0.f, 1.f, 1.f, 0.f, 0.f, 0.f}).reshape({3, 2});
+  at::Tensor d = normalised_discrepancy(prediction, target);
+  EXPECT_NEAR(d[0].item<float>(), std::sqrt(2.f), 1e-6);  // orthogonal unit vectors
+  EXPECT_NEAR(d[1].item<float>(), 0.f, 1e-7);             // same direction, other length
+  EXPECT_NEAR(d[2].item<float>(), 1.f, 1e-6);             // a zero target normalises to 0
+}
+
+TEST(Scorer, BoxFilterEqualsZeroPaddedConvolution) {
+  torch::manual_seed(2);
+  at::Tensor map = torch::rand({30, 26});
+  map.index_put_({torch::indexing::Slice(0, 10)}, 0);
+  for (int size : {5, 7}) {
+    at::Tensor kernel = torch::full({1, 1, size, size}, 1.0 / (size * size));
+    at::Tensor reference = map.view({1, 1, 30, 26});
+    for (int pass = 0; pass < 2; ++pass) reference = torch::conv2d(reference, kernel, {}, 1, size / 2);
+    EXPECT_LE((box_filter(map, size, 2) - reference.view({30, 26})).abs().max().item<float>(), 1e-6f) << size;
+  }
+}
+
+TEST(Scorer, SmoothingSupportIsExactlyNineteenPixels) {
+  at::Tensor impulse = torch::zeros({224, 224});
+  impulse[100][100] = 1;
+  at::Tensor s = box_filter(box_filter(impulse, 5, 5), 7, 3);
+  EXPECT_GT(s[100][119].item<float>(), 0.f);   // 2+2+2+2+2+3+3+3 = 19 px reach
+  EXPECT_EQ(s[100][120].item<float>(), 0.f);   // exactly zero beyond it
+  EXPECT_EQ(s[81 - 1][100].item<float>(), 0.f);
+  EXPECT_NEAR(s.sum().item<float>(), 1.f, 1e-5);  // mass preserved away from the borders
+}
+
+TEST(Scorer, EmptyPixelsAreMaskedBeforeAndAfterTheProduct) {
+  torch::manual_seed(3);
+  const int grid = 32;
+  at::Tensor rgb = torch::randn({grid * grid, 6}), rgb_pred = torch::randn({grid * grid, 6});
+  at::Tensor xyz = torch::randn({grid * grid, 9}), xyz_pred = torch::randn({grid * grid, 9});
+  at::Tensor empty = torch::zeros({grid * grid}, torch::kBool);
+  empty.slice(0, 0, grid * 25).fill_(true);  // the first 25 rows have no 3D feature
+  AnomalyMaps maps = score_sample(rgb, rgb_pred, xyz, xyz_pred, empty, grid);
+  EXPECT_EQ(maps.map_2d.slice(0, 0, 25).abs().sum().item<float>(), 0.f);
+  EXPECT_EQ(maps.map_3d.slice(0, 0, 25).abs().sum().item<float>(), 0.f);
+  EXPECT_GT(maps.map_2d.slice(0, 25).min().item<float>(), 0.f);
+  at::Tensor expected = box_filter(box_filter(maps.map_2d * maps.map_3d, 5, 5), 7, 3);
+  EXPECT_TRUE(torch::equal(maps.combined, expected));
+  // Rows 0-5 lie 20 or more rows from the first score (row 25): exactly zero; row 6 is reached.
+  EXPECT_EQ(maps.combined.slice(0, 0, 6).abs().sum().item<float>(), 0.f);
+  EXPECT_GT(maps.combined[6].sum().item<float>(), 0.f);
+}
+
+TEST(MappingNetwork, OfficialSizesKeysAndPythonRoundTrip) {
+  MappingNetwork to_3d(768, 1152), to_2d(1152, 768);
+  auto count = [](MappingNetwork& n) {
+    std::int64_t total = 0;
+    for (const auto& p : n->parameters()) total += p.numel();
+    return total;
+  };
+  EXPECT_EQ(count(to_3d), 2767872);  // cfm-method.md §4.1
+  EXPECT_EQ(count(to_2d), 2767488);
+  StateDict state = to_3d->state();
+  EXPECT_EQ(state.size(), 6u);
+  EXPECT_TRUE(state.count("projection.weight"));
+  EXPECT_EQ(mapping_checkpoint_name("2Dto3D", "bagel", 250, 4), "CFM_2Dto3D_bagel_250ep_4bs.pth");
+
+  test::TempDir dir;
+  MappingNetwork small(12, 20);
+  save_mapping_network(small, dir / "m.pth");
+  MappingNetwork loaded = load_mapping_network(dir / "m.pth");
+  at::Tensor x = torch::randn({5, 12});
+  torch::NoGradGuard no_grad;
+  at::Tensor ours = small->forward(x);
+  EXPECT_TRUE(torch::equal(loaded->forward(x), ours));
+  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0) GTEST_SKIP() << "python3-torch not available";
+  write_npy_f32(dir / "x.npy", {5, 12}, x.data_ptr<float>());
+  auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/mapping_reference.py " + (dir / "m.pth") + " 12 20 " +
+                             (dir / "x.npy") + " " + (dir / "y.npy"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  NpyArray y = read_npy(dir / "y.npy");
+  at::Tensor theirs = torch::from_blob(y.data.data(), {5, 20}, torch::kFloat32);
+  EXPECT_LE((theirs - ours).abs().max().item<float>(), 1e-5f);
+}
+
+TEST(MappingNetwork, WrongSizesAreOneClearError) {
+  test::TempDir dir;
+  MappingNetwork small(12, 20);
+  StateDict state = small->state();
+  state["projection.weight"] = torch::zeros({3, 3});
+  write_torch_checkpoint(dir / "bad.pth", {{"", state}});
+  try {
+    load_mapping_network(dir / "bad.pth");
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(e.problem().find("projection.weight is [3, 3] (expected [16, 16])"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_mapping_network(dir / "missing.pth"), IoError);
+}
+
+}  // namespace
+}  // namespace cfm
