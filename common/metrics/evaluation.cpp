@@ -73,6 +73,7 @@ Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_
     scores.push_back(image_scores.empty() ? image_score : image_scores[i]);
   }
   e.i_auroc = auroc(scores, labels);
+  e.image_scores = scores;
   // The two big sorts (all pixels for P-AUROC, OK pixels for the PRO curve) run side by side.
   auto pixel_auroc = std::async(std::launch::async, [&] { return auroc(pixel_scores, pixel_labels); });
   e.curve = o.exact ? pro_curve_exact(for_pro) : pro_curve_official(for_pro, o.thresholds);

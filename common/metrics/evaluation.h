@@ -27,6 +27,7 @@ struct Evaluation {
   std::map<double, std::optional<double>> aupro;  // by FPR limit; nullopt without anomalous regions
   ProCurve curve;
   std::size_t images = 0, anomalous_images = 0, regions = 0;
+  std::vector<float> image_scores;  // as used for I-AUROC
 };
 
 // `image_scores`: optional per-image scores replacing the map maxima (empty: use the maps).

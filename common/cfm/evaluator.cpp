@@ -1,0 +1,89 @@
+#include "cfm/evaluator.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "cfm/scorer.h"
+#include "data/png_io.h"
+#include "data/sample_loader.h"
+#include "data/tiff_io.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace cfm {
+namespace {
+
+Image<float> to_image(const at::Tensor& map) {
+  at::Tensor m = map.contiguous().cpu().to(torch::kFloat32);
+  Image<float> image(static_cast<int>(m.size(1)), static_cast<int>(m.size(0)), 1);
+  std::memcpy(image.pixels.data(), m.data_ptr<float>(), image.pixels.size() * sizeof(float));
+  return image;
+}
+
+// Heat map for people: the map scaled by its own maximum, dark blue -> red -> yellow.
+ImageU8 heat_map(const Image<float>& map) {
+  float peak = *std::max_element(map.pixels.begin(), map.pixels.end());
+  ImageU8 rgb(map.width, map.height, 3);
+  for (std::size_t i = 0; i < map.pixels.size(); ++i) {
+    float t = peak > 0 ? map.pixels[i] / peak : 0.f;
+    rgb.pixels[i * 3] = static_cast<std::uint8_t>(255 * std::min(1.f, 2 * t));
+    rgb.pixels[i * 3 + 1] = static_cast<std::uint8_t>(255 * std::max(0.f, 2 * t - 1));
+    rgb.pixels[i * 3 + 2] = static_cast<std::uint8_t>(255 * std::max(0.f, 0.5f - t));
+  }
+  return rgb;
+}
+
+}  // namespace
+
+CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,
+                                     const std::vector<SampleFiles>& test, const std::string& out_dir,
+                                     const EvaluationOptions& options) {
+  if (test.empty()) throw Error("no test samples");
+  torch::NoGradGuard no_grad;
+  mappers.to_3d->eval();
+  mappers.to_2d->eval();
+  const BackboneConfig& config = extractor.config();
+  PixelMaps maps;
+  double seconds = 0;
+  for (const SampleFiles& files : test) {
+    SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
+    auto start = std::chrono::steady_clock::now();
+    AlignedFeatures a = extractor.align(cache.outputs(extractor, files, sample.rgb, sample.cloud));
+    AnomalyMaps scored = score_sample(a.rgb_patch, mappers.to_2d->forward(a.xyz_patch), a.xyz_patch,
+                                      mappers.to_3d->forward(a.rgb_patch), a.empty, config.grid);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Image<float> map = to_image(scored.combined);
+    ImageU8 mask(config.grid, config.grid, 1);
+    at::Tensor gt = sample.gt.reshape({-1}).contiguous();
+    for (std::size_t p = 0; p < mask.pixels.size(); ++p) mask.pixels[p] = gt.data_ptr<float>()[p] > 0.5f ? 255 : 0;
+    fs::path maps_dir = fs::path(out_dir) / "maps" / files.defect, gt_dir = fs::path(out_dir) / "gt" / files.defect;
+    fs::create_directories(maps_dir);
+    write_map_tiff((maps_dir / (files.name + ".tiff")).string(), map);
+    write_png((maps_dir / (files.name + ".png")).string(), heat_map(map));
+    if (files.label) {
+      fs::create_directories(gt_dir);
+      write_png((gt_dir / (files.name + ".png")).string(), mask);
+    }
+    maps.scores.push_back(std::move(map));
+    maps.masks.push_back(std::move(mask));
+  }
+  CategoryEvaluation result;
+  result.metrics = evaluate_maps(maps, {}, options);
+  result.seconds_per_sample = seconds / static_cast<double>(test.size());
+  std::ofstream scores(fs::path(out_dir) / "scores.csv");
+  scores << "map,score,label\n";
+  for (std::size_t i = 0; i < test.size(); ++i)
+    scores << test[i].defect << "/" << test[i].name << ".tiff," << result.metrics.image_scores[i] << "," << test[i].label << "\n";
+  std::ofstream(fs::path(out_dir) / "metrics.json") << evaluation_json(result.metrics, options) << "\n";
+  return result;
+}
+
+}  // namespace cfm

@@ -1,0 +1,25 @@
+// Scoring a category's test split with trained mapping networks (cfm-method.md §5) and its metrics (§6).
+// Writes, under the output folder: maps/<defect>/<name>.tiff (float32 smoothed anomaly map before the
+// per-image normalisations), maps/<defect>/<name>.png (heat map), gt/<defect>/<name>.png (the mask at the
+// grid size, for `cfm metrics`), scores.csv (image scores), metrics.json.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cfm/feature_cache.h"
+#include "cfm/trainer.h"
+#include "metrics/evaluation.h"
+
+namespace cfm {
+
+struct CategoryEvaluation {
+  Evaluation metrics;
+  double seconds_per_sample = 0;  // inference (backbones or cache, alignment, mappers, scoring)
+};
+
+CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,
+                                     const std::vector<SampleFiles>& test, const std::string& out_dir,
+                                     const EvaluationOptions& options = {});
+
+}  // namespace cfm

@@ -1,0 +1,65 @@
+#include "cfm/feature_cache.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "models/checkpoint/state_dict.h"
+#include "util/error.h"
+#include "util/sha256.h"
+
+namespace fs = std::filesystem;
+
+namespace cfm {
+
+std::string file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path, "cannot open file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return sha256_hex(bytes);
+}
+
+FeatureCache::FeatureCache(std::string folder, const BackboneConfig& config)
+    : folder_(std::move(folder)), enabled_(!folder_.empty() && config.mode == BackboneMode::Eval) {
+  if (!enabled_) return;
+  fs::create_directories(folder_);
+  fingerprint_ = sha256_hex(file_sha256(config.vit_weights) + file_sha256(config.point_mae_weights) + describe(config) +
+                            std::to_string(config.vit.patch) + std::to_string(config.point_mae.eps));
+}
+
+std::string FeatureCache::key(const SampleFiles& files) const {
+  return sha256_hex(fingerprint_ + file_sha256(files.rgb) + file_sha256(files.xyz));
+}
+
+BackboneOutputs FeatureCache::outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb, const at::Tensor& cloud) {
+  if (!enabled_) return extractor.extract(rgb, cloud);
+  std::string path = (fs::path(folder_) / (key(files) + ".pth")).string();
+  if (fs::exists(path)) {
+    try {
+      StateDict t = read_checkpoint(path);
+      BackboneOutputs out;
+      out.rgb_map = t.at("rgb_map");
+      out.points.centres = t.at("centres");
+      out.points.centre_index = t.at("centre_index");
+      out.points.features = t.at("features");
+      out.pixel_indices = t.at("pixel_indices");
+      out.valid_points = t.at("valid_points");
+      ++hits_;
+      return out;
+    } catch (const std::exception&) {
+      fs::remove(path);  // a damaged entry is recomputed
+    }
+  }
+  ++misses_;
+  BackboneOutputs out = extractor.extract(rgb, cloud);
+  std::string partial = path + ".partial";
+  write_torch_checkpoint(partial, {{"", {{"rgb_map", out.rgb_map}, {"centres", out.points.centres},
+                                         {"centre_index", out.points.centre_index}, {"features", out.points.features},
+                                         {"pixel_indices", out.pixel_indices}, {"valid_points", out.valid_points}}}});
+  fs::rename(partial, path);
+  return out;
+}
+
+}  // namespace cfm

@@ -1,0 +1,35 @@
+// Content-addressed cache of backbone outputs (design.md §2): the key hashes the sample's RGB and xyz
+// bytes, the weight files and the backbone configuration, so any change misses. Only eval mode is
+// cacheable: official mode is stochastic (DropPath) and bypasses the cache.
+#pragma once
+
+#include <string>
+
+#include "cfm/feature_extractor.h"
+#include "data/dataset.h"
+
+namespace cfm {
+
+class FeatureCache {
+ public:
+  // `folder` empty: no caching. The weight files are hashed once here.
+  FeatureCache(std::string folder, const BackboneConfig& config);
+
+  // Backbone outputs for a loaded sample (rgb/cloud tensors), from the cache when present.
+  BackboneOutputs outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb, const at::Tensor& cloud);
+
+  std::size_t hits() const { return hits_; }
+  std::size_t misses() const { return misses_; }
+
+ private:
+  std::string key(const SampleFiles& files) const;
+  std::string folder_;
+  std::string fingerprint_;  // weights + configuration
+  bool enabled_;
+  std::size_t hits_ = 0, misses_ = 0;
+};
+
+// SHA-256 of a file's bytes (IoError if unreadable).
+std::string file_sha256(const std::string& path);
+
+}  // namespace cfm

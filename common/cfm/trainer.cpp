@@ -1,0 +1,97 @@
+#include "cfm/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "data/sample_loader.h"
+#include "util/error.h"
+
+namespace cfm {
+namespace {
+
+// Backbone outputs of every training sample, computed (or read from the cache) once: in eval mode they
+// do not change between epochs, so epochs after the first run no backbone.
+struct PreparedSample {
+  BackboneOutputs outputs;
+  std::string id;
+};
+
+// The non-empty pixels' features of one sample: rgb rows and xyz rows, from aligned features.
+std::pair<at::Tensor, at::Tensor> selected_rows(const AlignedFeatures& a) {
+  at::Tensor keep = (~a.empty).nonzero().squeeze(1);
+  return {a.rgb_patch.index_select(0, keep), a.xyz_patch.index_select(0, keep)};
+}
+
+}  // namespace
+
+CrossmodalMappers make_mappers(std::int64_t rgb_channels, std::int64_t point_channels, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  CrossmodalMappers mappers{MappingNetwork(rgb_channels, point_channels), MappingNetwork(point_channels, rgb_channels)};
+  return mappers;
+}
+
+TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,
+                          const std::vector<SampleFiles>& train, const TrainOptions& o,
+                          const std::function<void(int, double)>& progress) {
+  if (train.empty()) throw Error("no training samples");
+  if (o.epochs < 1 || o.batch_size < 1) throw UsageError("epochs and batch size must be at least 1");
+  const BackboneConfig& config = extractor.config();
+  const bool official = config.mode == BackboneMode::Official;
+  std::vector<PreparedSample> prepared(train.size());
+  std::vector<SampleTensors> inputs(train.size());
+  for (std::size_t i = 0; i < train.size(); ++i) {
+    inputs[i] = load_sample(train[i], config.grid, config.vit.image_size);
+    prepared[i].id = train[i].id();
+    if (!official) prepared[i].outputs = cache.outputs(extractor, train[i], inputs[i].rgb, inputs[i].cloud);
+  }
+  at::Generator shuffle = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  std::vector<at::Tensor> parameters;
+  for (auto* network : {&mappers.to_3d, &mappers.to_2d})
+    for (const at::Tensor& p : (*network)->parameters()) parameters.push_back(p);
+  torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(o.learning_rate));
+  mappers.to_3d->train();
+  mappers.to_2d->train();
+  TrainReport report;
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    auto start = std::chrono::steady_clock::now();
+    at::Tensor order = torch::randperm(static_cast<std::int64_t>(train.size()), shuffle, torch::kInt64);  // shuffle = True
+    double loss_sum = 0;
+    int batches = 0;
+    for (std::int64_t first = 0; first < order.size(0); first += o.batch_size) {
+      std::vector<at::Tensor> rgb_rows, xyz_rows;
+      for (std::int64_t j = first; j < std::min<std::int64_t>(order.size(0), first + o.batch_size); ++j) {
+        auto i = static_cast<std::size_t>(order[j].item<std::int64_t>());
+        BackboneOutputs outputs = official ? extractor.extract(inputs[i].rgb, inputs[i].cloud) : prepared[i].outputs;
+        auto [rgb, xyz] = selected_rows(extractor.align(outputs));
+        rgb_rows.push_back(rgb);
+        xyz_rows.push_back(xyz);
+      }
+      at::Tensor rgb = torch::cat(rgb_rows), xyz = torch::cat(xyz_rows);
+      if (rgb.size(0) == 0) throw Error("a training batch has no pixel with a 3D feature (empty point clouds?)");
+      // Masked cosine losses, both directions, averaged over the batch's non-empty pixels (§4.2).
+      at::Tensor loss_3d = 1 - torch::cosine_similarity(mappers.to_3d->forward(rgb), xyz, 1, 1e-6).mean();
+      at::Tensor loss_2d = 1 - torch::cosine_similarity(mappers.to_2d->forward(xyz), rgb, 1, 1e-6).mean();
+      at::Tensor loss = loss_3d + loss_2d;
+      double value = loss.item<double>();
+      if (!std::isfinite(value)) throw Error(fmt::format("training loss is {} at epoch {}", value, epoch + 1));
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += value;
+      ++batches;
+    }
+    report.epoch_loss.push_back(loss_sum / batches);
+    report.epoch_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (progress) progress(epoch + 1, report.epoch_loss.back());
+  }
+  mappers.to_3d->eval();
+  mappers.to_2d->eval();
+  return report;
+}
+
+}  // namespace cfm

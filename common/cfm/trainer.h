@@ -1,0 +1,44 @@
+// Training the two mapping networks on nominal samples (cfm-method.md §4.2): per batch, the masked cosine
+// losses in both directions over the batch's non-empty pixels, one Adam step (PyTorch defaults) on both
+// networks. The networks run only on the pixels that enter the loss, which gives the same losses with
+// far less work. Backbone outputs come from the feature cache in eval mode.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cfm/feature_cache.h"
+#include "cfm/feature_extractor.h"
+#include "cfm/mapping_network.h"
+#include "data/dataset.h"
+
+namespace cfm {
+
+struct TrainOptions {
+  int epochs = 50;
+  int batch_size = 4;
+  double learning_rate = 1e-3;
+  std::uint64_t seed = 115;
+};
+
+struct TrainReport {
+  std::vector<double> epoch_loss;     // mean of (loss_2Dto3D + loss_3Dto2D) over the epoch's batches
+  std::vector<double> epoch_seconds;
+};
+
+struct CrossmodalMappers {
+  MappingNetwork to_3d{nullptr};  // CFM_2Dto3D: RGB features -> point features
+  MappingNetwork to_2d{nullptr};  // CFM_3Dto2D
+};
+
+// Freshly initialised networks (PyTorch's default initialisation, from `seed`).
+CrossmodalMappers make_mappers(std::int64_t rgb_channels, std::int64_t point_channels, std::uint64_t seed = 115);
+
+// Calls `progress(epoch, loss)` after every epoch. Throws Error when a loss is NaN/Inf (as the official
+// loop exits) or a sample has no 3D pixel at all.
+TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,
+                          const std::vector<SampleFiles>& train, const TrainOptions& options,
+                          const std::function<void(int, double)>& progress = {});
+
+}  // namespace cfm

@@ -1,0 +1,95 @@
+// Training and evaluation end to end on a small synthetic category with tiny random backbones.
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "cfm/evaluator.h"
+#include "cfm/random_backbones.h"
+#include "cfm/trainer.h"
+#include "data/preprocess/mvtec_dataset_preprocess.h"
+#include "data/synth/synth_writer.h"
+#include "synth_options.h"
+#include "test_support.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace cfm {
+namespace {
+
+class TrainEval : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    synth::write_synthetic_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
+    MvtecDatasetOptions pre;
+    pre.in = dir_ / "data";
+    pre.progress = false;
+    ASSERT_TRUE(preprocess_mvtec_dataset(pre).failures.empty());
+    RandomBackboneFiles files = write_random_backbones(dir_ / "weights", "tiny", 1);
+    config_ = backbone_preset("demo");
+    config_.vit_weights = files.vit;
+    config_.point_mae_weights = files.point_mae;
+    config_.vit.image_size = 112;
+    config_.point_mae.groups = 32;
+    config_.point_mae.group_size = 16;
+    config_.grid = 28;
+  }
+  test::TempDir dir_;
+  BackboneConfig config_;
+};
+
+TEST_F(TrainEval, LossDecreasesCacheServesLaterRunsAndEvaluationWritesEverything) {
+  FeatureExtractor extractor(config_);
+  FeatureCache cache(dir_ / "cache", config_);
+  Dataset dataset(dir_ / "data");
+  auto train = dataset.samples("cookie", "train");
+  CrossmodalMappers mappers = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());
+  TrainOptions options;
+  options.epochs = 8;
+  options.batch_size = 2;
+  TrainReport report = train_mappers(mappers, extractor, cache, train, options);
+  ASSERT_EQ(report.epoch_loss.size(), 8u);
+  EXPECT_LT(report.epoch_loss.back(), report.epoch_loss.front());
+  EXPECT_EQ(cache.misses(), train.size());
+  // The same seed reproduces the training exactly, now from the cache.
+  CrossmodalMappers again = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());
+  TrainReport second = train_mappers(again, extractor, cache, train, options);
+  EXPECT_EQ(second.epoch_loss, report.epoch_loss);
+  EXPECT_EQ(cache.hits(), train.size());
+
+  CategoryEvaluation result = evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"), dir_ / "eval");
+  EXPECT_EQ(result.metrics.images, 5u);
+  EXPECT_EQ(result.metrics.anomalous_images, 4u);
+  EXPECT_TRUE(result.metrics.p_auroc.has_value());
+  for (const char* path : {"eval/maps/good/000.tiff", "eval/maps/bump/000.png", "eval/gt/crack/000.png", "eval/metrics.json", "eval/scores.csv"})
+    EXPECT_TRUE(fs::is_regular_file(dir_.path() / path)) << path;
+}
+
+TEST_F(TrainEval, CommandLineTrainThenEvalWithOfficialCheckpointNames) {
+  std::string cfm = CFM_BINARY;
+  std::string common = " --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " + config_.vit_weights +
+                       " --point-mae-weights " + config_.point_mae_weights +
+                       " --image-size 112 --grid 28 --groups 32 --group-size 16 --epochs 3 --batch-size 2 --threads 1";
+  auto t = test::run_command(cfm + " train" + common + " --out " + (dir_ / "run"));
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_TRUE(fs::is_regular_file(dir_.path() / "run/CFM_2Dto3D_cookie_3ep_2bs.pth"));
+  EXPECT_TRUE(fs::is_regular_file(dir_.path() / "run/CFM_3Dto2D_cookie_3ep_2bs.pth"));
+  auto e = test::run_command(cfm + " eval" + common + " --mappers " + (dir_ / "run") + " --out " + (dir_ / "eval"));
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  EXPECT_NE(e.output.find("AUPRO@30% & AUPRO@10%"), std::string::npos) << e.output;
+  // The written maps evaluate to the same numbers with `cfm metrics`.
+  auto m = test::run_command(cfm + " metrics --maps " + (dir_ / "eval/maps") + " --gt " + (dir_ / "eval/gt"));
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  std::string table_line = e.output.substr(e.output.find('\n', e.output.find("I-AUROC")) + 1, 40);
+  EXPECT_NE(m.output.find(table_line.substr(0, table_line.find('\n'))), std::string::npos) << e.output << "\n---\n" << m.output;
+  // Missing checkpoints and mismatched mappers: one clear error each.
+  auto missing = test::run_command(cfm + " eval" + common + " --mappers " + (dir_ / "nowhere") + " --out " + (dir_ / "eval2"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("CFM_2Dto3D_cookie_3ep_2bs.pth"), std::string::npos) << missing.output;
+  auto pruned = test::run_command(cfm + " eval" + common + " --layers 2 --mappers " + (dir_ / "run") + " --out " + (dir_ / "eval3"));
+  EXPECT_EQ(pruned.exit_code, 2);
+  EXPECT_NE(pruned.output.find("the mappers map"), std::string::npos) << pruned.output;
+}
+
+}  // namespace
+}  // namespace cfm
