@@ -57,8 +57,12 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
     SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
     auto start = std::chrono::steady_clock::now();
     AlignedFeatures a = extractor.align(cache.outputs(extractor, files, sample.rgb, sample.cloud));
-    AnomalyMaps scored = score_sample(a.rgb_patch, mappers.to_2d->forward(a.xyz_patch), a.xyz_patch,
-                                      mappers.to_3d->forward(a.rgb_patch), a.empty, config.grid);
+    // The networks run only on pixels with a 3D feature: the scores of the others are zeroed anyway.
+    at::Tensor keep = (~a.empty).nonzero().squeeze(1);
+    at::Tensor rgb_prediction = torch::zeros_like(a.rgb_patch), xyz_prediction = torch::zeros_like(a.xyz_patch);
+    rgb_prediction.index_copy_(0, keep, mappers.to_2d->forward(a.xyz_patch.index_select(0, keep)));
+    xyz_prediction.index_copy_(0, keep, mappers.to_3d->forward(a.rgb_patch.index_select(0, keep)));
+    AnomalyMaps scored = score_sample(a.rgb_patch, rgb_prediction, a.xyz_patch, xyz_prediction, a.empty, config.grid);
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Image<float> map = to_image(scored.combined);
     ImageU8 mask(config.grid, config.grid, 1);
