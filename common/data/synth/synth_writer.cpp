@@ -143,14 +143,11 @@ SynthSummary write_synthetic_dataset(const SynthOptions& o) {
       s.test_anomalous = o.test * static_cast<int>(styles[c].defects.size());
       for (DefectKind d : styles[c].defects) s.defects.push_back(defect_folder(d));
       double sum = 0;
-      for (std::size_t i = 0; i < tasks.size(); ++i) {
-        summary.files += static_cast<std::size_t>(results[i].first);
+      for (std::size_t i = 0; i < tasks.size(); ++i)
         if (tasks[i].category == c && tasks[i].defect != DefectKind::None) sum += results[i].second;
-      }
       s.mean_defect_fraction = s.test_anomalous ? sum / s.test_anomalous : 0;
       summary.categories.push_back(s);
     }
-    summary.files = 0;
     for (const auto& r : results) summary.files += static_cast<std::size_t>(r.first);
   } else {
     summary = write_eyecandies_dataset(o, styles, [&](std::size_t count, const std::function<void(std::size_t)>& fn) {
