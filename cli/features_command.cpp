@@ -3,7 +3,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -11,10 +10,7 @@
 #include "cfm/random_backbones.h"
 #include "backbone_options.h"
 #include "commands.h"
-#include "data/png_io.h"
-#include "data/sample_checks.h"
 #include "data/sample_loader.h"
-#include "data/tiff_io.h"
 #include "util/error.h"
 #include "util/npy.h"
 
@@ -49,11 +45,11 @@ void add_features_command(CLI::App& app) {
     at::set_num_threads(static_cast<int>(o->backbone.threads));
     fmt::print("backbones: {}\n", describe(config));
     FeatureExtractor extractor(config);
-    ImageU8 rgb = read_png_rgb(o->rgb);
-    PointImage points = read_xyz_tiff(o->xyz);
-    for (const std::string& problem : {xyz_size_problem(rgb.width, rgb.height, points.width, points.height), point_cloud_problem(points)})
-      if (!problem.empty()) throw DataError(o->xyz, problem);
-    at::Tensor rgb_tensor = rgb_to_tensor(rgb, config.vit.image_size), cloud = cloud_to_tensor(points, config.grid);
+    SampleFiles files;
+    files.rgb = o->rgb;
+    files.xyz = o->xyz;
+    SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
+    const at::Tensor &rgb_tensor = sample.rgb, &cloud = sample.cloud;
     BackboneOutputs raw;
     try {
       raw = extractor.extract(rgb_tensor, cloud);

@@ -90,12 +90,9 @@ void add_metrics_command(CLI::App& app) {
       fmt::print("{}\n", evaluation_json(e, options));
       return;
     }
-    auto cell = [](const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : std::string("n/a"); };
     fmt::print("{} maps ({} anomalous, {} regions), AU-PRO {}\n", e.images, e.anomalous_images, e.regions,
                o->exact ? "exact" : fmt::format("official ({} thresholds)", o->thresholds));
-    fmt::print("AUPRO@30% & AUPRO@10% & AUPRO@5% & AUPRO@1% & P-AUROC & I-AUROC\n");
-    fmt::print("{} & {} & {} & {} & {} & {}\n", cell(e.aupro[0.3]), cell(e.aupro[0.1]), cell(e.aupro[0.05]), cell(e.aupro[0.01]),
-               cell(e.p_auroc), cell(e.i_auroc));
+    fmt::print("{}", evaluation_table(e));
     if (!e.i_auroc) fmt::print("I-AUROC is undefined: the maps hold only {} images\n", e.anomalous_images ? "anomalous" : "good");
   });
 }

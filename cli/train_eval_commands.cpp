@@ -41,9 +41,7 @@ std::string cache_folder(const RunFlags& f) {
 }
 
 void print_table(const Evaluation& e) {
-  auto cell = [](const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : std::string("n/a"); };
-  fmt::print("AUPRO@30% & AUPRO@10% & AUPRO@5% & AUPRO@1% & P-AUROC & I-AUROC\n{} & {} & {} & {} & {} & {}\n", cell(e.aupro.at(0.3)),
-             cell(e.aupro.at(0.1)), cell(e.aupro.at(0.05)), cell(e.aupro.at(0.01)), cell(e.p_auroc), cell(e.i_auroc));
+  fmt::print("{}", evaluation_table(e));
   if (!e.i_auroc) fmt::print("I-AUROC is undefined: the test split holds only {} samples\n", e.anomalous_images ? "anomalous" : "good");
 }
 

@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "cfm/feature_cache.h"
-#include "cfm/trainer.h"
+#include "cfm/feature_extractor.h"
+#include "cfm/mapping_network.h"
 #include "metrics/evaluation.h"
 
 namespace cfm {

@@ -42,6 +42,11 @@ std::string mapping_checkpoint_name(const std::string& direction, const std::str
   return fmt::format("CFM_{}_{}_{}ep_{}bs.pth", direction, category, epochs, batch_size);
 }
 
+CrossmodalMappers make_mappers(std::int64_t rgb_channels, std::int64_t point_channels, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  return {MappingNetwork(rgb_channels, point_channels), MappingNetwork(point_channels, rgb_channels)};
+}
+
 void save_mapping_network(MappingNetwork& network, const std::string& path) {
   write_torch_checkpoint(path, {{"", network->state()}});
 }

@@ -37,6 +37,15 @@ TORCH_MODULE(MappingNetwork);
 std::string mapping_checkpoint_name(const std::string& direction, const std::string& category, int epochs, int batch_size);
 
 void save_mapping_network(MappingNetwork& network, const std::string& path);
+
+// The pair CFM trains and scores with.
+struct CrossmodalMappers {
+  MappingNetwork to_3d{nullptr};  // CFM_2Dto3D: RGB features -> point features
+  MappingNetwork to_2d{nullptr};  // CFM_3Dto2D
+};
+
+// Freshly initialised networks (PyTorch's default initialisation, from `seed`).
+CrossmodalMappers make_mappers(std::int64_t rgb_channels, std::int64_t point_channels, std::uint64_t seed = 115);
 // Reads a state-dict file (.pth or .safetensors) and builds a network of the sizes it holds.
 MappingNetwork load_mapping_network(const std::string& path);
 

@@ -14,13 +14,6 @@
 namespace cfm {
 namespace {
 
-// Backbone outputs of every training sample, computed (or read from the cache) once: in eval mode they
-// do not change between epochs, so epochs after the first run no backbone.
-struct PreparedSample {
-  BackboneOutputs outputs;
-  std::string id;
-};
-
 // The non-empty pixels' features of one sample: rgb rows and xyz rows, from aligned features.
 std::pair<at::Tensor, at::Tensor> selected_rows(const AlignedFeatures& a) {
   at::Tensor keep = (~a.empty).nonzero().squeeze(1);
@@ -29,12 +22,6 @@ std::pair<at::Tensor, at::Tensor> selected_rows(const AlignedFeatures& a) {
 
 }  // namespace
 
-CrossmodalMappers make_mappers(std::int64_t rgb_channels, std::int64_t point_channels, std::uint64_t seed) {
-  torch::manual_seed(seed);
-  CrossmodalMappers mappers{MappingNetwork(rgb_channels, point_channels), MappingNetwork(point_channels, rgb_channels)};
-  return mappers;
-}
-
 TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,
                           const std::vector<SampleFiles>& train, const TrainOptions& o,
                           const std::function<void(int, double)>& progress) {
@@ -42,12 +29,16 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   if (o.epochs < 1 || o.batch_size < 1) throw UsageError("epochs and batch size must be at least 1");
   const BackboneConfig& config = extractor.config();
   const bool official = config.mode == BackboneMode::Official;
-  std::vector<PreparedSample> prepared(train.size());
-  std::vector<SampleTensors> inputs(train.size());
+  // Eval mode: backbone outputs are computed (or read from the cache) once, as they do not change between
+  // epochs, so later epochs run no backbone. Official mode keeps the inputs and reruns the backbones.
+  std::vector<BackboneOutputs> prepared(train.size());
+  std::vector<SampleTensors> inputs(official ? train.size() : 0);
   for (std::size_t i = 0; i < train.size(); ++i) {
-    inputs[i] = load_sample(train[i], config.grid, config.vit.image_size);
-    prepared[i].id = train[i].id();
-    if (!official) prepared[i].outputs = cache.outputs(extractor, train[i], inputs[i].rgb, inputs[i].cloud);
+    SampleTensors sample = load_sample(train[i], config.grid, config.vit.image_size);
+    if (official)
+      inputs[i] = std::move(sample);
+    else
+      prepared[i] = cache.outputs(extractor, train[i], sample.rgb, sample.cloud);
   }
   at::Generator shuffle = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   std::vector<at::Tensor> parameters;
@@ -66,7 +57,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
       std::vector<at::Tensor> rgb_rows, xyz_rows;
       for (std::int64_t j = first; j < std::min<std::int64_t>(order.size(0), first + o.batch_size); ++j) {
         auto i = static_cast<std::size_t>(order[j].item<std::int64_t>());
-        BackboneOutputs outputs = official ? extractor.extract(inputs[i].rgb, inputs[i].cloud) : prepared[i].outputs;
+        BackboneOutputs outputs = official ? extractor.extract(inputs[i].rgb, inputs[i].cloud) : prepared[i];
         auto [rgb, xyz] = selected_rows(extractor.align(outputs));
         rgb_rows.push_back(rgb);
         xyz_rows.push_back(xyz);

@@ -27,14 +27,6 @@ struct TrainReport {
   std::vector<double> epoch_seconds;
 };
 
-struct CrossmodalMappers {
-  MappingNetwork to_3d{nullptr};  // CFM_2Dto3D: RGB features -> point features
-  MappingNetwork to_2d{nullptr};  // CFM_3Dto2D
-};
-
-// Freshly initialised networks (PyTorch's default initialisation, from `seed`).
-CrossmodalMappers make_mappers(std::int64_t rgb_channels, std::int64_t point_channels, std::uint64_t seed = 115);
-
 // Calls `progress(epoch, loss)` after every epoch. Throws Error when a loss is NaN/Inf (as the official
 // loop exits) or a sample has no 3D pixel at all.
 TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,

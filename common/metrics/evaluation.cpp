@@ -86,6 +86,16 @@ Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_
   return e;
 }
 
+std::string evaluation_table(const Evaluation& e) {
+  auto cell = [&](const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : std::string("n/a"); };
+  auto aupro = [&](double limit) {
+    auto it = e.aupro.find(limit);
+    return it == e.aupro.end() ? std::string("n/a") : cell(it->second);
+  };
+  return fmt::format("AUPRO@30% & AUPRO@10% & AUPRO@5% & AUPRO@1% & P-AUROC & I-AUROC\n{} & {} & {} & {} & {} & {}\n",
+                     aupro(0.3), aupro(0.1), aupro(0.05), aupro(0.01), cell(e.p_auroc), cell(e.i_auroc));
+}
+
 std::string evaluation_json(const Evaluation& e, const EvaluationOptions& o) {
   auto value = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   nlohmann::json j;

@@ -34,6 +34,11 @@ struct Evaluation {
 // Image labels: 1 when the mask has a non-zero pixel.
 Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_scores, const EvaluationOptions& options);
 
+// The official result line (as the .md files of the official code): a header
+// "AUPRO@30% & AUPRO@10% & AUPRO@5% & AUPRO@1% & P-AUROC & I-AUROC" and one line of values with 3
+// decimals, "n/a" where undefined. Both lines end with a newline.
+std::string evaluation_table(const Evaluation& e);
+
 // JSON object with i_auroc, p_auroc, aupro@<limit>... (null when undefined) and counts.
 std::string evaluation_json(const Evaluation& e, const EvaluationOptions& options);
 

@@ -21,7 +21,7 @@ struct MvtecDatasetOptions {
 
 BatchReport preprocess_mvtec_dataset(const MvtecDatasetOptions& options);
 
-// Writes `points` as a float32 TIFF at `path` via a temporary file and a rename.
+// Writes `points` as a float32 (or float64) TIFF at `path` via a temporary file and a rename.
 void write_xyz_tiff_atomically(const std::string& path, const PointImage& points, bool float64);
 
 }  // namespace cfm
