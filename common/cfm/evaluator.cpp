@@ -71,6 +71,11 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
     fs::path maps_dir = fs::path(out_dir) / "maps" / files.defect, gt_dir = fs::path(out_dir) / "gt" / files.defect;
     fs::create_directories(maps_dir);
     write_map_tiff((maps_dir / (files.name + ".tiff")).string(), map);
+    for (auto [folder, part] : {std::pair{"maps-2d", &scored.map_2d}, std::pair{"maps-3d", &scored.map_3d}}) {
+      fs::path dir = fs::path(out_dir) / folder / files.defect;
+      fs::create_directories(dir);
+      write_map_tiff((dir / (files.name + ".tiff")).string(), to_image(*part));
+    }
     write_png((maps_dir / (files.name + ".png")).string(), heat_map(map));
     if (files.label) {
       fs::create_directories(gt_dir);

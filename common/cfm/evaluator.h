@@ -1,6 +1,7 @@
 // Scoring a category's test split with trained mapping networks (cfm-method.md §5) and its metrics (§6).
 // Writes, under the output folder: maps/<defect>/<name>.tiff (float32 smoothed anomaly map before the
-// per-image normalisations), maps/<defect>/<name>.png (heat map), gt/<defect>/<name>.png (the mask at the
+// per-image normalisations), maps/<defect>/<name>.png (heat map), maps-2d/ and maps-3d/ (the unsmoothed
+// masked s2D and s3D of the same sample, for qualitative figures), gt/<defect>/<name>.png (the mask at the
 // grid size, for `cfm metrics`), scores.csv (image scores), metrics.json.
 #pragma once
 

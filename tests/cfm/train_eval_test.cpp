@@ -61,7 +61,7 @@ TEST_F(TrainEval, LossDecreasesCacheServesLaterRunsAndEvaluationWritesEverything
   EXPECT_EQ(result.metrics.images, 5u);
   EXPECT_EQ(result.metrics.anomalous_images, 4u);
   EXPECT_TRUE(result.metrics.p_auroc.has_value());
-  for (const char* path : {"eval/maps/good/000.tiff", "eval/maps/bump/000.png", "eval/gt/crack/000.png", "eval/metrics.json", "eval/scores.csv"})
+  for (const char* path : {"eval/maps/good/000.tiff", "eval/maps/bump/000.png", "eval/maps-2d/bump/000.tiff", "eval/maps-3d/good/000.tiff", "eval/gt/crack/000.png", "eval/metrics.json", "eval/scores.csv"})
     EXPECT_TRUE(fs::is_regular_file(dir_.path() / path)) << path;
 }
 
