@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   cfm::cli::add_backbones_command(app);
   cfm::cli::add_metrics_command(app);
   cfm::cli::add_train_eval_commands(app);
+  cfm::cli::add_grid_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

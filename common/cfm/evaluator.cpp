@@ -85,7 +85,9 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
     maps.masks.push_back(std::move(mask));
   }
   CategoryEvaluation result;
+  auto metrics_start = std::chrono::steady_clock::now();
   result.metrics = evaluate_maps(maps, {}, options);
+  result.metrics_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - metrics_start).count();
   result.seconds_per_sample = seconds / static_cast<double>(test.size());
   std::ofstream scores(fs::path(out_dir) / "scores.csv");
   scores << "map,score,label\n";

@@ -18,6 +18,7 @@ namespace cfm {
 struct CategoryEvaluation {
   Evaluation metrics;
   double seconds_per_sample = 0;  // inference (backbones or cache, alignment, mappers, scoring)
+  double metrics_seconds = 0;     // the metrics over all maps
 };
 
 CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,

@@ -14,23 +14,16 @@ namespace fs = std::filesystem;
 
 namespace cfm {
 
-std::string file_sha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path, "cannot open file");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return sha256_hex(bytes);
-}
-
 FeatureCache::FeatureCache(std::string folder, const BackboneConfig& config)
     : folder_(std::move(folder)), enabled_(!folder_.empty() && config.mode == BackboneMode::Eval) {
   if (!enabled_) return;
   fs::create_directories(folder_);
-  fingerprint_ = sha256_hex(file_sha256(config.vit_weights) + file_sha256(config.point_mae_weights) + describe(config) +
+  fingerprint_ = sha256_hex(sha256_file_hex(config.vit_weights) + sha256_file_hex(config.point_mae_weights) + describe(config) +
                             std::to_string(config.vit.patch) + std::to_string(config.point_mae.eps));
 }
 
 std::string FeatureCache::key(const SampleFiles& files) const {
-  return sha256_hex(fingerprint_ + file_sha256(files.rgb) + file_sha256(files.xyz));
+  return sha256_hex(fingerprint_ + sha256_file_hex(files.rgb) + sha256_file_hex(files.xyz));
 }
 
 BackboneOutputs FeatureCache::outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb, const at::Tensor& cloud) {

@@ -29,7 +29,4 @@ class FeatureCache {
   std::size_t hits_ = 0, misses_ = 0;
 };
 
-// SHA-256 of a file's bytes (IoError if unreadable).
-std::string file_sha256(const std::string& path);
-
 }  // namespace cfm

@@ -45,4 +45,9 @@ AlignedFeatures FeatureExtractor::align(const BackboneOutputs& outputs) const {
   return out;
 }
 
+void FeatureExtractor::reseed(std::uint64_t seed) {
+  config_.seed = seed;
+  generator_ = at::make_generator<at::CPUGeneratorImpl>(seed);
+}
+
 }  // namespace cfm

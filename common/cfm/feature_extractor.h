@@ -38,6 +38,9 @@ class FeatureExtractor {
   BackboneOutputs extract(const at::Tensor& rgb, const at::Tensor& cloud);
   AlignedFeatures align(const BackboneOutputs& outputs) const;
 
+  // Restarts the official-mode DropPath generator (training uses seed 115, inference 42).
+  void reseed(std::uint64_t seed);
+
   const BackboneConfig& config() const { return config_; }
   const VitBackbone& vit() const { return *vit_; }
   const PointMaeBackbone& point_mae() const { return *point_mae_; }

@@ -40,6 +40,11 @@ void ProgressBar::finish() {
   finished_ = true;
 }
 
+void ProgressBar::set_note(std::string note) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  note_ = std::move(note);
+}
+
 void ProgressBar::draw_locked(bool final_draw) {
   if (!stream_) return;
   auto now = std::chrono::steady_clock::now();
@@ -60,6 +65,7 @@ void ProgressBar::draw_locked(bool final_draw) {
   int filled = static_cast<int>(fraction * kWidth);
   std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
   std::string failed = failed_ ? fmt::format(", {} failed", failed_) : "";
+  if (!note_.empty()) failed += ", " + note_;
   std::string line = fmt::format("{} [{}] {}/{}{} {} elapsed, ETA {}", label_, bar, done_, total_, failed,
                                  format_duration(elapsed), final_draw ? "00:00" : format_duration(eta));
   if (interactive_) {

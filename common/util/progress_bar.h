@@ -19,13 +19,15 @@ class ProgressBar {
 
   // Records `count` more finished items; `failed` of them failed.
   void advance(std::size_t count = 1, std::size_t failed = 0);
+  // Shown after the counts, e.g. "2 running" (redrawn at the next advance()).
+  void set_note(std::string note);
   // Draws the final state and ends the line. Called by the destructor if not called before.
   void finish();
 
  private:
   void draw_locked(bool final_draw);
 
-  std::string label_;
+  std::string label_, note_;
   std::size_t total_;
   std::size_t done_ = 0;
   std::size_t failed_ = 0;

@@ -1,0 +1,226 @@
+// Commands that drive grids: run (all local), serve (coordinator), worker, submit, status, and the
+// internal `job` command each worker runs per job.
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "grid/grid_spec.h"
+#include "net/auth.h"
+#include "net/client.h"
+#include "orchestrator/coordinator.h"
+#include "orchestrator/grid_summary.h"
+#include "orchestrator/local_run.h"
+#include "store/sqlite.h"
+#include "worker/job_executor.h"
+#include "worker/worker.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace cfm::cli {
+namespace {
+
+std::string self_executable() {
+  std::error_code error;
+  fs::path p = fs::read_symlink("/proc/self/exe", error);
+  if (error) throw Error("cannot locate the cfm executable (/proc/self/exe): " + error.message());
+  return p.string();
+}
+
+std::string default_name() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{}-{}", host, getpid());
+}
+
+json submit_message(const Grid& grid, bool force) {
+  json jobs = json::array();
+  for (const JobSpec& j : grid.jobs) jobs.push_back({{"key", j.key}, {"config", j.config}, {"axes", j.axes}});
+  return {{"type", "submit"}, {"grid", grid.name}, {"spec", grid.yaml}, {"jobs", jobs}, {"max_attempts", grid.max_attempts}, {"force", force}};
+}
+
+std::atomic<Coordinator*> g_serving{nullptr};
+void stop_serving(int) {
+  if (Coordinator* c = g_serving.load()) c->stop();
+}
+
+void add_run(CLI::App& app) {
+  struct Flags {
+    std::string grid, db, runs, cache;
+    int workers = 2;
+    bool force = false, no_progress = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a whole experiment grid on this machine (embedded coordinator + local workers)");
+  cmd->add_option("grid", f->grid, "Grid YAML (see experiments/)")->required();
+  cmd->add_option("--db", f->db, "Results database (default results/<grid>.sqlite)");
+  cmd->add_option("--runs", f->runs, "Run folders (default results/<grid>/runs)");
+  cmd->add_option("--cache", f->cache, "Feature cache shared by the jobs (default <runs>/feature-cache)");
+  cmd->add_option("--workers", f->workers, "Local worker processes (one job each)")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_flag("--force", f->force, "Run again jobs that succeeded before");
+  cmd->add_flag("--no-progress", f->no_progress, "Do not draw the progress bar");
+  cmd->callback([f] {
+    Grid grid = load_grid(f->grid);
+    LocalRunOptions o;
+    o.db_path = f->db.empty() ? fmt::format("results/{}.sqlite", grid.name) : f->db;
+    o.runs_root = fs::absolute(f->runs.empty() ? fmt::format("results/{}/runs", grid.name) : f->runs).string();
+    o.cache_dir = f->cache.empty() ? "" : fs::absolute(f->cache).string();
+    o.cfm_binary = self_executable();
+    o.workers = std::min<int>(f->workers, static_cast<int>(grid.jobs.size()));
+    o.force = f->force;
+    o.progress = !f->no_progress;
+    spdlog::set_level(spdlog::level::err);  // the embedded coordinator's log would interleave with the bar
+    StateCounts counts = run_grid_locally(grid, o);
+    Database db(o.db_path);
+    fmt::print("{}", grid_summary_table(db, grid.name));
+    std::string failures = grid_failures(db, grid.name);
+    fmt::print("{} succeeded, {} failed; database {}\n{}", counts.succeeded, counts.failed, o.db_path, failures);
+    if (counts.failed) exit_code() = 1;
+  });
+}
+
+void add_serve(CLI::App& app) {
+  auto o = std::make_shared<CoordinatorOptions>();
+  auto listen = std::make_shared<std::string>("0.0.0.0:7733");
+  auto token_file = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run the coordinator: owns the results database and hands jobs to workers");
+  cmd->add_option("--db", o->db_path, "Results database (SQLite; created if missing)")->required();
+  cmd->add_option("--listen", *listen, "HOST:PORT to listen on")->capture_default_str();
+  cmd->add_option("--token-file", *token_file, "File holding the shared secret token")->required();
+  cmd->add_option("--runs", o->runs_root, "Run folders, shared with the workers (default: <db folder>/runs)");
+  cmd->add_option("--lease-seconds", o->lease_seconds, "A job without heartbeats for this long is requeued")->capture_default_str();
+  cmd->callback([o, listen, token_file] {
+    net::Endpoint e = net::parse_endpoint(*listen);
+    o->host = e.host;
+    o->port = e.port;
+    o->token = net::read_token_file(*token_file);
+    if (o->runs_root.empty()) o->runs_root = (fs::absolute(o->db_path).parent_path() / "runs").string();
+    Coordinator coordinator(*o);
+    g_serving = &coordinator;
+    std::signal(SIGTERM, stop_serving);
+    std::signal(SIGINT, stop_serving);
+    spdlog::info("coordinator on {}:{} (database {}, runs {})", o->host, coordinator.port(), o->db_path, o->runs_root);
+    coordinator.run();
+    g_serving = nullptr;
+    spdlog::info("coordinator stopped");
+  });
+}
+
+void add_worker(CLI::App& app) {
+  auto o = std::make_shared<WorkerOptions>();
+  auto coordinator = std::make_shared<std::string>();
+  auto token_file = std::make_shared<std::string>();
+  auto devices = std::make_shared<std::string>("cpu");
+  CLI::App* cmd = app.add_subcommand("worker", "Run jobs from a coordinator, one per device slot");
+  cmd->add_option("--coordinator", *coordinator, "HOST:PORT of `cfm serve`")->required();
+  cmd->add_option("--token-file", *token_file, "File holding the shared secret token")->required();
+  cmd->add_option("--devices", *devices, "Comma-separated slots: cpu, cuda:0, cuda:1, ... (a device may repeat)")->capture_default_str();
+  cmd->add_option("--name", o->name, "Worker name in the database (default <host>-<pid>)");
+  cmd->add_option("--cache", o->cache_dir, "Feature cache folder for the jobs");
+  cmd->add_flag("--exit-when-done", o->exit_when_done, "Exit once the coordinator has no pending or running job");
+  cmd->add_option("--give-up", o->give_up_seconds, "Exit when the coordinator stays unreachable this many seconds (0 = never)");
+  cmd->callback([o, coordinator, token_file, devices] {
+    o->coordinator = net::parse_endpoint(*coordinator);
+    o->token = net::read_token_file(*token_file);
+    o->devices.clear();
+    std::stringstream list(*devices);
+    for (std::string d; std::getline(list, d, ',');)
+      if (!d.empty()) {
+        if (d != "cpu" && d.rfind("cuda:", 0) != 0) throw UsageError("unknown device '" + d + "' (use cpu or cuda:N)");
+        o->devices.push_back(d);
+      }
+    if (o->name.empty()) o->name = default_name();
+    o->cfm_binary = self_executable();
+    exit_code() = run_worker(*o);
+  });
+}
+
+void add_submit_status(CLI::App& app) {
+  auto coordinator = std::make_shared<std::string>();
+  auto token_file = std::make_shared<std::string>();
+  auto grid_path = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
+  CLI::App* submit = app.add_subcommand("submit", "Add a grid's jobs to a running coordinator");
+  submit->add_option("grid", *grid_path, "Grid YAML")->required();
+  submit->add_option("--coordinator", *coordinator, "HOST:PORT of `cfm serve`")->required();
+  submit->add_option("--token-file", *token_file, "File holding the shared secret token")->required();
+  submit->add_flag("--force", *force, "Run again jobs that succeeded before");
+  submit->callback([=] {
+    Grid grid = load_grid(*grid_path);
+    net::Client client(net::parse_endpoint(*coordinator), net::read_token_file(*token_file), "submit-" + default_name());
+    json r = client.request(submit_message(grid, *force));
+    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before, {} already queued)\n", grid.name, grid.jobs.size(),
+               r.value("added", 0), r.value("requeued", 0), r.value("already_done", 0), r.value("in_queue", 0));
+  });
+
+  auto status_coordinator = std::make_shared<std::string>();
+  auto status_token = std::make_shared<std::string>();
+  auto db = std::make_shared<std::string>();
+  auto grid = std::make_shared<std::string>();
+  CLI::App* status = app.add_subcommand("status", "Job counts per state, from a coordinator or straight from a database");
+  status->add_option("--coordinator", *status_coordinator, "HOST:PORT of `cfm serve`");
+  status->add_option("--token-file", *status_token, "Token file (with --coordinator)");
+  status->add_option("--db", *db, "Read a results database instead");
+  status->add_option("--grid", *grid, "Only this grid");
+  status->callback([=] {
+    if (db->empty() == status_coordinator->empty()) throw UsageError("give either --coordinator (with --token-file) or --db");
+    json counts;
+    if (!db->empty()) {
+      if (!fs::exists(*db)) throw FileError(*db, "no such results database");
+      JobStore store(*db);
+      StateCounts c = store.counts(*grid);
+      counts = {{"pending", c.pending}, {"leased", c.leased}, {"running", c.running}, {"succeeded", c.succeeded}, {"failed", c.failed}, {"grids", store.grids()}};
+    } else {
+      if (status_token->empty()) throw UsageError("--coordinator needs --token-file");
+      net::Client client(net::parse_endpoint(*status_coordinator), net::read_token_file(*status_token), "status-" + default_name());
+      counts = client.request({{"type", "status"}, {"grid", *grid}});
+    }
+    fmt::print("{} pending, {} leased, {} running, {} succeeded, {} failed (grids: {})\n", counts["pending"].get<int>(), counts["leased"].get<int>(),
+               counts["running"].get<int>(), counts["succeeded"].get<int>(), counts["failed"].get<int>(), fmt::join(counts["grids"].get<std::vector<std::string>>(), ", "));
+  });
+}
+
+void add_job(CLI::App& app) {
+  auto config_path = std::make_shared<std::string>();
+  auto result_path = std::make_shared<std::string>();
+  auto context = std::make_shared<JobContext>();
+  CLI::App* cmd = app.add_subcommand("job", "Run one resolved job configuration (what workers run for each job)");
+  cmd->add_option("--config", *config_path, "Resolved job configuration (JSON)")->required();
+  cmd->add_option("--run-dir", context->run_dir, "Artifacts folder")->required();
+  cmd->add_option("--result", *result_path, "Where to write the result JSON")->required();
+  cmd->add_option("--device", context->device, "cpu or cuda:N")->capture_default_str();
+  cmd->add_option("--attempt", context->attempt, "Attempt number")->capture_default_str();
+  cmd->add_option("--cache", context->cache_dir, "Feature cache folder");
+  cmd->callback([=] {
+    std::ifstream in(*config_path);
+    if (!in) throw FileError(*config_path, "cannot read the job configuration");
+    json config = json::parse(in, nullptr, false);
+    if (config.is_discarded() || !config.is_object()) throw FormatError(*config_path, "not a JSON object");
+    fmt::print("job: {}\n", config.dump());
+    std::fflush(stdout);
+    json result = execute_job(config, *context);
+    std::string temporary = *result_path + ".partial";
+    std::ofstream(temporary) << result.dump(2) << "\n";
+    fs::rename(temporary, *result_path);  // a reader never sees half a result
+    fmt::print("job finished: {}\n", result["metrics"].dump());
+  });
+}
+
+}  // namespace
+
+void add_grid_commands(CLI::App& app) {
+  add_run(app);
+  add_serve(app);
+  add_worker(app);
+  add_submit_status(app);
+  add_job(app);
+}
+
+}  // namespace cfm::cli

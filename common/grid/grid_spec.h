@@ -1,0 +1,35 @@
+// An experiment grid (design.md §3) from YAML:
+//
+//   name: demo                    # grid name (default: the file name without .yaml)
+//   max_attempts: 3               # per job (default 3)
+//   fixed: {dataset: data/demo, preset: demo, epochs: 30, ...}
+//   axes: {category: [cookie, bagel], layers_kept: [4, 2], seed: [115, 116]}
+//   exclude: [{category: bagel, layers_kept: 2}]    # drop cells matching every listed value
+//   include: [{category: dowel, layers_kept: 4, seed: 115}]   # extra cells (fixed settings apply)
+//
+// The grid is the cartesian product of the axes (in file order, last axis fastest), minus excluded
+// cells, plus included ones. Relative paths are resolved against the YAML file's folder. Every error
+// names the file, the line and the offending key.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/job_store.h"
+
+namespace cfm {
+
+struct Grid {
+  std::string name;
+  std::string yaml;          // the file's text, stored with the grid
+  int max_attempts = 3;
+  std::vector<std::string> axes;  // axis names in file order
+  std::vector<JobSpec> jobs;      // resolved, with keys
+};
+
+Grid load_grid(const std::string& path);
+
+// Same, from text (`origin` names it in messages; paths resolve against `base_dir`).
+Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir, const std::string& default_name);
+
+}  // namespace cfm

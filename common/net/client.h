@@ -1,0 +1,47 @@
+// A blocking, authenticated request/reply connection to the coordinator, used by workers, `cfm submit`
+// and `cfm status`. Every operation has a deadline, so a hung or vanished coordinator surfaces as a
+// ConnectionError instead of a stuck process.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace cfm::net {
+
+// The coordinator could not be reached, or the connection broke or timed out (retrying may help).
+class ConnectionError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct Endpoint {
+  std::string host;
+  unsigned short port = 0;
+};
+
+// "host:port" (host may be a name, an IPv4 address or a bracketed IPv6 address).
+Endpoint parse_endpoint(const std::string& text);
+
+class Client {
+ public:
+  // Connects and authenticates (mutually: the coordinator proves it knows the token too).
+  Client(const Endpoint& endpoint, const std::string& token, const std::string& name,
+         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends one message and returns the reply; a reply of type "error" throws ProtocolError with its reason.
+  nlohmann::json request(const nlohmann::json& message);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cfm::net

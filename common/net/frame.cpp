@@ -1,0 +1,42 @@
+#include "net/frame.h"
+
+#include <nlohmann/json.hpp>
+
+#include "net/protocol_error.h"
+
+namespace cfm::net {
+
+std::array<unsigned char, 4> frame_header(std::size_t size) {
+  if (size > kMaxFrameBytes) throw ProtocolError("frame of " + std::to_string(size) + " bytes exceeds the limit of " + std::to_string(kMaxFrameBytes));
+  auto n = static_cast<std::uint32_t>(size);
+  return {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16), static_cast<unsigned char>(n >> 8),
+          static_cast<unsigned char>(n)};
+}
+
+std::uint32_t frame_body_size(const std::array<unsigned char, 4>& h, std::uint32_t limit) {
+  std::uint32_t n = (std::uint32_t{h[0]} << 24) | (std::uint32_t{h[1]} << 16) | (std::uint32_t{h[2]} << 8) | h[3];
+  if (n > limit) throw ProtocolError("peer announced a frame of " + std::to_string(n) + " bytes (limit " + std::to_string(limit) + ")");
+  if (n == 0) throw ProtocolError("empty frame");
+  return n;
+}
+
+std::string encode_frame(nlohmann::json message) {
+  if (!message.contains("version")) message["version"] = kProtocolVersion;
+  std::string body = message.dump();
+  auto header = frame_header(body.size());
+  return std::string(header.begin(), header.end()) + body;
+}
+
+nlohmann::json decode_body(const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) throw ProtocolError("frame is not valid JSON");
+  if (!j.is_object()) throw ProtocolError("message is not a JSON object");
+  if (!j.contains("type") || !j["type"].is_string()) throw ProtocolError("message has no string 'type'");
+  if (!j.contains("version") || j["version"] != kProtocolVersion)
+    throw ProtocolError("message of type '" + j["type"].get<std::string>() + "' has protocol version " +
+                        (j.contains("version") ? j["version"].dump() : std::string("(none)")) + ", expected " +
+                        std::to_string(kProtocolVersion));
+  return j;
+}
+
+}  // namespace cfm::net

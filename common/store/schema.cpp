@@ -1,0 +1,88 @@
+#include "store/schema.h"
+
+#include <string>
+#include <vector>
+
+#include "store/sqlite.h"
+
+namespace cfm {
+namespace {
+
+// migrations[i] brings a database from version i to i + 1. Never edit a released entry: append.
+const std::vector<const char*>& migrations() {
+  static const std::vector<const char*> steps = {
+      R"sql(
+CREATE TABLE grids (
+  name TEXT PRIMARY KEY,
+  spec TEXT NOT NULL,                 -- the grid YAML as submitted
+  submitted_at REAL NOT NULL          -- unix seconds
+);
+CREATE TABLE jobs (
+  key TEXT PRIMARY KEY,               -- SHA-256 of the resolved config + fingerprints
+  config TEXT NOT NULL,               -- resolved configuration (JSON)
+  axes TEXT NOT NULL,                 -- the axis values of this cell (JSON object)
+  state TEXT NOT NULL CHECK (state IN ('pending', 'leased', 'running', 'succeeded', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,       -- attempts started so far (never reset)
+  max_attempts INTEGER NOT NULL,             -- the job fails for good when attempts reaches this
+  worker TEXT, lease_id TEXT, lease_expires REAL,
+  created_at REAL NOT NULL, started_at REAL, finished_at REAL,
+  error TEXT, log_tail TEXT,
+  run_dir TEXT                        -- artifacts folder (checkpoints, maps, logs)
+);
+CREATE INDEX jobs_state ON jobs(state);
+CREATE TABLE grid_jobs (
+  grid TEXT NOT NULL REFERENCES grids(name),
+  key TEXT NOT NULL REFERENCES jobs(key),
+  position INTEGER NOT NULL,          -- order of the cell in the expanded grid
+  PRIMARY KEY (grid, key)
+);
+CREATE TABLE attempts (               -- one row per attempt, whatever its outcome
+  key TEXT NOT NULL REFERENCES jobs(key),
+  attempt INTEGER NOT NULL,
+  worker TEXT NOT NULL,
+  started_at REAL NOT NULL, finished_at REAL,
+  outcome TEXT CHECK (outcome IN ('succeeded', 'failed', 'expired', 'released')),
+  error TEXT, log_tail TEXT,
+  PRIMARY KEY (key, attempt)
+);
+CREATE TABLE results (                -- the full result message of a successful attempt
+  key TEXT NOT NULL REFERENCES jobs(key),
+  attempt INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  PRIMARY KEY (key, attempt)
+);
+CREATE TABLE metrics (key TEXT NOT NULL REFERENCES jobs(key), name TEXT NOT NULL, value REAL, PRIMARY KEY (key, name));
+CREATE TABLE timings (key TEXT NOT NULL REFERENCES jobs(key), stage TEXT NOT NULL, seconds REAL NOT NULL, PRIMARY KEY (key, stage));
+CREATE TABLE resources (
+  key TEXT PRIMARY KEY REFERENCES jobs(key),
+  device TEXT, peak_rss_bytes INTEGER, peak_gpu_bytes INTEGER,
+  parameters INTEGER, model_bytes INTEGER, inference_fps REAL
+);
+CREATE TABLE artifacts (key TEXT NOT NULL REFERENCES jobs(key), kind TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (key, kind));
+)sql",
+  };
+  return steps;
+}
+
+int user_version(Database& db) {
+  Statement s = db.prepare("PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.integer(0));
+}
+
+}  // namespace
+
+void migrate(Database& db) {
+  int version = user_version(db);
+  if (version > kSchemaVersion)
+    throw StoreError(db.path() + ": the database has schema version " + std::to_string(version) + " but this cfm knows only up to " +
+                     std::to_string(kSchemaVersion) + " (use a newer cfm)");
+  for (; version < kSchemaVersion; ++version) {
+    Transaction t(db);
+    db.exec(migrations()[static_cast<std::size_t>(version)]);
+    db.exec("PRAGMA user_version = " + std::to_string(version + 1));
+    t.commit();
+  }
+}
+
+}  // namespace cfm

@@ -1,0 +1,14 @@
+// The results database schema (documented for users in docs/results-schema.md). The version lives in
+// PRAGMA user_version; migrate() applies every forward migration in order, each in one transaction, so a
+// database written by an older cfm opens in a newer one. A database newer than this cfm is refused.
+#pragma once
+
+namespace cfm {
+
+class Database;
+
+constexpr int kSchemaVersion = 1;
+
+void migrate(Database& db);
+
+}  // namespace cfm

@@ -1,0 +1,84 @@
+// Thin RAII layer over the SQLite C API: a database handle and prepared statements with typed binding.
+// Errors become cfm::StoreError naming the database file and SQLite's message.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "util/error.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace cfm {
+
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
+class Statement;
+
+class Database {
+ public:
+  // Opens (creating if needed) with WAL journaling, a busy timeout and foreign keys on.
+  explicit Database(const std::string& path, bool read_only = false);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void exec(const std::string& sql);
+  Statement prepare(const std::string& sql);
+  std::int64_t changes() const;
+  const std::string& path() const { return path_; }
+  [[noreturn]] void fail(const std::string& what) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed without commit().
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+class Statement {
+ public:
+  Statement(Database& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  ~Statement();
+
+  // Binds parameters 1..n in order; returns *this for chaining.
+  Statement& bind(int index, const std::string& value);
+  Statement& bind(int index, const char* value) { return bind(index, std::string(value)); }
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  Statement& bind(int index, double value);
+  Statement& bind_null(int index);
+  template <typename T>
+  Statement& bind(int index, const std::optional<T>& value) { return value ? bind(index, *value) : bind_null(index); }
+
+  bool step();  // true while a row is available
+  void run();   // step to completion
+  void reset();
+
+  std::string text(int column) const;
+  std::int64_t integer(int column) const;
+  double real(int column) const;
+  bool is_null(int column) const;
+
+ private:
+  Database* db_;
+  sqlite3_stmt* stmt_;
+};
+
+}  // namespace cfm

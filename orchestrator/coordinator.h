@@ -1,0 +1,40 @@
+// The coordinator (design.md §4-5): a Boost.Asio TCP server that owns the results database, hands jobs
+// to authenticated workers as leases, takes their heartbeats and reports, and accepts grid submissions
+// and status queries. Single-threaded: every handler runs on the io_context thread, so the store has a
+// single writer. A peer that breaks the protocol (garbage, oversized frame, bad token, unknown message)
+// gets an error reply, is logged and disconnected; the coordinator carries on.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace cfm {
+
+class JobStore;
+
+struct CoordinatorOptions {
+  std::string db_path;
+  std::string runs_root;          // run folders: <runs_root>/<job key>
+  std::string token;
+  std::string host = "127.0.0.1";
+  unsigned short port = 0;        // 0: any free port (see Coordinator::port)
+  double lease_seconds = 30;      // a lease without heartbeats for this long expires
+  double handshake_seconds = 10;  // an unauthenticated connection is closed after this long
+};
+
+class Coordinator {
+ public:
+  explicit Coordinator(const CoordinatorOptions& options);
+  ~Coordinator();
+
+  unsigned short port() const;
+  void run();   // serves until stop(); call from one thread
+  void stop();  // thread-safe
+  JobStore& store();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cfm

@@ -1,0 +1,92 @@
+#include "orchestrator/local_run.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "net/auth.h"
+#include "orchestrator/coordinator.h"
+#include "util/child_process.h"
+#include "util/error.h"
+#include "util/progress_bar.h"
+
+namespace fs = std::filesystem;
+
+namespace cfm {
+namespace {
+
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+std::string write_token(const std::string& folder) {
+  std::string path = (fs::path(folder) / ".local-token").string();
+  std::ofstream(path) << net::random_nonce() << "\n";
+  chmod(path.c_str(), 0600);
+  return path;
+}
+
+}  // namespace
+
+StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
+  fs::create_directories(o.runs_root);
+  if (fs::path(o.db_path).has_parent_path()) fs::create_directories(fs::path(o.db_path).parent_path());
+  std::string token_file = write_token(o.runs_root);
+  CoordinatorOptions co;
+  co.db_path = o.db_path;
+  co.runs_root = o.runs_root;
+  co.token = net::read_token_file(token_file);
+  Coordinator coordinator(co);
+  SubmitSummary summary = coordinator.store().submit(grid.name, grid.yaml, grid.jobs, grid.max_attempts, o.force, unix_now());
+  fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before, {} already queued); database {}\n", grid.name, grid.jobs.size(),
+             summary.added, summary.requeued, summary.already_done, summary.in_queue, o.db_path);
+  std::fflush(stdout);
+  JobStore monitor(o.db_path);  // a second connection: the coordinator's thread owns the first
+  if (monitor.counts(grid.name).finished()) return monitor.counts(grid.name);
+
+  std::thread server([&] { coordinator.run(); });
+  std::vector<std::unique_ptr<ChildProcess>> workers;
+  fs::create_directories(fs::path(o.runs_root) / "workers");
+  for (int i = 0; i < o.workers; ++i) {
+    std::vector<std::string> argv = {o.cfm_binary, "worker", "--coordinator", fmt::format("127.0.0.1:{}", coordinator.port()), "--token-file",
+                                     token_file, "--devices", "cpu", "--name", fmt::format("local-{}", i), "--exit-when-done", "--give-up", "60"};
+    if (!o.cache_dir.empty()) argv.insert(argv.end(), {"--cache", o.cache_dir});
+    workers.push_back(std::make_unique<ChildProcess>(argv, (fs::path(o.runs_root) / "workers" / fmt::format("local-{}.log", i)).string()));
+  }
+
+  StateCounts start = monitor.counts(grid.name);
+  std::size_t baseline = static_cast<std::size_t>(start.succeeded + start.failed);
+  ProgressBar bar("grid " + grid.name, static_cast<std::size_t>(start.total()) - baseline, o.progress ? stderr : nullptr);
+  std::size_t shown = 0, shown_failed = 0;
+  StateCounts now;
+  while (true) {
+    now = monitor.counts(grid.name);
+    std::size_t done = static_cast<std::size_t>(now.succeeded + now.failed) - baseline;
+    std::size_t failed = static_cast<std::size_t>(now.failed - start.failed);
+    bar.set_note(fmt::format("{} running", now.leased + now.running));
+    if (done > shown || failed > shown_failed) bar.advance(done - shown, failed - shown_failed);
+    shown = done;
+    shown_failed = failed;
+    if (now.finished()) break;
+    bool any_alive = std::any_of(workers.begin(), workers.end(), [](auto& w) { return !w->poll(); });
+    if (!any_alive) {
+      bar.finish();
+      coordinator.stop();
+      server.join();
+      throw Error("every local worker exited before the grid finished; see " + (fs::path(o.runs_root) / "workers").string() + "/*.log");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  bar.finish();
+  for (auto& w : workers) w->terminate();  // idle now: they return any lease of another grid and leave
+  coordinator.stop();
+  server.join();
+  return now;
+}
+
+}  // namespace cfm

@@ -1,0 +1,26 @@
+// `cfm run GRID.yaml`: the whole grid on this machine. An embedded coordinator listens on loopback with
+// a fresh random token, local `cfm worker` processes (one CPU slot each) run the jobs, and a progress
+// bar follows the database until every job has succeeded or failed for good. Re-running skips what
+// succeeded before; killing `cfm run` loses nothing already finished.
+#pragma once
+
+#include <string>
+
+#include "grid/grid_spec.h"
+#include "store/job_store.h"
+
+namespace cfm {
+
+struct LocalRunOptions {
+  std::string db_path;
+  std::string runs_root;
+  std::string cache_dir;     // shared feature cache ("" = <runs_root>/feature-cache)
+  std::string cfm_binary;    // executable for workers and jobs
+  int workers = 2;
+  bool force = false;
+  bool progress = true;
+};
+
+StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& options);
+
+}  // namespace cfm

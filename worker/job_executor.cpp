@@ -1,0 +1,154 @@
+#include "worker/job_executor.h"
+
+#include <ATen/Parallel.h>
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cfm/evaluator.h"
+#include "cfm/trainer.h"
+#include "data/dataset.h"
+#include "data/few_shot.h"
+#include "data/sample_loader.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace cfm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::int64_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+BackboneConfig backbone_config(const nlohmann::json& c) {
+  BackboneConfig b = backbone_preset(c["preset"]);
+  b.vit_weights = c["vit_weights"];
+  b.point_mae_weights = c["point_mae_weights"];
+  b.vit.heads = c["vit_heads"];
+  b.point_mae.heads = c["point_mae_heads"];
+  b.vit.image_size = c["image_size"];
+  b.point_mae.groups = c["groups"];
+  b.point_mae.group_size = c["group_size"];
+  b.layers_kept = c["layers_kept"];
+  b.mode = parse_mode(c["mode"]);
+  b.grid = c["grid"];
+  return b;
+}
+
+std::int64_t parameter_count(CrossmodalMappers& mappers) {
+  std::int64_t n = 0;
+  for (auto* net : {&mappers.to_3d, &mappers.to_2d})
+    for (const auto& p : (*net)->parameters()) n += p.numel();
+  return n;
+}
+
+nlohmann::json execute_noop(const nlohmann::json& c, const JobContext& context) {
+  auto start = Clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(c["sleep_ms"].get<long long>()));
+  if (context.attempt <= c["fail_attempts"].get<int>())
+    throw Error(fmt::format("noop job fails on purpose on attempt {} (fail_attempts = {})", context.attempt, c["fail_attempts"].get<int>()));
+  return {{"metrics", {{"noop", 1.0}}}, {"timings", {{"total", since(start)}}},
+          {"resources", {{"device", context.device}, {"peak_rss_bytes", peak_rss_bytes()}}}};
+}
+
+nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
+  if (context.device.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
+    throw Error("job asked for " + context.device + " but this cfm's LibTorch has no CUDA device available");
+  auto total = Clock::now();
+  at::set_num_threads(c["threads"].get<int>());
+  BackboneConfig config = backbone_config(c);
+  std::string category = c["category"];
+  nlohmann::json timings = nlohmann::json::object();
+
+  auto start = Clock::now();
+  Dataset dataset(c["dataset"].get<std::string>());
+  std::vector<SampleFiles> train = dataset.samples(category, "train");
+  if (c["shots"].get<std::size_t>() > 0) train = select_few_shot(train, c["shots"], c["split_seed"]);
+  std::vector<SampleFiles> test = dataset.samples(category, "test");
+  FeatureExtractor extractor(config);
+  FeatureCache cache(context.cache_dir.empty() ? (fs::path(context.run_dir).parent_path() / "feature-cache").string() : context.cache_dir, config);
+  timings["load"] = since(start);
+
+  // Features of the training samples first (eval mode: into the cache), so that "extract" is measured apart.
+  if (config.mode == BackboneMode::Eval) {
+    start = Clock::now();
+    for (const SampleFiles& files : train) {
+      SampleTensors s = load_sample(files, config.grid, config.vit.image_size);
+      cache.outputs(extractor, files, s.rgb, s.cloud);
+    }
+    timings["extract"] = since(start);
+  }
+
+  config.seed = c["seed"];  // the official training seed (115) also seeds the mapping networks
+  extractor.reseed(config.seed);
+  CrossmodalMappers mappers = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels(), config.seed);
+  TrainOptions options;
+  options.epochs = c["epochs"];
+  options.batch_size = c["batch_size"];
+  options.learning_rate = c["lr"];
+  options.seed = config.seed;
+  start = Clock::now();
+  TrainReport report = train_mappers(mappers, extractor, cache, train, options);
+  timings["train"] = since(start);
+  timings["train_per_epoch"] = timings["train"].get<double>() / options.epochs;
+
+  fs::create_directories(context.run_dir);
+  nlohmann::json artifacts = {{"run_dir", context.run_dir}};
+  std::int64_t model_bytes = 0;
+  for (auto [direction, network] : {std::pair{"2Dto3D", &mappers.to_3d}, std::pair{"3Dto2D", &mappers.to_2d}}) {
+    fs::path path = fs::path(context.run_dir) / mapping_checkpoint_name(direction, category, options.epochs, options.batch_size);
+    save_mapping_network(*network, path.string());
+    model_bytes += static_cast<std::int64_t>(fs::file_size(path));
+    artifacts[std::string("checkpoint_") + direction] = path.string();
+  }
+
+  extractor.reseed(c["eval_seed"]);
+  fs::path eval_dir = fs::path(context.run_dir) / "eval";
+  fs::create_directories(eval_dir);
+  CategoryEvaluation evaluation = evaluate_category(mappers, extractor, cache, test, eval_dir.string());
+  timings["infer"] = evaluation.seconds_per_sample * static_cast<double>(test.size());
+  timings["metrics"] = evaluation.metrics_seconds;
+  timings["total"] = since(total);
+  artifacts["maps"] = (eval_dir / "maps").string();
+  artifacts["metrics_json"] = (eval_dir / "metrics.json").string();
+
+  nlohmann::json metrics = nlohmann::json::parse(evaluation_json(evaluation.metrics, {}));
+  nlohmann::json result = {
+      {"metrics", nlohmann::json::object()},
+      {"counts", {{"test_images", evaluation.metrics.images}, {"anomalous_images", evaluation.metrics.anomalous_images}, {"train_images", train.size()}}},
+      {"timings", timings},
+      {"resources", {{"device", context.device}, {"peak_rss_bytes", peak_rss_bytes()}, {"parameters", parameter_count(mappers)},
+                     {"model_bytes", model_bytes}, {"inference_fps", 1.0 / evaluation.seconds_per_sample}}},
+      {"artifacts", artifacts},
+      {"train_files", sample_names(train)},
+      {"epoch_loss", report.epoch_loss},
+      {"cache", {{"hits", cache.hits()}, {"misses", cache.misses()}}},
+      {"config", c}};
+  for (const char* name : {"i_auroc", "p_auroc", "aupro@0.3", "aupro@0.1", "aupro@0.05", "aupro@0.01"})
+    result["metrics"][name] = metrics.contains(name) ? metrics[name] : nlohmann::json();  // null: undefined (e.g. no good test image)
+  std::ofstream(fs::path(context.run_dir) / "result.json") << result.dump(2) << "\n";
+  return result;
+}
+
+}  // namespace
+
+nlohmann::json execute_job(const nlohmann::json& config, const JobContext& context) {
+  std::string method = config.value("method", std::string("cfm"));
+  if (method == "noop") return execute_noop(config, context);
+  if (method == "cfm") return execute_cfm(config, context);
+  throw UsageError("unknown method '" + method + "'");
+}
+
+}  // namespace cfm

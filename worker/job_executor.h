@@ -1,0 +1,24 @@
+// Runs one job of a grid end to end in this process (design.md §2): for a CFM job, backbone features
+// (through the feature cache), training, scoring and metrics, with the artifacts in the run folder
+// (checkpoints, maps, train.json, metrics.json). Returns the result message the coordinator stores:
+//   {"metrics": {...}, "timings": {stage: seconds}, "resources": {...}, "artifacts": {kind: path},
+//    "train_files": [...], "epoch_loss": [...], "config": {...}}
+// Workers run it in a child process (`cfm job`), so a crash or a kill takes only that job down.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace cfm {
+
+struct JobContext {
+  std::string run_dir;      // artifacts of this job
+  std::string cache_dir;    // shared feature cache ("" = <run_dir>/../feature-cache)
+  std::string device = "cpu";
+  int attempt = 1;
+};
+
+nlohmann::json execute_job(const nlohmann::json& config, const JobContext& context);
+
+}  // namespace cfm

@@ -1,0 +1,182 @@
+#include "worker/worker.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "net/protocol_error.h"
+#include "util/child_process.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace cfm {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop = true; }
+
+using Clock = std::chrono::steady_clock;
+
+void sleep_unless_stopped(double seconds) {
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (!g_stop && Clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+std::string tail_of(const std::string& path, std::size_t bytes = 4000) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<std::size_t>(in.tellg());
+  in.seekg(static_cast<std::streamoff>(size > bytes ? size - bytes : 0));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The last "cfm: error:" line of a job log: the job's own one-line explanation.
+std::string error_line(const std::string& log) {
+  auto at = log.rfind("cfm: error: ");
+  if (at == std::string::npos) return "";
+  return log.substr(at + 12, log.find('\n', at) - at - 12);
+}
+
+class Slot {
+ public:
+  Slot(const WorkerOptions& options, std::string device, std::string name)
+      : options_(options), device_(std::move(device)), name_(std::move(name)) {}
+
+  // Returns false when the worker should stop with an error (authentication refused, coordinator gone).
+  bool run() {
+    while (!g_stop) {
+      json reply = request({{"type", "lease"}, {"worker", name_}});
+      if (g_stop) break;
+      if (reply.is_null()) return false;
+      if (reply["type"] == "idle") {
+        if (options_.exit_when_done && reply.value("finished", false)) return true;
+        sleep_unless_stopped(options_.idle_poll_seconds);
+        continue;
+      }
+      if (reply["type"] == "job") run_job(reply);
+    }
+    return true;
+  }
+
+ private:
+  // One request with reconnection and back-off; null when giving up.
+  json request(const json& message) {
+    double backoff = 0.5;
+    auto first_failure = Clock::now();
+    while (true) {
+      try {
+        if (!client_) client_ = std::make_unique<net::Client>(options_.coordinator, options_.token, name_);
+        return client_->request(message);
+      } catch (const net::ConnectionError& e) {
+        client_.reset();
+        double down = std::chrono::duration<double>(Clock::now() - first_failure).count();
+        if (options_.give_up_seconds > 0 && down > options_.give_up_seconds) {
+          spdlog::error("{}: coordinator unreachable for {:.0f} s, giving up: {}", name_, down, e.what());
+          return json();
+        }
+        if (g_stop) return json();  // shutting down: an unreported lease simply expires
+        spdlog::warn("{}: {} (retrying in {:.1f} s)", name_, e.what(), backoff);
+        sleep_unless_stopped(backoff);
+        backoff = std::min(backoff * 2, 30.0);
+      } catch (const net::ProtocolError& e) {
+        client_.reset();
+        spdlog::error("{}: {}", name_, e.what());
+        return json();
+      }
+    }
+  }
+
+  void run_job(const json& job) {
+    std::string run_dir = job["run_dir"], lease_id = job["lease_id"];
+    int attempt = job["attempt"];
+    fs::create_directories(run_dir);
+    std::string config_path = fmt::format("{}/config.json", run_dir), result_path = fmt::format("{}/result-attempt-{}.json", run_dir, attempt);
+    std::string log_path = fmt::format("{}/attempt-{}.log", run_dir, attempt);
+    std::ofstream(config_path) << job["config"].dump(2) << "\n";
+    fs::remove(result_path);
+    std::vector<std::string> argv = {options_.cfm_binary, "job", "--config", config_path, "--run-dir", run_dir, "--result", result_path,
+                                     "--device", device_, "--attempt", std::to_string(attempt)};
+    if (!options_.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options_.cache_dir});
+    spdlog::info("{}: job {} attempt {} (log {})", name_, job["key"].get<std::string>().substr(0, 12), attempt, log_path);
+    ChildProcess process(argv, log_path);
+    double heartbeat = job.value("heartbeat_seconds", 5.0);
+    auto last_beat = Clock::now();
+    std::optional<int> status;
+    while (!(status = process.poll())) {
+      if (g_stop) {
+        process.terminate();
+        request({{"type", "release"}, {"lease_id", lease_id}});
+        spdlog::info("{}: stopped; lease returned", name_);
+        return;
+      }
+      if (std::chrono::duration<double>(Clock::now() - last_beat).count() >= heartbeat) {
+        json reply = request({{"type", "heartbeat"}, {"lease_id", lease_id}});
+        last_beat = Clock::now();
+        if (reply.is_object() && reply.value("valid", true) == false) {
+          spdlog::warn("{}: the coordinator no longer holds this lease (expired); stopping the job", name_);
+          process.terminate();
+          return;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    report(*status, lease_id, result_path, log_path);
+  }
+
+  void report(int status, const std::string& lease_id, const std::string& result_path, const std::string& log_path) {
+    std::string log = tail_of(log_path);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      std::ifstream in(result_path);
+      json result = json::parse(in, nullptr, false);
+      if (in && !result.is_discarded() && result.is_object()) {
+        request({{"type", "result"}, {"lease_id", lease_id}, {"result", result}});
+        return;
+      }
+      request({{"type", "failure"}, {"lease_id", lease_id}, {"error", "the job ended without a readable result file " + result_path}, {"log_tail", log}});
+      return;
+    }
+    std::string reason = error_line(log);
+    std::string error = describe_wait_status(status) + (reason.empty() ? "" : ": " + reason);
+    spdlog::warn("{}: job failed ({})", name_, error);
+    request({{"type", "failure"}, {"lease_id", lease_id}, {"error", error}, {"log_tail", log}});
+  }
+
+  const WorkerOptions& options_;
+  std::string device_, name_;
+  std::unique_ptr<net::Client> client_;
+};
+
+}  // namespace
+
+int run_worker(const WorkerOptions& options) {
+  struct sigaction action{};
+  action.sa_handler = on_signal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  if (options.devices.empty()) throw UsageError("a worker needs at least one device");
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (std::size_t i = 0; i < options.devices.size(); ++i) {
+    std::string slot_name = options.devices.size() == 1 ? options.name : fmt::format("{}/{}", options.name, i);
+    threads.emplace_back([&, i, slot_name] {
+      Slot slot(options, options.devices[i], slot_name);
+      if (!slot.run()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  return failures ? 1 : 0;
+}
+
+}  // namespace cfm
