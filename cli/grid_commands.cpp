@@ -90,19 +90,25 @@ void add_serve(CLI::App& app) {
   auto o = std::make_shared<CoordinatorOptions>();
   auto listen = std::make_shared<std::string>("0.0.0.0:7733");
   auto token_file = std::make_shared<std::string>();
+  auto port_file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the coordinator: owns the results database and hands jobs to workers");
   cmd->add_option("--db", o->db_path, "Results database (SQLite; created if missing)")->required();
   cmd->add_option("--listen", *listen, "HOST:PORT to listen on")->capture_default_str();
   cmd->add_option("--token-file", *token_file, "File holding the shared secret token")->required();
   cmd->add_option("--runs", o->runs_root, "Run folders, shared with the workers (default: <db folder>/runs)");
   cmd->add_option("--lease-seconds", o->lease_seconds, "A job without heartbeats for this long is requeued")->capture_default_str();
-  cmd->callback([o, listen, token_file] {
+  cmd->add_option("--port-file", *port_file, "Write the port listened on here (useful with port 0)");
+  cmd->callback([o, listen, token_file, port_file] {
     net::Endpoint e = net::parse_endpoint(*listen);
     o->host = e.host;
     o->port = e.port;
     o->token = net::read_token_file(*token_file);
     if (o->runs_root.empty()) o->runs_root = (fs::absolute(o->db_path).parent_path() / "runs").string();
     Coordinator coordinator(*o);
+    if (!port_file->empty()) {
+      std::ofstream(*port_file + ".partial") << coordinator.port() << "\n";
+      fs::rename(*port_file + ".partial", *port_file);
+    }
     g_serving = &coordinator;
     std::signal(SIGTERM, stop_serving);
     std::signal(SIGINT, stop_serving);

@@ -68,7 +68,8 @@ bool matches(const nlohmann::json& cell, const nlohmann::json& rule) {
 
 }  // namespace
 
-Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir, const std::string& default_name) {
+Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir, const std::string& default_name,
+                bool with_keys) {
   GridParser p(origin);
   YAML::Node root;
   try {
@@ -137,24 +138,24 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
     JobSpec job;
     try {
       job.config = resolve_job_config(settings, base_dir);
-      job.key = job_key(job.config, fingerprints);
+      if (with_keys) job.key = job_key(job.config, fingerprints);
     } catch (const Error& e) {
       throw UsageError(origin + ": grid cell " + cell.dump() + ": " + e.what());
     }
     job.axes = cell;
-    if (keys.insert(job.key).second) grid.jobs.push_back(std::move(job));  // an include may repeat a cell
+    if (keys.insert(with_keys ? job.key : job.config.dump()).second) grid.jobs.push_back(std::move(job));  // an include may repeat a cell
   }
   if (grid.jobs.empty()) throw UsageError(origin + ": the grid has no jobs (every cell excluded?)");
   return grid;
 }
 
-Grid load_grid(const std::string& path) {
+Grid load_grid(const std::string& path, bool with_keys) {
   std::ifstream in(path);
   if (!in) throw FileError(path, "cannot read the grid file");
   std::stringstream text;
   text << in.rdbuf();
   fs::path p(path);
-  return parse_grid(text.str(), path, fs::absolute(p).parent_path().string(), p.stem().string());
+  return parse_grid(text.str(), path, fs::absolute(p).parent_path().string(), p.stem().string(), with_keys);
 }
 
 }  // namespace cfm

@@ -27,9 +27,11 @@ struct Grid {
   std::vector<JobSpec> jobs;      // resolved, with keys
 };
 
-Grid load_grid(const std::string& path);
+// `with_keys` false: validate and resolve only, without reading weights and datasets (keys left empty).
+Grid load_grid(const std::string& path, bool with_keys = true);
 
 // Same, from text (`origin` names it in messages; paths resolve against `base_dir`).
-Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir, const std::string& default_name);
+Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir, const std::string& default_name,
+                bool with_keys = true);
 
 }  // namespace cfm

@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "grid/grid_spec.h"
+#include "grid/job_config.h"
+#include "test_support.h"
+#include "util/error.h"
+
+namespace cfm {
+namespace {
+
+Grid parse(const std::string& yaml) { return parse_grid(yaml, "g.yaml", "/base", "g"); }
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse(yaml);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(GridSpec, CartesianProductMinusExcludesPlusIncludesInFileOrder) {
+  Grid g = parse(R"(
+name: ablation
+fixed: {method: noop, sleep_ms: 5}
+axes:
+  seed: [1, 2, 3]
+  category: [a, b]
+exclude:
+  - {seed: 2, category: b}
+include:
+  - {seed: 9, category: z}
+  - {seed: 1, category: a}
+)");
+  EXPECT_EQ(g.name, "ablation");
+  ASSERT_EQ(g.jobs.size(), 6u);  // 3 x 2 - 1 excluded + 1 new (the repeated cell counts once)
+  std::vector<std::string> cells;
+  for (const auto& j : g.jobs) cells.push_back(j.axes.dump());
+  EXPECT_EQ(cells, (std::vector<std::string>{R"({"category":"a","seed":1})", R"({"category":"b","seed":1})", R"({"category":"a","seed":2})",
+                                             R"({"category":"a","seed":3})", R"({"category":"b","seed":3})", R"({"category":"z","seed":9})"}));
+  EXPECT_EQ(g.jobs[0].config["sleep_ms"], 5);
+  EXPECT_EQ(g.axes, (std::vector<std::string>{"seed", "category"}));
+}
+
+TEST(GridSpec, KeysDependOnResultChangingSettingsOnly) {
+  auto key = [](const std::string& fixed) { return parse("fixed: {method: noop, " + fixed + "}").jobs.at(0).key; };
+  EXPECT_EQ(key("sleep_ms: 5"), key("sleep_ms: 5"));
+  EXPECT_NE(key("sleep_ms: 5"), key("sleep_ms: 6"));
+  EXPECT_EQ(key("sleep_ms: 5, threads: 1"), key("sleep_ms: 5, threads: 4"));  // execution-only setting
+  EXPECT_EQ(key("sleep_ms: 5").size(), 64u);
+}
+
+TEST(GridSpec, CfmJobsGetEveryDefaultAndContentFingerprints) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "data/cookie/train");
+  std::ofstream(dir / "data/cookie/train/x.txt") << "1";
+  std::ofstream(dir / "vit.pth") << "vit";
+  std::ofstream(dir / "pm.pth") << "pm";
+  std::string yaml = "fixed: {dataset: data, category: cookie, preset: demo, vit_weights: vit.pth, point_mae_weights: pm.pth}\n";
+  Grid g = parse_grid(yaml, "g.yaml", dir.path().string(), "g");
+  const auto& c = g.jobs.at(0).config;
+  EXPECT_EQ(c["dataset"], (dir.path() / "data").string());
+  EXPECT_EQ(c["layers_kept"], 4);
+  EXPECT_EQ(c["grid"], 56);
+  EXPECT_EQ(c["epochs"], 50);
+  EXPECT_EQ(c["seed"], 115);
+  EXPECT_EQ(c["dataset_name"], "data");
+  std::string before = g.jobs[0].key;
+  std::ofstream(dir / "vit.pth") << "other weights";
+  EXPECT_NE(parse_grid(yaml, "g.yaml", dir.path().string(), "g").jobs[0].key, before);
+}
+
+TEST(GridSpec, ErrorsNameTheFileLineAndKey) {
+  EXPECT_NE(error_of("fixed: {method: noop}\naxes:\n  epoch: [1, 2]\n").find("g.yaml:3: unknown setting 'epoch'"), std::string::npos);
+  EXPECT_NE(error_of("fixed:\n  method: noop\n  sleep_ms: fast\n").find("g.yaml:3: setting 'sleep_ms' must be an integer"), std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: noop}\naxes:\n  seed: []\n").find("axis 'seed' must be a non-empty list"), std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: noop}\nbogus: 1\n").find("g.yaml:2: unknown section 'bogus'"), std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: noop, seed: 1}\naxes: {seed: [1]}\n").find("'seed' is both fixed and an axis"), std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: magic}\n").find("unknown method 'magic'"), std::string::npos);
+  EXPECT_NE(error_of("fixed: {category: a}\n").find("a cfm job needs 'dataset'"), std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: noop}\naxes: {seed: [1]}\nexclude: [{seed: 1}]\n").find("no jobs"), std::string::npos);
+  EXPECT_NE(error_of("fixed: [1, 2\n").find("invalid YAML"), std::string::npos);
+}
+
+TEST(GridSpec, ShippedExperimentGridsAreValid) {
+  const std::map<std::string, std::size_t> expected = {
+      {"demo", 12}, {"mvtec3d_full", 10}, {"mvtec3d_fewshot", 10 * 3 * 3}, {"mvtec3d_pruning", 30}, {"eyecandies_full", 10}};
+  for (const auto& [name, jobs] : expected) {
+    Grid g = load_grid(std::string(CFM_SOURCE_DIR) + "/experiments/" + name + ".yaml", false);
+    EXPECT_EQ(g.name, name);
+    EXPECT_EQ(g.jobs.size(), jobs) << name;
+  }
+}
+
+}  // namespace
+}  // namespace cfm

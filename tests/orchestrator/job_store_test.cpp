@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include "store/job_store.h"
+#include "store/schema.h"
+#include "store/sqlite.h"
+#include "test_support.h"
+
+namespace cfm {
+namespace {
+
+std::vector<JobSpec> jobs(int n) {
+  std::vector<JobSpec> out;
+  for (int i = 0; i < n; ++i) out.push_back({"key" + std::to_string(i), {{"method", "noop"}, {"i", i}}, {{"i", i}}});
+  return out;
+}
+
+int rows(JobStore& s, const std::string& table) {
+  Statement q = s.database().prepare("SELECT COUNT(*) FROM " + table);
+  q.step();
+  return static_cast<int>(q.integer(0));
+}
+
+TEST(JobStore, LeaseCompleteAndStaleReportsChangeNothing) {
+  test::TempDir dir;
+  JobStore s(dir / "r.sqlite");
+  SubmitSummary first = s.submit("g", "spec", jobs(2), 2, false, 0);
+  EXPECT_EQ(first.added, 2);
+  auto lease = s.lease("w1", "/runs", 10, 1);
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(lease->key, "key0");
+  EXPECT_EQ(lease->attempt, 1);
+  EXPECT_EQ(lease->run_dir, "/runs/key0");
+  EXPECT_TRUE(s.heartbeat(lease->lease_id, 10, 2));
+  EXPECT_EQ(s.counts("g").running, 1);
+  nlohmann::json result = {{"metrics", {{"i_auroc", 0.75}, {"undefined", nullptr}}}, {"timings", {{"train", 3.5}}},
+                           {"resources", {{"peak_rss_bytes", 1000}, {"parameters", 7}}}, {"artifacts", {{"maps", "/m"}}}};
+  EXPECT_TRUE(s.complete(lease->lease_id, result, 3));
+  EXPECT_FALSE(s.complete(lease->lease_id, result, 4));  // repeated report
+  EXPECT_FALSE(s.heartbeat(lease->lease_id, 10, 4));
+  EXPECT_EQ(rows(s, "results"), 1);
+  EXPECT_EQ(rows(s, "metrics"), 2);
+  Statement m = s.database().prepare("SELECT value FROM metrics WHERE key = 'key0' AND name = 'i_auroc'");
+  ASSERT_TRUE(m.step());
+  EXPECT_DOUBLE_EQ(m.real(0), 0.75);
+  EXPECT_EQ(s.counts("g").succeeded, 1);
+  // Resubmission: the finished job is not run again; --force requeues it.
+  SubmitSummary again = s.submit("g", "spec", jobs(2), 2, false, 5);
+  EXPECT_EQ(again.already_done, 1);
+  EXPECT_EQ(again.in_queue, 1);
+  EXPECT_EQ(s.submit("g", "spec", jobs(2), 2, true, 6).requeued, 1);
+}
+
+TEST(JobStore, ExpiredLeasesRequeueUntilTheAttemptBudgetIsSpent) {
+  test::TempDir dir;
+  JobStore s(dir / "r.sqlite");
+  s.submit("g", "", jobs(1), 2, false, 0);
+  auto a = s.lease("w1", "/r", 10, 0);
+  EXPECT_EQ(s.expire_leases(5), 0);
+  EXPECT_EQ(s.expire_leases(11), 1);
+  EXPECT_EQ(s.counts().pending, 1);
+  EXPECT_FALSE(s.complete(a->lease_id, {}, 12));  // the late report of the expired attempt is stale
+  auto b = s.lease("w2", "/r", 10, 12);
+  EXPECT_EQ(b->attempt, 2);
+  EXPECT_TRUE(s.fail(b->lease_id, "boom", "log tail", 13));
+  EXPECT_EQ(s.counts().failed, 1);  // 2 attempts of 2
+  EXPECT_FALSE(s.lease("w1", "/r", 10, 14));
+  Statement e = s.database().prepare("SELECT error, log_tail FROM jobs");
+  e.step();
+  EXPECT_EQ(e.text(0), "boom");
+  EXPECT_EQ(e.text(1), "log tail");
+  EXPECT_EQ(rows(s, "attempts"), 2);
+}
+
+TEST(JobStore, ReleasedLeaseDoesNotCostAnAttempt) {
+  test::TempDir dir;
+  JobStore s(dir / "r.sqlite");
+  s.submit("g", "", jobs(1), 1, false, 0);
+  auto a = s.lease("w1", "/r", 10, 0);
+  EXPECT_TRUE(s.release(a->lease_id, 1));
+  auto b = s.lease("w1", "/r", 10, 2);
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(s.fail(b->lease_id, "x", "", 3));
+  EXPECT_EQ(s.counts().failed, 1);
+}
+
+TEST(JobStore, ReopensAtTheCurrentSchemaAndRefusesANewerOne) {
+  test::TempDir dir;
+  { JobStore s(dir / "r.sqlite"); s.submit("g", "", jobs(3), 1, false, 0); }
+  JobStore reopened(dir / "r.sqlite");
+  EXPECT_EQ(reopened.counts("g").pending, 3);
+  reopened.database().exec("PRAGMA user_version = 99");
+  EXPECT_THROW(JobStore(dir / "r.sqlite"), StoreError);
+}
+
+}  // namespace
+}  // namespace cfm
