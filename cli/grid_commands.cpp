@@ -17,6 +17,7 @@
 #include "orchestrator/coordinator.h"
 #include "orchestrator/grid_summary.h"
 #include "orchestrator/local_run.h"
+#include "orchestrator/slurm_launcher.h"
 #include "store/sqlite.h"
 #include "worker/job_executor.h"
 #include "worker/worker.h"
@@ -219,9 +220,53 @@ void add_job(CLI::App& app) {
   });
 }
 
+void add_launch(CLI::App& app) {
+  auto o = std::make_shared<SlurmOptions>();
+  auto grid_path = std::make_shared<std::string>();
+  auto dry_run = std::make_shared<bool>(false);
+  auto force = std::make_shared<bool>(false);
+  CLI::App* launch = app.add_subcommand("launch", "Start workers on a cluster manager");
+  launch->require_subcommand(1);
+  CLI::App* cmd = launch->add_subcommand("slurm", "Submit the grid to the coordinator and start workers as a Slurm job array");
+  cmd->add_option("grid", *grid_path, "Grid YAML")->required();
+  cmd->add_option("--coordinator", o->coordinator, "HOST:PORT of `cfm serve`, reachable from the nodes")->required();
+  cmd->add_option("--token-file", o->token_file, "Token file on a filesystem the nodes share")->required();
+  cmd->add_option("--tasks", o->tasks, "Array tasks (workers)")->capture_default_str();
+  cmd->add_option("--throttle", o->throttle, "At most this many tasks at once (0 = no limit)")->capture_default_str();
+  cmd->add_option("--gpus-per-task", o->gpus_per_task, "GPUs per task, one job slot each (0 = one CPU slot)")->capture_default_str();
+  cmd->add_option("--cpus-per-task", o->cpus_per_task, "CPU cores per task")->capture_default_str();
+  cmd->add_option("--partition", o->partition, "Slurm partition");
+  cmd->add_option("--time", o->time_limit, "Time limit per task (Slurm format, e.g. 12:00:00)");
+  cmd->add_option("--mem", o->memory, "Memory per task (Slurm format, e.g. 64G)");
+  cmd->add_option("--account", o->account, "Slurm account");
+  cmd->add_option("--logs", o->log_dir, "Folder of the per-task logs (default results/<grid>/slurm)");
+  cmd->add_option("--cache", o->cache_dir, "Feature cache folder for the jobs");
+  cmd->add_flag("--force", *force, "Run again jobs that succeeded before");
+  cmd->add_flag("--dry-run", *dry_run, "Print the script; submit nothing");
+  cmd->callback([=] {
+    Grid grid = load_grid(*grid_path);
+    o->grid_name = grid.name;
+    o->cfm_binary = self_executable();
+    o->token_file = fs::absolute(o->token_file).string();
+    o->log_dir = fs::absolute(o->log_dir.empty() ? fmt::format("results/{}/slurm", grid.name) : o->log_dir).string();
+    std::string script = slurm_script(*o);
+    if (*dry_run) {
+      fmt::print("{}", script);
+      return;
+    }
+    net::Client client(net::parse_endpoint(o->coordinator), net::read_token_file(o->token_file), "launch-" + default_name());
+    json r = client.request(submit_message(grid, *force));
+    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before)\n", grid.name, grid.jobs.size(), r.value("added", 0),
+               r.value("requeued", 0), r.value("already_done", 0));
+    std::string id = submit_slurm(script, o->log_dir + "/cfm-" + grid.name + ".sbatch");
+    fmt::print("Slurm array job {} ({} tasks); logs in {}\n", id, o->tasks, o->log_dir);
+  });
+}
+
 }  // namespace
 
 void add_grid_commands(CLI::App& app) {
+  add_launch(app);
   add_run(app);
   add_serve(app);
   add_worker(app);

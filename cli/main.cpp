@@ -1,4 +1,6 @@
 // cfm: one executable with sub-commands, deployed the same way everywhere (laptop, container, Slurm node).
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "commands.h"
@@ -9,6 +11,15 @@ namespace cfm::cli {
 int& exit_code() {
   static int code = 0;
   return code;
+}
+
+// CFM_CHECK_ARGS=1: parse and validate the command line (unknown flags, missing required options, bad
+// types) without running anything; used to check the commands in docker-compose.yml and scripts.
+void disable_callbacks(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    sub->callback([] {});
+    disable_callbacks(*sub);
+  }
 }
 
 }  // namespace cfm::cli
@@ -28,6 +39,7 @@ int main(int argc, char** argv) {
   cfm::cli::add_metrics_command(app);
   cfm::cli::add_train_eval_commands(app);
   cfm::cli::add_grid_commands(app);
+  if (std::getenv("CFM_CHECK_ARGS")) cfm::cli::disable_callbacks(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,7 +12,9 @@ packages=(
   # libraries
   libboost-dev libsqlite3-dev libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev
   libtiff-dev libpng-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libnanoflann-dev
-  libeigen3-dev libssl-dev
+  libeigen3-dev libssl-dev sqlite3
+  # a real single-node Slurm for the launcher test (tests/slurm)
+  slurm-wlm
   # Python references used by the parity tests (Debian's interpreter, /usr/bin/python3)
   python3 python3-numpy python3-pil python3-torch
 )

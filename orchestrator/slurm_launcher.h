@@ -1,0 +1,31 @@
+// `cfm launch slurm`: workers as a Slurm job array. Each array task runs one `cfm worker` that takes jobs
+// from the coordinator until the queue is empty (`--exit-when-done`), with one device slot per GPU of the
+// task (Slurm sets CUDA_VISIBLE_DEVICES, so the slots are cuda:0..G-1) or one CPU slot without GPUs.
+#pragma once
+
+#include <string>
+
+namespace cfm {
+
+struct SlurmOptions {
+  std::string grid_name;
+  std::string coordinator;     // HOST:PORT reachable from the compute nodes
+  std::string token_file;      // on a filesystem the nodes share
+  std::string cfm_binary;      // absolute path, valid on the nodes
+  std::string log_dir;         // per-task logs: <log_dir>/cfm-<grid>-<array job>_<task>.out
+  std::string cache_dir;       // feature cache for the jobs ("" = next to the run folders)
+  int tasks = 1;               // array size = number of workers
+  int throttle = 0;            // at most this many tasks at once (0 = no limit)
+  int gpus_per_task = 0;
+  int cpus_per_task = 4;
+  std::string partition, time_limit, memory, account;
+  double give_up_seconds = 600;  // a worker exits if the coordinator stays unreachable this long
+};
+
+// The sbatch script (validated options; UsageError naming a bad one).
+std::string slurm_script(const SlurmOptions& options);
+
+// Writes the script to `path` and submits it with `sbatch --parsable`; returns the array job id.
+std::string submit_slurm(const std::string& script, const std::string& path);
+
+}  // namespace cfm

@@ -1,0 +1,76 @@
+// `cfm run` end to end on a tiny synthetic category with tiny random backbones: real CFM jobs through the
+// embedded coordinator and two local workers, then every expected row in the database.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "store/sqlite.h"
+#include "test_support.h"
+
+namespace cfm {
+namespace {
+
+const std::string kCfm = CFM_BINARY;
+
+int scalar(Database& db, const std::string& sql) {
+  Statement s = db.prepare(sql);
+  s.step();
+  return static_cast<int>(s.integer(0));
+}
+
+TEST(LocalRun, TinyCfmGridRunsEndToEndAndResumesWithNothingToDo) {
+  test::TempDir dir;
+  for (std::string command : {fmt::format("{} synth --out {} --categories 1 --size 200 --train 3 --validation 0 --test 1 --no-progress", kCfm, dir / "data"),
+                              fmt::format("{} preprocess mvtec --in {} --in-place --no-progress", kCfm, dir / "data"),
+                              fmt::format("{} backbones init --preset tiny --out {} --seed 3", kCfm, dir / "w")}) {
+    auto r = test::run_command(command);
+    ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+  }
+  std::ofstream(dir / "grid.yaml") << R"(name: tiny
+fixed:
+  dataset: data
+  category: cookie
+  preset: demo
+  vit_weights: w/vit_tiny_random.pth
+  point_mae_weights: w/pointmae_tiny_random.pth
+  image_size: 112
+  grid: 28
+  groups: 32
+  group_size: 16
+  epochs: 2
+axes:
+  seed: [115, 116]
+)";
+  std::string run = fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", kCfm, dir / "grid.yaml", dir / "r.sqlite", dir / "runs");
+  auto first = test::run_command(run);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("2 succeeded, 0 failed"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("| seed | state     | I-AUROC"), std::string::npos) << first.output;
+
+  Database db(dir / "r.sqlite");
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'"), 2);
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM metrics WHERE name IN ('i_auroc', 'p_auroc', 'aupro@0.3', 'aupro@0.01') AND value BETWEEN 0 AND 1"), 8);
+  for (const char* stage : {"load", "extract", "train", "train_per_epoch", "infer", "metrics", "total"})
+    EXPECT_EQ(scalar(db, fmt::format("SELECT COUNT(*) FROM timings WHERE stage = '{}' AND seconds >= 0", stage)), 2) << stage;
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM resources WHERE peak_rss_bytes > 0 AND parameters > 0 AND model_bytes > 0 AND inference_fps > 0 "
+                       "AND device = 'cpu'"), 2);
+  Statement payload = db.prepare("SELECT r.payload, j.run_dir FROM results r JOIN jobs j ON j.key = r.key LIMIT 1");
+  ASSERT_TRUE(payload.step());
+  nlohmann::json result = nlohmann::json::parse(payload.text(0));
+  EXPECT_EQ(result["train_files"].size(), 3u);
+  EXPECT_EQ(result["epoch_loss"].size(), 2u);
+  EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/CFM_2Dto3D_cookie_2ep_4bs.pth"));
+  EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/eval/maps/good/000.tiff"));
+  EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/attempt-1.log"));
+
+  auto second = test::run_command(run);
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("0 new, 0 requeued, 2 done before"), std::string::npos) << second.output;
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM attempts"), 2);
+}
+
+}  // namespace
+}  // namespace cfm
