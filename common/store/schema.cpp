@@ -29,7 +29,7 @@ CREATE TABLE jobs (
   error TEXT, log_tail TEXT,
   run_dir TEXT                        -- artifacts folder (checkpoints, maps, logs)
 );
-CREATE INDEX jobs_state ON jobs(state);
+CREATE INDEX jobs_queue ON jobs(state, created_at);  -- the lease query: oldest pending job
 CREATE TABLE grid_jobs (
   grid TEXT NOT NULL REFERENCES grids(name),
   key TEXT NOT NULL REFERENCES jobs(key),
