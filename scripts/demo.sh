@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
 # The project's main job, end to end on a fresh Debian 12 machine: install what is missing, build, then
 # generate the synthetic demo dataset (MVTec 3D-AD layout), preprocess it as CFM's official script does,
-# check it, then train and evaluate one category and print its metrics.
-# (Until the orchestrator exists, this is the demo; it will become `cfm run experiments/demo.yaml`.)
+# check it, then run the demo experiment grid and print its table. Extra arguments go to `cfm run`
+# (e.g. --workers 1, --force).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
 cfm="${CFM_BUILD_DIR:-$root/build}/cli/cfm"
-data="${CFM_DEMO_DATA:-$root/data/demo}"
-"$cfm" synth --out "$data" --seed 0
+data="$root/data/demo"  # experiments/demo.yaml reads it from here
+rm -rf "$data"          # generated content: start from a clean demo dataset
+"$cfm" synth --out "$data" --seed 0 --size 400 --train 20 --test 6
 "$cfm" preprocess mvtec --in "$data" --in-place
 "$cfm" check --data "$data"
-# One category end to end with small random backbones (no pretrained weights can be downloaded here).
-weights="${CFM_DEMO_WEIGHTS:-$root/data/demo-weights}"
+# The demo grid (experiments/demo.yaml): 3 categories x 2 layer-pruning variants x 2 seeds with small
+# random backbones (no pretrained weights can be downloaded here), run by an embedded coordinator and two
+# local workers; the database lands in results/demo.sqlite and the table is printed at the end.
+weights="$root/data/demo-weights"
 "$cfm" backbones init --preset demo --out "$weights" --seed 0
-backbones=(--preset demo --vit-weights "$weights/vit_demo_random.pth" --point-mae-weights "$weights/pointmae_demo_random.pth")
-runs="$root/results/demo-runs"
-"$cfm" train --data "$data" --category cookie "${backbones[@]}" --epochs 30 --batch-size 4 --out "$runs/cookie"
-"$cfm" eval --data "$data" --category cookie "${backbones[@]}" --epochs 30 --batch-size 4 --mappers "$runs/cookie" \
-  --out "$runs/cookie-eval"
+cd "$root"
+"$cfm" run experiments/demo.yaml "$@"
