@@ -2,6 +2,7 @@
 // a worker killed mid-job, the coordinator killed and restarted, a wrong token, garbage frames.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <boost/asio.hpp>
 
@@ -115,6 +116,22 @@ TEST_F(Cluster, WorkerKilledMidJobIsRequeuedAndTheJobCompletesOnce) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM results"), 3);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'expired' AND worker = 'doomed'"), 1);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM (SELECT key FROM results GROUP BY key HAVING COUNT(*) > 1)"), 0);
+}
+
+TEST_F(Cluster, WorkerStoppedWithSigtermReturnsItsLeaseWithoutCostingAnAttempt) {
+  start_coordinator();
+  auto a = start_worker("leaving");
+  std::ofstream(dir_ / "grid.yaml") << "name: one\nmax_attempts: 1\nfixed: {method: noop, sleep_ms: 30000}\n";
+  ASSERT_EQ(test::run_command(fmt::format("{} submit {} --coordinator {} --token-file {}", kCfm, dir_ / "grid.yaml", address(), dir_ / "token")).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return counts().running == 1; }, 20s));
+  auto start = std::chrono::steady_clock::now();
+  kill(a->pid(), SIGTERM);
+  int status = a->wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe_wait_status(status);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);  // the 30 s job was stopped, not awaited
+  EXPECT_EQ(counts().pending, 1);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'released'"), 1);
+  EXPECT_EQ(scalar("SELECT max_attempts - attempts FROM jobs"), 1);  // budget of 1 still available
 }
 
 TEST_F(Cluster, CoordinatorKilledAndRestartedFinishesTheGridWithNothingLostOrDuplicated) {
