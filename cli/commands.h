@@ -14,6 +14,7 @@ void add_backbones_command(CLI::App& app);
 void add_metrics_command(CLI::App& app);
 void add_train_eval_commands(CLI::App& app);
 void add_grid_commands(CLI::App& app);
+void add_results_commands(CLI::App& app);
 
 // Exit code a sub-command asks main() to return (e.g. 1 when a batch had failures).
 int& exit_code();

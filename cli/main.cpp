@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   cfm::cli::add_metrics_command(app);
   cfm::cli::add_train_eval_commands(app);
   cfm::cli::add_grid_commands(app);
+  cfm::cli::add_results_commands(app);
   if (std::getenv("CFM_CHECK_ARGS")) cfm::cli::disable_callbacks(app);
   try {
     app.parse(argc, argv);

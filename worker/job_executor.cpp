@@ -117,7 +117,9 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   extractor.reseed(c["eval_seed"]);
   fs::path eval_dir = fs::path(context.run_dir) / "eval";
   fs::create_directories(eval_dir);
-  CategoryEvaluation evaluation = evaluate_category(mappers, extractor, cache, test, eval_dir.string());
+  // Test samples bypass the cache: inference_fps is then the full pipeline (backbones included) in every job.
+  FeatureCache no_cache("", config);
+  CategoryEvaluation evaluation = evaluate_category(mappers, extractor, no_cache, test, eval_dir.string());
   timings["infer"] = evaluation.seconds_per_sample * static_cast<double>(test.size());
   timings["metrics"] = evaluation.metrics_seconds;
   timings["total"] = since(total);

@@ -2,6 +2,7 @@
 // embedded coordinator and two local workers, then every expected row in the database.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -65,6 +66,20 @@ axes:
   EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/CFM_2Dto3D_cookie_2ep_4bs.pth"));
   EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/eval/maps/good/000.tiff"));
   EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/attempt-1.log"));
+
+  // cfm results reads the same rows.
+  auto table = test::run_command(fmt::format("{} results table --db {} --rows category --cols seed --metrics i_auroc,aupro@0.3", kCfm, dir / "r.sqlite"));
+  EXPECT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("| category | seed=115 i_auroc | seed=115 aupro@0.3 | seed=116 i_auroc | seed=116 aupro@0.3 |"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("| cookie | "), std::string::npos) << table.output;
+  auto exported = test::run_command(fmt::format("{} results export --db {}", kCfm, dir / "r.sqlite"));
+  EXPECT_EQ(std::count(exported.output.begin(), exported.output.end(), '\n'), 3) << exported.output;
+  auto jobs = test::run_command(fmt::format("{} results jobs --db {} --grid tiny", kCfm, dir / "r.sqlite"));
+  EXPECT_NE(jobs.output.find("succeeded"), std::string::npos) << jobs.output;
+  auto unknown = test::run_command(fmt::format("{} results table --db {} --grid nope", kCfm, dir / "r.sqlite"));
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.output.find("no grid 'nope' in"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("(grids: tiny)"), std::string::npos) << unknown.output;
 
   auto second = test::run_command(run);
   EXPECT_EQ(second.exit_code, 0) << second.output;

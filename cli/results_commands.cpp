@@ -1,0 +1,130 @@
+// `cfm results`: read a results database — comparison tables, the job list, a CSV export.
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "orchestrator/results/comparison_table.h"
+#include "orchestrator/results/result_rows.h"
+#include "store/schema.h"
+#include "store/sqlite.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace cfm::cli {
+namespace {
+
+std::unique_ptr<Database> open_results(const std::string& path) {
+  if (!fs::exists(path)) throw FileError(path, "no such results database");
+  auto db = std::make_unique<Database>(path, true);
+  Statement v = db->prepare("PRAGMA user_version");
+  v.step();
+  if (v.integer(0) == 0) throw FormatError(path, "not a cfm results database (no schema version)");
+  if (v.integer(0) > kSchemaVersion) throw FormatError(path, "written by a newer cfm (schema " + std::to_string(v.integer(0)) + ")");
+  return db;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+void add_table(CLI::App* results) {
+  struct Flags {
+    std::string db, grid, rows = "category", cols, metrics = "i_auroc,aupro@0.3,aupro@0.01,p_auroc", where, format = "md";
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = results->add_subcommand("table", "Comparison table: mean ± std over the jobs sharing a row and column value");
+  cmd->add_option("--db", f->db, "Results database")->required();
+  cmd->add_option("--grid", f->grid, "Only this grid");
+  cmd->add_option("--rows", f->rows, "Setting whose values are the rows")->capture_default_str();
+  cmd->add_option("--cols", f->cols, "Setting whose values are the columns (none: one column)");
+  cmd->add_option("--metrics", f->metrics, "Comma-separated metrics")->capture_default_str();
+  cmd->add_option("--where", f->where, "Filter, e.g. \"shots=10,mode=eval\"");
+  cmd->add_option("--format", f->format, "md, latex, csv or json")->capture_default_str()->check(CLI::IsMember({"md", "latex", "csv", "json"}));
+  cmd->callback([f] {
+    auto db = open_results(f->db);
+    RowFilter filter{f->grid, parse_where(f->where), true};
+    ComparisonTable t = build_comparison_table(load_result_rows(*db, filter), f->rows, f->cols, split(f->metrics));
+    if (f->format == "md") fmt::print("{}", render_markdown(t));
+    if (f->format == "latex") fmt::print("{}", render_latex(t));
+    if (f->format == "csv") fmt::print("{}", render_csv(t));
+    if (f->format == "json") fmt::print("{}", render_json(t));
+  });
+}
+
+void add_jobs(CLI::App* results) {
+  auto db_path = std::make_shared<std::string>();
+  auto grid = std::make_shared<std::string>();
+  CLI::App* cmd = results->add_subcommand("jobs", "Every job with its state, attempts, worker, duration and last error");
+  cmd->add_option("--db", *db_path, "Results database")->required();
+  cmd->add_option("--grid", *grid, "Only this grid");
+  cmd->callback([=] {
+    auto db = open_results(*db_path);
+    Statement s = db->prepare("SELECT g.grid, j.key, j.axes, j.state, j.attempts, j.max_attempts, COALESCE(j.worker, ''), "
+                              "j.finished_at - j.started_at, COALESCE(j.error, '') FROM jobs j JOIN grid_jobs g ON g.key = j.key "
+                              "WHERE ?1 = '' OR g.grid = ?1 ORDER BY g.grid, g.position");
+    s.bind(1, *grid);
+    fmt::print("{:<12} {:<12} {:<10} {:>8} {:<14} {:>9}  {:<40} {}\n", "grid", "job", "state", "attempts", "worker", "seconds", "cell", "error");
+    int n = 0;
+    while (s.step()) {
+      ++n;
+      std::string seconds = s.is_null(7) ? "-" : fmt::format("{:.1f}", s.real(7));
+      fmt::print("{:<12} {:<12} {:<10} {:>8} {:<14} {:>9}  {:<40} {}\n", s.text(0), s.text(1).substr(0, 12), s.text(3),
+                 fmt::format("{}/{}", s.integer(4), s.integer(5)), s.text(6), seconds, s.text(2), s.text(8));
+    }
+    if (n == 0) throw UsageError(grid->empty() ? "the database holds no job yet" : "no job in grid '" + *grid + "'");
+  });
+}
+
+void add_export(CLI::App* results) {
+  auto db_path = std::make_shared<std::string>();
+  auto grid = std::make_shared<std::string>();
+  auto all = std::make_shared<bool>(false);
+  CLI::App* cmd = results->add_subcommand("export", "Every finished job as one CSV row: settings, metrics, timings, resources");
+  cmd->add_option("--db", *db_path, "Results database")->required();
+  cmd->add_option("--grid", *grid, "Only this grid");
+  cmd->add_flag("--all", *all, "Include jobs that did not succeed (their figures empty)");
+  cmd->callback([=] {
+    auto db = open_results(*db_path);
+    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, {}, !*all});
+    std::vector<std::string> settings = setting_names(rows), values = value_names(rows);
+    std::string line = "experiment_grid,key,state";  // "grid" is a setting (the pixel grid side)
+    for (const auto& s : settings) line += "," + csv_field(s);
+    for (const auto& v : values) line += "," + csv_field(v);
+    fmt::print("{}\n", line);
+    for (const auto& r : rows) {
+      line = csv_field(r.grid) + "," + r.key + "," + r.state;
+      for (const auto& s : settings) line += "," + csv_field(r.settings.count(s) ? r.settings.at(s) : "");
+      for (const auto& v : values) {
+        auto it = r.values.find(v);
+        line += "," + (it != r.values.end() && it->second ? fmt::format("{:.9g}", *it->second) : std::string());
+      }
+      fmt::print("{}\n", line);
+    }
+  });
+}
+
+}  // namespace
+
+void add_results_commands(CLI::App& app) {
+  CLI::App* results = app.add_subcommand("results", "Tables and exports from a results database (schema: docs/results-schema.md)");
+  results->require_subcommand(1);
+  add_table(results);
+  add_jobs(results);
+  add_export(results);
+}
+
+}  // namespace cfm::cli
