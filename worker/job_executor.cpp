@@ -64,8 +64,11 @@ nlohmann::json execute_noop(const nlohmann::json& c, const JobContext& context) 
 }
 
 nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
-  if (context.device.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
-    throw Error("job asked for " + context.device + " but this cfm's LibTorch has no CUDA device available");
+  // The backbones, trainer and evaluator run on the CPU so far; a CUDA slot must not silently do the same.
+  if (context.device.rfind("cuda", 0) == 0)
+    throw Error("this worker slot is " + context.device + " but cfm jobs run on the CPU only so far (" +
+                (torch::cuda::is_available() ? "GPU execution is not implemented yet" : "and this cfm's LibTorch has no CUDA") +
+                "); start the worker with --devices cpu");
   auto total = Clock::now();
   at::set_num_threads(c["threads"].get<int>());
   BackboneConfig config = backbone_config(c);

@@ -37,7 +37,7 @@ class Cluster : public ::testing::Test {
     std::filesystem::remove(dir_ / "port");
     coordinator_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{kCfm, "serve", "--db", dir_ / "r.sqlite", "--listen", fmt::format("127.0.0.1:{}", port), "--token-file",
-                                 dir_ / "token", "--runs", dir_ / "runs", "--lease-seconds", "2", "--port-file", dir_ / "port"},
+                                 dir_ / "token", "--runs", dir_ / "runs", "--lease-seconds", "3", "--port-file", dir_ / "port"},
         dir_ / "coordinator.log");
     for (int i = 0; i < 200 && !std::filesystem::exists(dir_ / "port"); ++i) std::this_thread::sleep_for(25ms);
     std::ifstream(dir_ / "port") >> port_;
@@ -96,10 +96,11 @@ TEST_F(Cluster, GridOverTwoWorkersThenResubmissionRunsNothing) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM metrics WHERE name = 'noop'"), 8);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM timings WHERE stage = 'total'"), 8);
   EXPECT_EQ(scalar("SELECT COUNT(DISTINCT worker) FROM jobs"), 2);  // both workers took jobs
+  int attempts = scalar("SELECT COUNT(*) FROM attempts");  // 8, more if a heavily loaded machine let a lease expire
   auto again = submit(noop_grid(8, 300));
   EXPECT_NE(again.output.find("0 new, 0 requeued, 8 done before"), std::string::npos) << again.output;
   std::this_thread::sleep_for(1500ms);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM attempts"), 8);  // nothing ran again
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM attempts"), attempts);  // nothing ran again
   auto status = test::run_command(fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token"));
   EXPECT_NE(status.output.find("8 succeeded"), std::string::npos) << status.output;
 }
