@@ -1,5 +1,6 @@
 // `cfm results`: read a results database — comparison tables, the job list, a CSV export.
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -117,6 +118,42 @@ void add_export(CLI::App* results) {
   });
 }
 
+// The paper's table shapes from whatever the database holds; a section whose setting never varies (e.g.
+// no few-shot jobs) says so instead of printing a one-column table.
+void add_paper(CLI::App* results) {
+  auto db_path = std::make_shared<std::string>();
+  auto grid = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("md");
+  CLI::App* cmd = results->add_subcommand("paper", "The paper's tables: detection/segmentation per category, few-shot, pruning, efficiency");
+  cmd->add_option("--db", *db_path, "Results database")->required();
+  cmd->add_option("--grid", *grid, "Only this grid");
+  cmd->add_option("--format", *format, "md or latex")->capture_default_str()->check(CLI::IsMember({"md", "latex"}));
+  cmd->callback([=] {
+    auto db = open_results(*db_path);
+    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, {}, true});
+    auto render = [&](const ComparisonTable& t) { return *format == "md" ? render_markdown(t) : render_latex(t); };
+    auto varies = [&](const std::string& setting) {
+      std::set<std::string> values;
+      for (const auto& r : rows) values.insert(r.settings.count(setting) ? r.settings.at(setting) : "");
+      return values.size() > 1;
+    };
+    fmt::print("## Detection and segmentation per category (I-AUROC, AUPRO@30%, AUPRO@1%, P-AUROC)\n\n{}\n",
+               render(build_comparison_table(rows, "category", "", {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"})));
+    for (const auto& [setting, title] : {std::pair<std::string, std::string>{"shots", "Few-shot: metric vs training samples (0 = all)"},
+                                         {"layers_kept", "Layer pruning: metric vs transformer blocks kept"}}) {
+      if (!varies(setting)) {
+        fmt::print("## {}\n\nno jobs vary '{}' in this database\n\n", title, setting);
+        continue;
+      }
+      fmt::print("## {}\n\n{}\n", title, render(build_comparison_table(rows, "category", setting, {"i_auroc", "aupro@0.3"})));
+      if (setting == "layers_kept")
+        fmt::print("{}\n", render(build_comparison_table(rows, "layers_kept", "", {"inference_fps", "peak_rss_gb", "aupro@0.3"})));
+    }
+    fmt::print("## Efficiency\n\n{}", render(build_comparison_table(rows, "preset", "", {"inference_fps", "peak_rss_gb", "model_mb",
+                                                                                            "parameters", "seconds_train_per_epoch"})));
+  });
+}
+
 }  // namespace
 
 void add_results_commands(CLI::App& app) {
@@ -125,6 +162,7 @@ void add_results_commands(CLI::App& app) {
   add_table(results);
   add_jobs(results);
   add_export(results);
+  add_paper(results);
 }
 
 }  // namespace cfm::cli

@@ -76,6 +76,11 @@ axes:
   EXPECT_EQ(std::count(exported.output.begin(), exported.output.end(), '\n'), 3) << exported.output;
   auto jobs = test::run_command(fmt::format("{} results jobs --db {} --grid tiny", kCfm, dir / "r.sqlite"));
   EXPECT_NE(jobs.output.find("succeeded"), std::string::npos) << jobs.output;
+  auto paper = test::run_command(fmt::format("{} results paper --db {}", kCfm, dir / "r.sqlite"));
+  EXPECT_EQ(paper.exit_code, 0) << paper.output;
+  for (const char* part : {"## Detection and segmentation per category", "| cookie | ", "no jobs vary 'shots'", "no jobs vary 'layers_kept'",
+                           "## Efficiency", "| demo | "})
+    EXPECT_NE(paper.output.find(part), std::string::npos) << part << "\n" << paper.output;
   auto unknown = test::run_command(fmt::format("{} results table --db {} --grid nope", kCfm, dir / "r.sqlite"));
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.output.find("no grid 'nope' in"), std::string::npos) << unknown.output;
