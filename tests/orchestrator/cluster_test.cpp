@@ -26,6 +26,16 @@ namespace {
 using namespace std::chrono_literals;
 const std::string kCfm = CFM_BINARY;
 
+// One framed message out and one back on a raw socket (no client-side checks, unlike net::Client).
+nlohmann::json request_reply(boost::asio::ip::tcp::socket& socket, const nlohmann::json& message) {
+  boost::asio::write(socket, boost::asio::buffer(net::encode_frame(message)));
+  std::array<unsigned char, 4> header{};
+  boost::asio::read(socket, boost::asio::buffer(header));
+  std::string body(net::frame_body_size(header), '\0');
+  boost::asio::read(socket, boost::asio::buffer(body));
+  return net::decode_body(body);
+}
+
 class Cluster : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -173,17 +183,23 @@ TEST_F(Cluster, WrongTokenAndGarbageFramesAreRefusedWithoutHarm) {
   {
     asio::ip::tcp::socket socket(io);
     socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
-    auto exchange = [&](const nlohmann::json& m) {
-      asio::write(socket, asio::buffer(net::encode_frame(m)));
-      std::array<unsigned char, 4> header{};
-      asio::read(socket, asio::buffer(header));
-      std::string body(net::frame_body_size(header), '\0');
-      asio::read(socket, asio::buffer(body));
-      return net::decode_body(body);
-    };
+    auto exchange = [&](const nlohmann::json& m) { return request_reply(socket, m); };
     EXPECT_EQ(exchange({{"type", "hello"}, {"name", "intruder"}, {"nonce", "abc"}})["type"], "challenge");
     nlohmann::json refused = exchange({{"type", "auth"}, {"proof", net::hmac_sha256_hex("guess", "whatever")}});
     EXPECT_EQ(refused["type"], "error");
+  }
+  // Authenticated but malformed or unknown messages are refused too.
+  for (nlohmann::json bad : {nlohmann::json{{"type", "bogus"}}, nlohmann::json{{"type", "submit"}, {"grid", "g"}, {"jobs", 7}},
+                             nlohmann::json{{"type", "heartbeat"}}}) {
+    asio::ip::tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
+    auto exchange = [&](const nlohmann::json& m) { return request_reply(socket, m); };
+    std::string nonce = net::random_nonce();
+    nlohmann::json challenge = exchange({{"type", "hello"}, {"name", "clumsy"}, {"nonce", nonce}});
+    EXPECT_TRUE(net::proof_matches("s3cret-token", nonce, challenge["proof"]));
+    EXPECT_EQ(exchange({{"type", "auth"}, {"proof", net::hmac_sha256_hex("s3cret-token", challenge["nonce"])}})["type"], "welcome");
+    nlohmann::json reply = exchange(bad);
+    EXPECT_EQ(reply["type"], "error") << bad.dump();
   }
   auto status = test::run_command(fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token"));
   EXPECT_EQ(status.exit_code, 0) << status.output;  // still serving
@@ -193,6 +209,9 @@ TEST_F(Cluster, WrongTokenAndGarbageFramesAreRefusedWithoutHarm) {
   EXPECT_NE(text.find("authentication failed"), std::string::npos) << text;
   EXPECT_NE(text.find("(limit 4194304)"), std::string::npos) << text;
   EXPECT_NE(text.find("not valid JSON"), std::string::npos) << text;
+  EXPECT_NE(text.find("unknown message type 'bogus'"), std::string::npos) << text;
+  EXPECT_NE(text.find("submit message without a jobs list"), std::string::npos) << text;
+  EXPECT_NE(text.find("lacks the string field 'lease_id'"), std::string::npos) << text;
 }
 
 }  // namespace
