@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "orchestrator/results/comparison_table.h"
+#include "orchestrator/results/plots.h"
 #include "orchestrator/results/result_rows.h"
 #include "store/schema.h"
 #include "store/sqlite.h"
@@ -154,6 +155,26 @@ void add_paper(CLI::App* results) {
   });
 }
 
+void add_plot(CLI::App* results) {
+  auto db_path = std::make_shared<std::string>();
+  auto grid = std::make_shared<std::string>();
+  auto where = std::make_shared<std::string>();
+  auto request = std::make_shared<PlotRequest>();
+  CLI::App* cmd = results->add_subcommand("plot", "Figures (PNG + SVG, gnuplot): metric vs shots or layers, fps vs memory, PRO curves");
+  cmd->add_option("kind", request->kind, "shots, layers, fps-memory or pro")->required()->check(CLI::IsMember({"shots", "layers", "fps-memory", "pro"}));
+  cmd->add_option("--db", *db_path, "Results database")->required();
+  cmd->add_option("--out", request->out_dir, "Folder for the figures")->required();
+  cmd->add_option("--grid", *grid, "Only this grid");
+  cmd->add_option("--where", *where, "Filter, e.g. \"category=cookie\"");
+  cmd->add_option("--metric", request->metric, "Metric of shots/layers plots")->capture_default_str();
+  cmd->add_option("--group-by", request->group_by, "Setting that groups the fps-memory points")->capture_default_str();
+  cmd->callback([=] {
+    auto db = open_results(*db_path);
+    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, parse_where(*where), true});
+    for (const std::string& path : write_plot(*db, rows, *request)) fmt::print("{}\n", path);
+  });
+}
+
 }  // namespace
 
 void add_results_commands(CLI::App& app) {
@@ -163,6 +184,7 @@ void add_results_commands(CLI::App& app) {
   add_jobs(results);
   add_export(results);
   add_paper(results);
+  add_plot(results);
 }
 
 }  // namespace cfm::cli

@@ -140,6 +140,7 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
       {"train_files", sample_names(train)},
       {"epoch_loss", report.epoch_loss},
       {"cache", {{"hits", cache.hits()}, {"misses", cache.misses()}}},
+      {"pro_curve", {{"fpr", evaluation.metrics.curve.fpr}, {"pro", evaluation.metrics.curve.pro}}},
       {"config", c}};
   for (const char* name : {"i_auroc", "p_auroc", "aupro@0.3", "aupro@0.1", "aupro@0.05", "aupro@0.01"})
     result["metrics"][name] = metrics.contains(name) ? metrics[name] : nlohmann::json();  // null: undefined (e.g. no good test image)
