@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "orchestrator/results/comparison_table.h"
+#include "orchestrator/results/gallery.h"
 #include "orchestrator/results/plots.h"
 #include "orchestrator/results/result_rows.h"
 #include "store/schema.h"
@@ -175,6 +176,26 @@ void add_plot(CLI::App* results) {
   });
 }
 
+void add_gallery(CLI::App* results) {
+  auto db_path = std::make_shared<std::string>();
+  auto grid = std::make_shared<std::string>();
+  auto where = std::make_shared<std::string>();
+  auto options = std::make_shared<GalleryOptions>();
+  CLI::App* cmd = results->add_subcommand("gallery", "Qualitative panels (RGB, GT, s3D, s2D, combined) of each job's best, worst and false-positive samples");
+  cmd->add_option("--db", *db_path, "Results database")->required();
+  cmd->add_option("--out", options->out_dir, "Folder for the panels and index.md")->required();
+  cmd->add_option("--grid", *grid, "Only this grid");
+  cmd->add_option("--where", *where, "Filter, e.g. \"category=cookie,seed=115\"");
+  cmd->add_option("--per-kind", options->per_kind, "Best and worst samples per job")->capture_default_str();
+  cmd->add_option("--tile", options->tile, "Tile side in pixels")->capture_default_str()->check(CLI::Range(32, 1024));
+  cmd->callback([=] {
+    auto db = open_results(*db_path);
+    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, parse_where(*where), true});
+    std::vector<GalleryPanel> panels = write_gallery(*db, rows, *options);
+    fmt::print("{} panels of {} jobs in {} (index.md lists them)\n", panels.size(), rows.size(), options->out_dir);
+  });
+}
+
 }  // namespace
 
 void add_results_commands(CLI::App& app) {
@@ -185,6 +206,7 @@ void add_results_commands(CLI::App& app) {
   add_export(results);
   add_paper(results);
   add_plot(results);
+  add_gallery(results);
 }
 
 }  // namespace cfm::cli

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cfm/scorer.h"
+#include "data/heat_map.h"
 #include "data/png_io.h"
 #include "data/sample_loader.h"
 #include "data/tiff_io.h"
@@ -26,19 +27,6 @@ Image<float> to_image(const at::Tensor& map) {
   Image<float> image(static_cast<int>(m.size(1)), static_cast<int>(m.size(0)), 1);
   std::memcpy(image.pixels.data(), m.data_ptr<float>(), image.pixels.size() * sizeof(float));
   return image;
-}
-
-// Heat map for people: the map scaled by its own maximum, dark blue -> red -> yellow.
-ImageU8 heat_map(const Image<float>& map) {
-  float peak = *std::max_element(map.pixels.begin(), map.pixels.end());
-  ImageU8 rgb(map.width, map.height, 3);
-  for (std::size_t i = 0; i < map.pixels.size(); ++i) {
-    float t = peak > 0 ? map.pixels[i] / peak : 0.f;
-    rgb.pixels[i * 3] = static_cast<std::uint8_t>(255 * std::min(1.f, 2 * t));
-    rgb.pixels[i * 3 + 1] = static_cast<std::uint8_t>(255 * std::max(0.f, 2 * t - 1));
-    rgb.pixels[i * 3 + 2] = static_cast<std::uint8_t>(255 * std::max(0.f, 0.5f - t));
-  }
-  return rgb;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "data/png_io.h"
 #include "store/sqlite.h"
 #include "test_support.h"
 
@@ -81,6 +82,18 @@ axes:
   for (const char* part : {"## Detection and segmentation per category", "| cookie | ", "no jobs vary 'shots'", "no jobs vary 'layers_kept'",
                            "## Efficiency", "| demo | "})
     EXPECT_NE(paper.output.find(part), std::string::npos) << part << "\n" << paper.output;
+  auto gallery = test::run_command(fmt::format("{} results gallery --db {} --out {} --per-kind 1", kCfm, dir / "r.sqlite", dir / "gallery"));
+  ASSERT_EQ(gallery.exit_code, 0) << gallery.output;
+  // 1 test sample per defect folder: 4 anomalous + 1 good -> best, worst and false positive per job.
+  EXPECT_NE(gallery.output.find("6 panels of 2 jobs"), std::string::npos) << gallery.output;
+  std::ifstream index(dir / "gallery/index.md");
+  std::string listing((std::istreambuf_iterator<char>(index)), std::istreambuf_iterator<char>());
+  std::size_t at = listing.find("](tiny/cookie/");
+  ASSERT_NE(at, std::string::npos) << listing;
+  std::string panel = listing.substr(at + 2, listing.find(')', at) - at - 2);
+  PngSize size = read_png_size(dir / ("gallery/" + panel));
+  EXPECT_EQ(size.width, 5 * 224 + 16);
+  EXPECT_EQ(size.height, 224);
   auto unknown = test::run_command(fmt::format("{} results table --db {} --grid nope", kCfm, dir / "r.sqlite"));
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.output.find("no grid 'nope' in"), std::string::npos) << unknown.output;
