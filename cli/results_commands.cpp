@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "orchestrator/results/comparison_table.h"
 #include "orchestrator/results/gallery.h"
+#include "orchestrator/results/html_report.h"
 #include "orchestrator/results/plots.h"
 #include "orchestrator/results/result_rows.h"
 #include "store/schema.h"
@@ -196,6 +197,25 @@ void add_gallery(CLI::App* results) {
   });
 }
 
+void add_report(CLI::App* results) {
+  auto db_path = std::make_shared<std::string>();
+  auto grid = std::make_shared<std::string>();
+  auto where = std::make_shared<std::string>();
+  auto options = std::make_shared<ReportOptions>();
+  CLI::App* cmd = results->add_subcommand("report", "One self-contained HTML file: tables, figures and a gallery, readable offline");
+  cmd->add_option("--db", *db_path, "Results database")->required();
+  cmd->add_option("--out", options->out_path, "The .html file to write")->required();
+  cmd->add_option("--grid", *grid, "Only this grid");
+  cmd->add_option("--where", *where, "Filter, e.g. \"mode=eval\"");
+  cmd->add_option("--title", options->title, "Page title")->capture_default_str();
+  cmd->callback([=] {
+    auto db = open_results(*db_path);
+    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, parse_where(*where), true});
+    if (fs::path(options->out_path).has_parent_path()) fs::create_directories(fs::path(options->out_path).parent_path());
+    fmt::print("{}: {}\n", options->out_path, write_html_report(*db, rows, *options));
+  });
+}
+
 }  // namespace
 
 void add_results_commands(CLI::App& app) {
@@ -207,6 +227,7 @@ void add_results_commands(CLI::App& app) {
   add_paper(results);
   add_plot(results);
   add_gallery(results);
+  add_report(results);
 }
 
 }  // namespace cfm::cli

@@ -13,8 +13,8 @@ packages=(
   libboost-dev libsqlite3-dev libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev
   libtiff-dev libpng-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libnanoflann-dev
   libeigen3-dev libssl-dev sqlite3
-  # figures of `cfm results plot`
-  gnuplot-nox
+  # figures of `cfm results plot`; a headless browser for the HTML report test
+  gnuplot-nox chromium
   # a real single-node Slurm for the launcher test (tests/slurm)
   slurm-wlm
   # Python references used by the parity tests (Debian's interpreter, /usr/bin/python3)

@@ -94,6 +94,23 @@ axes:
   PngSize size = read_png_size(dir / ("gallery/" + panel));
   EXPECT_EQ(size.width, 5 * 224 + 16);
   EXPECT_EQ(size.height, 224);
+  // The HTML report, loaded in a real headless browser: no script error, every figure drawn, every
+  // gallery image decoded, and the tables hold the database's numbers.
+  auto report = test::run_command(fmt::format("{} results report --db {} --out {}", kCfm, dir / "r.sqlite", dir / "report/report.html"));
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_NE(report.output.find("2 figures, 6 gallery panels"), std::string::npos) << report.output;  // fps-memory + PRO curves
+  if (std::filesystem::exists("/usr/bin/chromium")) {
+    auto dom = test::run_command(fmt::format("timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom file://{} 2>/dev/null",
+                                             dir / "report/report.html"));
+    EXPECT_NE(dom.output.find("data-figures-rendered=\"2\""), std::string::npos) << dom.output.substr(0, 2000);
+    EXPECT_NE(dom.output.find("data-panels-loaded=\"6\""), std::string::npos);
+    EXPECT_NE(dom.output.find("data-errors=\"0\""), std::string::npos);
+    Statement mean = db.prepare("SELECT avg(value) FROM metrics WHERE name = 'i_auroc'");
+    ASSERT_TRUE(mean.step());
+    EXPECT_NE(dom.output.find(fmt::format("data-mean=\"{:.6g}\"", mean.real(0))), std::string::npos) << "I-AUROC mean " << mean.real(0);
+  } else {
+    ADD_FAILURE() << "chromium is not installed (scripts/setup.sh installs it): the report was not checked in a browser";
+  }
   auto unknown = test::run_command(fmt::format("{} results table --db {} --grid nope", kCfm, dir / "r.sqlite"));
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.output.find("no grid 'nope' in"), std::string::npos) << unknown.output;
