@@ -40,6 +40,20 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
     else
       prepared[i] = cache.outputs(extractor, train[i], sample.rgb, sample.cloud);
   }
+  // Eval mode: the loss rows of a sample (its aligned non-empty pixels) are the same every epoch, so they
+  // are kept in memory while they fit the budget; beyond it they are recomputed (same values either way).
+  std::vector<std::pair<at::Tensor, at::Tensor>> kept_rows(train.size());
+  std::size_t kept_bytes = 0;
+  auto loss_rows = [&](std::size_t i) -> std::pair<at::Tensor, at::Tensor> {
+    if (kept_rows[i].first.defined()) return kept_rows[i];
+    std::pair<at::Tensor, at::Tensor> rows = selected_rows(extractor.align(official ? extractor.extract(inputs[i].rgb, inputs[i].cloud) : prepared[i]));
+    std::size_t bytes = (rows.first.numel() * rows.first.element_size()) + (rows.second.numel() * rows.second.element_size());
+    if (!official && kept_bytes + bytes <= o.aligned_cache_bytes) {
+      kept_rows[i] = rows;
+      kept_bytes += bytes;
+    }
+    return rows;
+  };
   at::Generator shuffle = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   std::vector<at::Tensor> parameters;
   for (auto* network : {&mappers.to_3d, &mappers.to_2d})
@@ -57,8 +71,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
       std::vector<at::Tensor> rgb_rows, xyz_rows;
       for (std::int64_t j = first; j < std::min<std::int64_t>(order.size(0), first + o.batch_size); ++j) {
         auto i = static_cast<std::size_t>(order[j].item<std::int64_t>());
-        BackboneOutputs outputs = official ? extractor.extract(inputs[i].rgb, inputs[i].cloud) : prepared[i];
-        auto [rgb, xyz] = selected_rows(extractor.align(outputs));
+        auto [rgb, xyz] = loss_rows(i);
         rgb_rows.push_back(rgb);
         xyz_rows.push_back(xyz);
       }

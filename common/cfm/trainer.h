@@ -20,6 +20,8 @@ struct TrainOptions {
   int batch_size = 4;
   double learning_rate = 1e-3;
   std::uint64_t seed = 115;
+  // Eval mode: aligned loss rows kept in memory across epochs up to this many bytes (0 = realign every epoch).
+  std::size_t aligned_cache_bytes = std::size_t{2} << 30;
 };
 
 struct TrainReport {
