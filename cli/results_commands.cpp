@@ -1,6 +1,5 @@
-// `cfm results`: read a results database — comparison tables, the job list, a CSV export.
+// `cfm results`: read a results database — tables, figures, gallery, HTML report, job list, CSV export.
 #include <filesystem>
-#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -30,6 +29,28 @@ std::unique_ptr<Database> open_results(const std::string& path) {
   return db;
 }
 
+// The rows a command reads: --db, and optionally --grid and --where, shared by every `cfm results` command.
+struct Selection {
+  std::string db, grid, where;
+
+  void add_options(CLI::App* cmd, bool with_where = true) {
+    cmd->add_option("--db", db, "Results database")->required();
+    cmd->add_option("--grid", grid, "Only this grid");
+    if (with_where) cmd->add_option("--where", where, "Filter on settings, e.g. \"shots=10,category=cookie\"");
+  }
+};
+
+struct Selected {
+  std::unique_ptr<Database> db;
+  std::vector<ResultRow> rows;
+};
+
+Selected select_rows(const Selection& s, bool succeeded_only = true) {
+  Selected out{open_results(s.db), {}};
+  out.rows = load_result_rows(*out.db, {s.grid, parse_where(s.where), succeeded_only});
+  return out;
+}
+
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
@@ -47,21 +68,18 @@ std::string csv_field(const std::string& s) {
 
 void add_table(CLI::App* results) {
   struct Flags {
-    std::string db, grid, rows = "category", cols, metrics = "i_auroc,aupro@0.3,aupro@0.01,p_auroc", where, format = "md";
+    Selection selection;
+    std::string rows = "category", cols, metrics = "i_auroc,aupro@0.3,aupro@0.01,p_auroc", format = "md";
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = results->add_subcommand("table", "Comparison table: mean ± std over the jobs sharing a row and column value");
-  cmd->add_option("--db", f->db, "Results database")->required();
-  cmd->add_option("--grid", f->grid, "Only this grid");
+  f->selection.add_options(cmd);
   cmd->add_option("--rows", f->rows, "Setting whose values are the rows")->capture_default_str();
   cmd->add_option("--cols", f->cols, "Setting whose values are the columns (none: one column)");
   cmd->add_option("--metrics", f->metrics, "Comma-separated metrics")->capture_default_str();
-  cmd->add_option("--where", f->where, "Filter, e.g. \"shots=10,mode=eval\"");
   cmd->add_option("--format", f->format, "md, latex, csv or json")->capture_default_str()->check(CLI::IsMember({"md", "latex", "csv", "json"}));
   cmd->callback([f] {
-    auto db = open_results(f->db);
-    RowFilter filter{f->grid, parse_where(f->where), true};
-    ComparisonTable t = build_comparison_table(load_result_rows(*db, filter), f->rows, f->cols, split(f->metrics));
+    ComparisonTable t = build_comparison_table(select_rows(f->selection).rows, f->rows, f->cols, split(f->metrics));
     if (f->format == "md") fmt::print("{}", render_markdown(t));
     if (f->format == "latex") fmt::print("{}", render_latex(t));
     if (f->format == "csv") fmt::print("{}", render_csv(t));
@@ -70,17 +88,16 @@ void add_table(CLI::App* results) {
 }
 
 void add_jobs(CLI::App* results) {
-  auto db_path = std::make_shared<std::string>();
-  auto grid = std::make_shared<std::string>();
+  auto selection = std::make_shared<Selection>();
   CLI::App* cmd = results->add_subcommand("jobs", "Every job with its state, attempts, worker, duration and last error");
-  cmd->add_option("--db", *db_path, "Results database")->required();
-  cmd->add_option("--grid", *grid, "Only this grid");
+  selection->add_options(cmd, false);
   cmd->callback([=] {
-    auto db = open_results(*db_path);
+    auto db = open_results(selection->db);
+    const std::string& grid = selection->grid;
     Statement s = db->prepare("SELECT g.grid, j.key, j.axes, j.state, j.attempts, j.max_attempts, COALESCE(j.worker, ''), "
                               "j.finished_at - j.started_at, COALESCE(j.error, '') FROM jobs j JOIN grid_jobs g ON g.key = j.key "
                               "WHERE ?1 = '' OR g.grid = ?1 ORDER BY g.grid, g.position");
-    s.bind(1, *grid);
+    s.bind(1, grid);
     fmt::print("{:<12} {:<12} {:<10} {:>8} {:<14} {:>9}  {:<40} {}\n", "grid", "job", "state", "attempts", "worker", "seconds", "cell", "error");
     int n = 0;
     while (s.step()) {
@@ -89,21 +106,18 @@ void add_jobs(CLI::App* results) {
       fmt::print("{:<12} {:<12} {:<10} {:>8} {:<14} {:>9}  {:<40} {}\n", s.text(0), s.text(1).substr(0, 12), s.text(3),
                  fmt::format("{}/{}", s.integer(4), s.integer(5)), s.text(6), seconds, s.text(2), s.text(8));
     }
-    if (n == 0) throw UsageError(grid->empty() ? "the database holds no job yet" : "no job in grid '" + *grid + "'");
+    if (n == 0) throw UsageError(grid.empty() ? "the database holds no job yet" : "no job in grid '" + grid + "'");
   });
 }
 
 void add_export(CLI::App* results) {
-  auto db_path = std::make_shared<std::string>();
-  auto grid = std::make_shared<std::string>();
+  auto selection = std::make_shared<Selection>();
   auto all = std::make_shared<bool>(false);
   CLI::App* cmd = results->add_subcommand("export", "Every finished job as one CSV row: settings, metrics, timings, resources");
-  cmd->add_option("--db", *db_path, "Results database")->required();
-  cmd->add_option("--grid", *grid, "Only this grid");
+  selection->add_options(cmd);
   cmd->add_flag("--all", *all, "Include jobs that did not succeed (their figures empty)");
   cmd->callback([=] {
-    auto db = open_results(*db_path);
-    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, {}, !*all});
+    std::vector<ResultRow> rows = select_rows(*selection, !*all).rows;
     std::vector<std::string> settings = setting_names(rows), values = value_names(rows);
     std::string line = "experiment_grid,key,state";  // "grid" is a setting (the pixel grid side)
     for (const auto& s : settings) line += "," + csv_field(s);
@@ -124,27 +138,19 @@ void add_export(CLI::App* results) {
 // The paper's table shapes from whatever the database holds; a section whose setting never varies (e.g.
 // no few-shot jobs) says so instead of printing a one-column table.
 void add_paper(CLI::App* results) {
-  auto db_path = std::make_shared<std::string>();
-  auto grid = std::make_shared<std::string>();
+  auto selection = std::make_shared<Selection>();
   auto format = std::make_shared<std::string>("md");
   CLI::App* cmd = results->add_subcommand("paper", "The paper's tables: detection/segmentation per category, few-shot, pruning, efficiency");
-  cmd->add_option("--db", *db_path, "Results database")->required();
-  cmd->add_option("--grid", *grid, "Only this grid");
+  selection->add_options(cmd);
   cmd->add_option("--format", *format, "md or latex")->capture_default_str()->check(CLI::IsMember({"md", "latex"}));
   cmd->callback([=] {
-    auto db = open_results(*db_path);
-    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, {}, true});
+    std::vector<ResultRow> rows = select_rows(*selection).rows;
     auto render = [&](const ComparisonTable& t) { return *format == "md" ? render_markdown(t) : render_latex(t); };
-    auto varies = [&](const std::string& setting) {
-      std::set<std::string> values;
-      for (const auto& r : rows) values.insert(r.settings.count(setting) ? r.settings.at(setting) : "");
-      return values.size() > 1;
-    };
     fmt::print("## Detection and segmentation per category (I-AUROC, AUPRO@30%, AUPRO@1%, P-AUROC)\n\n{}\n",
                render(build_comparison_table(rows, "category", "", {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"})));
     for (const auto& [setting, title] : {std::pair<std::string, std::string>{"shots", "Few-shot: metric vs training samples (0 = all)"},
                                          {"layers_kept", "Layer pruning: metric vs transformer blocks kept"}}) {
-      if (!varies(setting)) {
+      if (!setting_varies(rows, setting)) {
         fmt::print("## {}\n\nno jobs vary '{}' in this database\n\n", title, setting);
         continue;
       }
@@ -158,61 +164,46 @@ void add_paper(CLI::App* results) {
 }
 
 void add_plot(CLI::App* results) {
-  auto db_path = std::make_shared<std::string>();
-  auto grid = std::make_shared<std::string>();
-  auto where = std::make_shared<std::string>();
+  auto selection = std::make_shared<Selection>();
   auto request = std::make_shared<PlotRequest>();
   CLI::App* cmd = results->add_subcommand("plot", "Figures (PNG + SVG, gnuplot): metric vs shots or layers, fps vs memory, PRO curves");
   cmd->add_option("kind", request->kind, "shots, layers, fps-memory or pro")->required()->check(CLI::IsMember({"shots", "layers", "fps-memory", "pro"}));
-  cmd->add_option("--db", *db_path, "Results database")->required();
+  selection->add_options(cmd);
   cmd->add_option("--out", request->out_dir, "Folder for the figures")->required();
-  cmd->add_option("--grid", *grid, "Only this grid");
-  cmd->add_option("--where", *where, "Filter, e.g. \"category=cookie\"");
   cmd->add_option("--metric", request->metric, "Metric of shots/layers plots")->capture_default_str();
   cmd->add_option("--group-by", request->group_by, "Setting that groups the fps-memory points")->capture_default_str();
   cmd->callback([=] {
-    auto db = open_results(*db_path);
-    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, parse_where(*where), true});
-    for (const std::string& path : write_plot(*db, rows, *request)) fmt::print("{}\n", path);
+    Selected selected = select_rows(*selection);
+    for (const std::string& path : write_plot(*selected.db, selected.rows, *request)) fmt::print("{}\n", path);
   });
 }
 
 void add_gallery(CLI::App* results) {
-  auto db_path = std::make_shared<std::string>();
-  auto grid = std::make_shared<std::string>();
-  auto where = std::make_shared<std::string>();
+  auto selection = std::make_shared<Selection>();
   auto options = std::make_shared<GalleryOptions>();
   CLI::App* cmd = results->add_subcommand("gallery", "Qualitative panels (RGB, GT, s3D, s2D, combined) of each job's best, worst and false-positive samples");
-  cmd->add_option("--db", *db_path, "Results database")->required();
+  selection->add_options(cmd);
   cmd->add_option("--out", options->out_dir, "Folder for the panels and index.md")->required();
-  cmd->add_option("--grid", *grid, "Only this grid");
-  cmd->add_option("--where", *where, "Filter, e.g. \"category=cookie,seed=115\"");
   cmd->add_option("--per-kind", options->per_kind, "Best and worst samples per job")->capture_default_str();
   cmd->add_option("--tile", options->tile, "Tile side in pixels")->capture_default_str()->check(CLI::Range(32, 1024));
   cmd->callback([=] {
-    auto db = open_results(*db_path);
-    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, parse_where(*where), true});
-    std::vector<GalleryPanel> panels = write_gallery(*db, rows, *options);
-    fmt::print("{} panels of {} jobs in {} (index.md lists them)\n", panels.size(), rows.size(), options->out_dir);
+    Selected selected = select_rows(*selection);
+    std::vector<GalleryPanel> panels = write_gallery(*selected.db, selected.rows, *options);
+    fmt::print("{} panels of {} jobs in {} (index.md lists them)\n", panels.size(), selected.rows.size(), options->out_dir);
   });
 }
 
 void add_report(CLI::App* results) {
-  auto db_path = std::make_shared<std::string>();
-  auto grid = std::make_shared<std::string>();
-  auto where = std::make_shared<std::string>();
+  auto selection = std::make_shared<Selection>();
   auto options = std::make_shared<ReportOptions>();
   CLI::App* cmd = results->add_subcommand("report", "One self-contained HTML file: tables, figures and a gallery, readable offline");
-  cmd->add_option("--db", *db_path, "Results database")->required();
+  selection->add_options(cmd);
   cmd->add_option("--out", options->out_path, "The .html file to write")->required();
-  cmd->add_option("--grid", *grid, "Only this grid");
-  cmd->add_option("--where", *where, "Filter, e.g. \"mode=eval\"");
   cmd->add_option("--title", options->title, "Page title")->capture_default_str();
   cmd->callback([=] {
-    auto db = open_results(*db_path);
-    std::vector<ResultRow> rows = load_result_rows(*db, {*grid, parse_where(*where), true});
+    Selected selected = select_rows(*selection);
     if (fs::path(options->out_path).has_parent_path()) fs::create_directories(fs::path(options->out_path).parent_path());
-    fmt::print("{}: {}\n", options->out_path, write_html_report(*db, rows, *options));
+    fmt::print("{}: {}\n", options->out_path, write_html_report(*selected.db, selected.rows, *options));
   });
 }
 

@@ -11,6 +11,7 @@
 #include "net/frame.h"
 #include "net/protocol_error.h"
 #include "store/job_store.h"
+#include "util/unix_time.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -18,8 +19,6 @@ using nlohmann::json;
 
 namespace cfm {
 namespace {
-
-double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 std::string text(const json& message, const char* field) {
   if (!message.contains(field) || !message[field].is_string()) throw net::ProtocolError(std::string("message lacks the string field '") + field + "'");
@@ -62,12 +61,13 @@ struct Coordinator::Impl {
     const std::string type = m["type"];
     double now = unix_now();
     if (type == "lease") {
-      auto lease = store.lease(text(m, "worker"), options.runs_root, options.lease_seconds, now);
+      const std::string worker = text(m, "worker");
+      auto lease = store.lease(worker, options.runs_root, options.lease_seconds, now);
       if (!lease) {
         StateCounts c = store.counts();
         return {{"type", "idle"}, {"finished", c.finished()}};
       }
-      spdlog::info("job {} attempt {} -> {}", lease->key.substr(0, 12), lease->attempt, m["worker"].get<std::string>());
+      spdlog::info("job {} attempt {} -> {}", lease->key.substr(0, 12), lease->attempt, worker);
       return {{"type", "job"}, {"key", lease->key}, {"attempt", lease->attempt}, {"lease_id", lease->lease_id},
               {"run_dir", lease->run_dir}, {"config", lease->config}, {"heartbeat_seconds", options.lease_seconds / 4}};
     }

@@ -16,13 +16,12 @@
 #include "util/child_process.h"
 #include "util/error.h"
 #include "util/progress_bar.h"
+#include "util/unix_time.h"
 
 namespace fs = std::filesystem;
 
 namespace cfm {
 namespace {
-
-double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 std::string write_token(const std::string& folder) {
   std::string path = (fs::path(folder) / ".local-token").string();

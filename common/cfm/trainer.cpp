@@ -31,6 +31,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   const bool official = config.mode == BackboneMode::Official;
   // Eval mode: backbone outputs are computed (or read from the cache) once, as they do not change between
   // epochs, so later epochs run no backbone. Official mode keeps the inputs and reruns the backbones.
+  auto prepare_start = std::chrono::steady_clock::now();
   std::vector<BackboneOutputs> prepared(train.size());
   std::vector<SampleTensors> inputs(official ? train.size() : 0);
   for (std::size_t i = 0; i < train.size(); ++i) {
@@ -40,6 +41,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
     else
       prepared[i] = cache.outputs(extractor, train[i], sample.rgb, sample.cloud);
   }
+  const double prepare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - prepare_start).count();
   // Eval mode: the loss rows of a sample (its aligned non-empty pixels) are the same every epoch, so they
   // are kept in memory while they fit the budget; beyond it they are recomputed (same values either way).
   std::vector<std::pair<at::Tensor, at::Tensor>> kept_rows(train.size());
@@ -62,6 +64,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   mappers.to_3d->train();
   mappers.to_2d->train();
   TrainReport report;
+  report.prepare_seconds = prepare_seconds;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
     at::Tensor order = torch::randperm(static_cast<std::int64_t>(train.size()), shuffle, torch::kInt64);  // shuffle = True

@@ -27,6 +27,7 @@ struct TrainOptions {
 struct TrainReport {
   std::vector<double> epoch_loss;     // mean of (loss_2Dto3D + loss_3Dto2D) over the epoch's batches
   std::vector<double> epoch_seconds;
+  double prepare_seconds = 0;         // reading the samples (and, in eval mode, their backbone outputs) before epoch 1
 };
 
 // Calls `progress(epoch, loss)` after every epoch. Throws Error when a loss is NaN/Inf (as the official

@@ -49,11 +49,9 @@ TableCell summarise(const std::vector<double>& v, std::size_t undefined) {
   return c;
 }
 
-std::string number(double v) { return std::fabs(v) >= 1000 ? fmt::format("{:.0f}", v) : std::fabs(v) >= 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.3f}", v); }
-
 std::string cell_text(const TableCell* c, const char* plus_minus) {
   if (!c || c->n == 0) return c && c->undefined ? "undef." : "";
-  std::string s = c->n > 1 ? fmt::format("{} {} {}", number(c->mean), plus_minus, number(c->std)) : number(c->mean);
+  std::string s = c->n > 1 ? fmt::format("{} {} {}", format_value(c->mean), plus_minus, format_value(c->std)) : format_value(c->mean);
   return s + fmt::format(" ({})", c->n);
 }
 
@@ -73,6 +71,10 @@ std::string latex_escape(const std::string& s) {
 }
 
 }  // namespace
+
+std::string format_value(double v) {
+  return std::fabs(v) >= 1000 ? fmt::format("{:.0f}", v) : std::fabs(v) >= 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.3f}", v);
+}
 
 const TableCell* ComparisonTable::cell(std::size_t r, std::size_t c, std::size_t m) const {
   auto it = cells.find({r, c, m});
@@ -158,7 +160,7 @@ std::string render_markdown(const ComparisonTable& t) {
   for (std::size_t c = 0; c < t.col_labels.size(); ++c)
     for (std::size_t m = 0; m < t.metrics.size(); ++m) {
       auto it = t.mean_row.find({c, m});
-      out += " " + (it == t.mean_row.end() ? std::string("—") : number(it->second.mean) + (it->second.undefined ? " (partial)" : "")) + " |";
+      out += " " + (it == t.mean_row.end() ? std::string("—") : format_value(it->second.mean) + (it->second.undefined ? " (partial)" : "")) + " |";
     }
   return out + "\n";
 }
@@ -184,7 +186,7 @@ std::string render_latex(const ComparisonTable& t) {
   for (std::size_t c = 0; c < t.col_labels.size(); ++c)
     for (std::size_t m = 0; m < t.metrics.size(); ++m) {
       auto it = t.mean_row.find({c, m});
-      out += " & " + (it == t.mean_row.end() ? std::string("--") : number(it->second.mean));
+      out += " & " + (it == t.mean_row.end() ? std::string("--") : format_value(it->second.mean));
     }
   return out + " \\\\\n\\bottomrule\n\\end{tabular}\n";
 }

@@ -35,6 +35,9 @@ struct ComparisonTable {
 ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const std::string& row_setting, const std::string& col_setting,
                                        const std::vector<std::string>& metrics);
 
+// A table value with 3 significant decimals below 10, 2 below 1000, none above (shared by every format).
+std::string format_value(double v);
+
 std::string render_markdown(const ComparisonTable& t);
 std::string render_latex(const ComparisonTable& t);  // booktabs tabular
 std::string render_csv(const ComparisonTable& t);    // long format: row,column,metric,mean,std,n,best

@@ -2,10 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -46,8 +44,6 @@ std::string base64(const std::string& bytes) {
   return out;
 }
 
-std::string number(double v) { return std::fabs(v) >= 1000 ? fmt::format("{:.0f}", v) : std::fabs(v) >= 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.3f}", v); }
-
 std::string html_table(const ComparisonTable& t, const std::string& id) {
   std::string h = fmt::format("<table id=\"{}\"><thead><tr><th>{}</th>", id, escape(t.row_setting));
   for (const auto& col : t.col_labels)
@@ -63,7 +59,7 @@ std::string html_table(const ComparisonTable& t, const std::string& id) {
           h += "<td class=\"missing\">—</td>";
           continue;
         }
-        std::string text = cell->n > 1 ? fmt::format("{} ± {}", number(cell->mean), number(cell->std)) : number(cell->mean);
+        std::string text = cell->n > 1 ? fmt::format("{} ± {}", format_value(cell->mean), format_value(cell->std)) : format_value(cell->mean);
         h += fmt::format("<td class=\"{}\" data-mean=\"{:.6g}\">{} <small>({})</small></td>", cell->best ? "best" : "", cell->mean, text, cell->n);
       }
     h += "</tr>";
@@ -72,15 +68,9 @@ std::string html_table(const ComparisonTable& t, const std::string& id) {
   for (std::size_t c = 0; c < t.col_labels.size(); ++c)
     for (std::size_t m = 0; m < t.metrics.size(); ++m) {
       auto it = t.mean_row.find({c, m});
-      h += it == t.mean_row.end() ? "<td class=\"missing\">—</td>" : fmt::format("<td data-mean=\"{:.6g}\">{}</td>", it->second.mean, number(it->second.mean));
+      h += it == t.mean_row.end() ? "<td class=\"missing\">—</td>" : fmt::format("<td data-mean=\"{:.6g}\">{}</td>", it->second.mean, format_value(it->second.mean));
     }
   return h + "</tr></tbody></table>\n";
-}
-
-bool varies(const std::vector<ResultRow>& rows, const std::string& setting) {
-  std::set<std::string> values;
-  for (const auto& r : rows) values.insert(r.settings.count(setting) ? r.settings.at(setting) : "");
-  return values.size() > 1;
 }
 
 const char* kStyle = R"(body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
@@ -130,11 +120,11 @@ std::string write_html_report(Database& db, const std::vector<ResultRow>& rows, 
   add_table("Detection and segmentation per category", build_comparison_table(rows, "category", "", {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"}));
   for (const auto& [setting, title, kind] : {std::tuple<std::string, std::string, std::string>{"shots", "Few-shot", "shots"},
                                              {"layers_kept", "Layer pruning", "layers"}}) {
-    if (!varies(rows, setting)) continue;
+    if (!setting_varies(rows, setting)) continue;
     add_table(title, build_comparison_table(rows, "category", setting, {"i_auroc", "aupro@0.3"}));
     embed(write_plot(db, rows, {kind, "aupro@0.3", "layers_kept", work.string()}));
   }
-  std::string group = varies(rows, "layers_kept") ? "layers_kept" : "preset";
+  std::string group = setting_varies(rows, "layers_kept") ? "layers_kept" : "preset";
   add_table("Efficiency", build_comparison_table(rows, group, "", {"inference_fps", "peak_rss_gb", "model_mb", "seconds_train_per_epoch"}));
   embed(write_plot(db, rows, {"fps-memory", "aupro@0.3", group, work.string()}));
   try {

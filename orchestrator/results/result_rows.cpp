@@ -113,6 +113,12 @@ std::vector<std::string> setting_names(const std::vector<ResultRow>& rows) {
   return {names.begin(), names.end()};
 }
 
+bool setting_varies(const std::vector<ResultRow>& rows, const std::string& setting) {
+  std::set<std::string> values;
+  for (const auto& r : rows) values.insert(r.settings.count(setting) ? r.settings.at(setting) : "");
+  return values.size() > 1;
+}
+
 bool higher_is_better(const std::string& name) {
   return !(name.rfind("seconds_", 0) == 0 || name == "peak_rss_gb" || name == "peak_gpu_gb" || name == "model_mb" || name == "parameters");
 }

@@ -35,6 +35,9 @@ std::vector<ResultRow> load_result_rows(Database& db, const RowFilter& filter);
 std::vector<std::string> value_names(const std::vector<ResultRow>& rows);
 std::vector<std::string> setting_names(const std::vector<ResultRow>& rows);
 
+// True when the rows hold at least two values of `setting` (a missing setting counts as a value).
+bool setting_varies(const std::vector<ResultRow>& rows, const std::string& setting);
+
 // Higher is better for detection metrics and fps; lower for time, memory and size.
 bool higher_is_better(const std::string& value_name);
 

@@ -116,6 +116,12 @@ axes:
   EXPECT_NE(unknown.output.find("no grid 'nope' in"), std::string::npos) << unknown.output;
   EXPECT_NE(unknown.output.find("(grids: tiny)"), std::string::npos) << unknown.output;
 
+  // A CUDA slot is refused with an explanation instead of computing on the CPU under a GPU's name.
+  auto cuda = test::run_command(fmt::format("{} job --config {}/config.json --run-dir {} --result {} --device cuda:0", kCfm, payload.text(1),
+                                            dir / "cuda-run", dir / "cuda-result.json"));
+  EXPECT_EQ(cuda.exit_code, 1) << cuda.output;
+  EXPECT_NE(cuda.output.find("worker slot cuda:0: cfm jobs compute on the CPU only"), std::string::npos) << cuda.output;
+
   auto second = test::run_command(run);
   EXPECT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("0 new, 0 requeued, 2 done before"), std::string::npos) << second.output;

@@ -31,6 +31,18 @@ TEST(ProgressBar, NonInteractiveStreamGetsLinesWithCountsAndFailures) {
   EXPECT_EQ(text.find("4/4"), text.rfind("4/4")) << "final state printed twice:\n" << text;
 }
 
+TEST(ProgressBar, NoteFollowsTheCounts) {
+  std::FILE* f = std::tmpfile();
+  {
+    ProgressBar bar("grid", 2, f);
+    bar.set_note("2 running");
+    bar.advance(2, 1);
+  }
+  std::string text = read_all(f);
+  std::fclose(f);
+  EXPECT_NE(text.find("2/2, 1 failed, 2 running "), std::string::npos) << text;
+}
+
 TEST(ProgressBar, NullStreamIsSilent) {
   ProgressBar bar("quiet", 2, nullptr);
   bar.advance(2);
