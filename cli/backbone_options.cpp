@@ -17,6 +17,7 @@ void add_backbone_options(CLI::App* cmd, BackboneFlags& f) {
   cmd->add_option("--point-mae-heads", f.point_mae_heads, "Point-MAE attention heads");
   cmd->add_option("--seed", f.seed, "Seed of the official-mode DropPath generator");
   cmd->add_option("--threads", f.threads, "LibTorch intra-op threads")->capture_default_str();
+  cmd->add_option("--device", f.device, "cpu or cuda:N (needs a CUDA build)")->capture_default_str();
 }
 
 BackboneConfig resolve(const BackboneFlags& f) {

@@ -11,6 +11,7 @@
 #include "backbone_options.h"
 #include "commands.h"
 #include "data/sample_loader.h"
+#include "models/compute_device.h"
 #include "util/error.h"
 #include "util/npy.h"
 
@@ -44,7 +45,7 @@ void add_features_command(CLI::App& app) {
     BackboneConfig config = resolve(o->backbone);
     at::set_num_threads(static_cast<int>(o->backbone.threads));
     fmt::print("backbones: {}\n", describe(config));
-    FeatureExtractor extractor(config);
+    FeatureExtractor extractor(config, parse_compute_device(o->backbone.device));
     SampleFiles files;
     files.rgb = o->rgb;
     files.xyz = o->xyz;

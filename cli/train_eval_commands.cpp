@@ -13,6 +13,7 @@
 #include "cfm/trainer.h"
 #include "commands.h"
 #include "data/few_shot.h"
+#include "models/compute_device.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -64,7 +65,7 @@ void add_train_eval_commands(CLI::App& app) {
     fmt::print("backbones: {}\n", describe(config));
     std::vector<SampleFiles> samples = Dataset(t->data).samples(t->category, "train");
     if (*shots) samples = select_few_shot(samples, *shots, *split_seed);
-    FeatureExtractor extractor(config);
+    FeatureExtractor extractor(config, parse_compute_device(t->backbone.device));
     FeatureCache cache(cache_folder(*t), config);
     CrossmodalMappers mappers = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels(), config.seed);
     TrainReport report = train_mappers(mappers, extractor, cache, samples, t->train, [&](int epoch, double loss) {
@@ -95,7 +96,7 @@ void add_train_eval_commands(CLI::App& app) {
     at::set_num_threads(static_cast<int>(e->backbone.threads));
     fmt::print("backbones: {}\n", describe(config));
     std::vector<SampleFiles> test = Dataset(e->data).samples(e->category, "test");
-    FeatureExtractor extractor(config);
+    FeatureExtractor extractor(config, parse_compute_device(e->backbone.device));
     FeatureCache cache(cache_folder(*e), config);
     auto checkpoint = [&](const char* direction) {
       return (fs::path(*mappers_dir) / mapping_checkpoint_name(direction, e->category, e->train.epochs, e->train.batch_size)).string();

@@ -16,6 +16,7 @@
 #include "cfm/trainer.h"
 #include "data/dataset.h"
 #include "data/few_shot.h"
+#include "models/compute_device.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -64,10 +65,10 @@ nlohmann::json execute_noop(const nlohmann::json& c, const JobContext& context) 
 }
 
 nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
-  // The backbones, trainer and evaluator compute on the CPU: a CUDA slot must fail rather than claim a GPU it
-  // does not use (GPU execution is open work on the orchestrator issue).
-  if (context.device.rfind("cuda", 0) == 0)
-    throw Error("worker slot " + context.device + ": cfm jobs compute on the CPU only; start the worker with --devices cpu");
+  // The slot's device: backbones, mapping networks and scoring run there (FPS, the grid pooling and the
+  // smoothing stay on the CPU). A CUDA slot in a CPU-only build fails the job with the reason.
+  const at::Device device = parse_compute_device(context.device);
+  reset_peak_gpu_memory(device);
   auto total = Clock::now();
   at::set_num_threads(c["threads"].get<int>());
   BackboneConfig config = backbone_config(c);
@@ -79,7 +80,7 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   std::vector<SampleFiles> train = dataset.samples(category, "train");
   if (c["shots"].get<std::size_t>() > 0) train = select_few_shot(train, c["shots"], c["split_seed"]);
   std::vector<SampleFiles> test = dataset.samples(category, "test");
-  FeatureExtractor extractor(config);
+  FeatureExtractor extractor(config, device);
   FeatureCache cache(context.cache_dir.empty() ? (fs::path(context.run_dir).parent_path() / "feature-cache").string() : context.cache_dir, config);
   timings["load"] = since(start);
 
@@ -135,6 +136,7 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
       {"cache", {{"hits", cache.hits()}, {"misses", cache.misses()}}},
       {"pro_curve", {{"fpr", evaluation.metrics.curve.fpr}, {"pro", evaluation.metrics.curve.pro}}},
       {"config", c}};
+  if (auto gpu_bytes = peak_gpu_memory_bytes(device)) result["resources"]["peak_gpu_bytes"] = *gpu_bytes;
   for (const char* name : {"i_auroc", "p_auroc", "aupro@0.3", "aupro@0.1", "aupro@0.05", "aupro@0.01"})
     result["metrics"][name] = metrics.contains(name) ? metrics[name] : nlohmann::json();  // null: undefined (e.g. no good test image)
   std::ofstream(fs::path(context.run_dir) / "result.json") << result.dump(2) << "\n";

@@ -36,6 +36,8 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
                                      const EvaluationOptions& options) {
   if (test.empty()) throw Error("no test samples");
   torch::NoGradGuard no_grad;
+  mappers.to_3d->to(extractor.device());
+  mappers.to_2d->to(extractor.device());
   mappers.to_3d->eval();
   mappers.to_2d->eval();
   const BackboneConfig& config = extractor.config();

@@ -11,17 +11,20 @@
 
 namespace cfm {
 
-FeatureExtractor::FeatureExtractor(const BackboneConfig& config)
-    : config_(config), generator_(at::make_generator<at::CPUGeneratorImpl>(config.seed)) {
+FeatureExtractor::FeatureExtractor(const BackboneConfig& config, at::Device device)
+    : config_(config), device_(device), generator_(at::make_generator<at::CPUGeneratorImpl>(config.seed)) {
   if (config.vit_weights.empty()) throw UsageError("no ViT weights given (vit_weights / --vit-weights)");
   if (config.point_mae_weights.empty()) throw UsageError("no Point-MAE weights given (point_mae_weights / --point-mae-weights)");
   if (config.grid < 4) throw UsageError(fmt::format("grid must be at least 4, got {}", config.grid));
   vit_ = std::make_unique<VitBackbone>(read_checkpoint(config.vit_weights), config.vit, config.layers_kept, config.vit_weights);
   point_mae_ = std::make_unique<PointMaeBackbone>(read_checkpoint(config.point_mae_weights), config.point_mae,
                                                   config.layers_kept, config.mode, config.point_mae_weights);
+  vit_->to(device_);
+  point_mae_->to(device_);
 }
 
-BackboneOutputs FeatureExtractor::extract(const at::Tensor& rgb, const at::Tensor& cloud) {
+BackboneOutputs FeatureExtractor::extract(const at::Tensor& rgb_in, const at::Tensor& cloud_in) {
+  const at::Tensor rgb = rgb_in.to(device_), cloud = cloud_in.to(device_);
   if (cloud.dim() != 3 || cloud.size(0) != 3 || cloud.size(1) != config_.grid || cloud.size(2) != config_.grid)
     throw UsageError(fmt::format("the point cloud must be 3 x {0} x {0} (the configured grid)", config_.grid));
   BackboneOutputs out;
@@ -35,7 +38,10 @@ BackboneOutputs FeatureExtractor::extract(const at::Tensor& rgb, const at::Tenso
   return out;
 }
 
-AlignedFeatures FeatureExtractor::align(const BackboneOutputs& outputs) const {
+AlignedFeatures FeatureExtractor::align(const BackboneOutputs& in) const {
+  BackboneOutputs outputs = in;
+  for (at::Tensor* t : {&outputs.rgb_map, &outputs.points.centres, &outputs.points.features, &outputs.pixel_indices, &outputs.valid_points})
+    *t = t->to(device_);
   AlignedFeatures out;
   at::Tensor per_point = interpolate_point_features(outputs.valid_points, outputs.points.centres, outputs.points.features,
                                                     static_cast<std::int64_t>(config_.chunk_points));

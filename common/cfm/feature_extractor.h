@@ -1,11 +1,13 @@
 // Runs both frozen backbones on one sample and aligns their outputs to the pixel grid (cfm-method.md §3).
 //
 //   cfm::FeatureExtractor extractor(config);           // reads and checks both weight files
+//   (FeatureExtractor(config, at::Device("cuda:0")) computes on a GPU: outputs live on that device)
 //   cfm::BackboneOutputs raw = extractor.extract(sample.rgb, sample.cloud);
 //   cfm::AlignedFeatures grid = extractor.align(raw);
 #pragma once
 
 #include <ATen/core/Generator.h>
+#include <c10/core/Device.h>
 #include <ATen/core/Tensor.h>
 
 #include <memory>
@@ -31,10 +33,11 @@ struct AlignedFeatures {
 
 class FeatureExtractor {
  public:
-  explicit FeatureExtractor(const BackboneConfig& config);
+  explicit FeatureExtractor(const BackboneConfig& config, at::Device device = at::kCPU);
 
-  // rgb: 3 x I x I normalised (I = vit.image_size); cloud: 3 x S x S organized (S = config.grid).
-  // Throws DataError-like cfm::Error when the cloud has too few valid points.
+  // rgb: 3 x I x I normalised (I = vit.image_size); cloud: 3 x S x S organized (S = config.grid), on any
+  // device. Throws cfm::Error when the cloud has no valid point. `align` accepts outputs on any device
+  // (e.g. read from the feature cache); both return tensors on device().
   BackboneOutputs extract(const at::Tensor& rgb, const at::Tensor& cloud);
   AlignedFeatures align(const BackboneOutputs& outputs) const;
 
@@ -42,11 +45,13 @@ class FeatureExtractor {
   void reseed(std::uint64_t seed);
 
   const BackboneConfig& config() const { return config_; }
+  const at::Device& device() const { return device_; }
   const VitBackbone& vit() const { return *vit_; }
   const PointMaeBackbone& point_mae() const { return *point_mae_; }
 
  private:
   BackboneConfig config_;
+  at::Device device_;
   std::unique_ptr<VitBackbone> vit_;
   std::unique_ptr<PointMaeBackbone> point_mae_;
   at::Generator generator_;  // DropPath draws in official mode, seeded once from config.seed

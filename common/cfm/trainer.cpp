@@ -57,6 +57,9 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
     return rows;
   };
   at::Generator shuffle = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  // The networks train where the features are (before the optimiser takes their parameters).
+  mappers.to_3d->to(extractor.device());
+  mappers.to_2d->to(extractor.device());
   std::vector<at::Tensor> parameters;
   for (auto* network : {&mappers.to_3d, &mappers.to_2d})
     for (const at::Tensor& p : (*network)->parameters()) parameters.push_back(p);

@@ -101,7 +101,8 @@ at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& ge
   auto drop_path = [&](const at::Tensor& branch) {
     if (mode_ != BackboneMode::Official || rate <= 0) return branch;
     double keep = 1.0 - rate;  // timm drop_path with a batch of one: keep or drop the whole branch
-    at::Tensor mask = (torch::rand({1}, generator, torch::TensorOptions().dtype(branch.dtype())) + keep).floor_();
+    // Drawn on the CPU generator whatever the device, so that a GPU run makes the same draws.
+    at::Tensor mask = (torch::rand({1}, generator, torch::TensorOptions().dtype(branch.dtype())) + keep).floor_().to(branch.device());
     return branch.div(keep) * mask;
   };
   at::Tensor h = torch::layer_norm(x, {width_}, w(b + "norm1.weight"), w(b + "norm1.bias"), config_.eps);
@@ -122,8 +123,8 @@ PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator&
                             config_.groups, config_.group_size));
   PointFeatures out;
   std::vector<std::int64_t> chosen = farthest_point_sample(points, config_.groups);
-  out.centre_index = torch::tensor(chosen, torch::kInt64);
-  out.centres = points.index_select(0, out.centre_index.to(points.device()));
+  out.centre_index = torch::tensor(chosen, torch::kInt64).to(points.device());  // FPS runs on the CPU
+  out.centres = points.index_select(0, out.centre_index);
   at::Tensor neighbours = k_nearest_points(points, out.centres, config_.group_size, centres_per_chunk);
   at::Tensor neighbourhoods = points.index({neighbours}) - out.centres.unsqueeze(1);  // G x k x 3
   at::Tensor x = encode_groups(neighbourhoods);

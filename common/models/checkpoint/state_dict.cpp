@@ -119,12 +119,13 @@ StateDict read_checkpoint(const std::string& path) {
 }
 
 void write_torch_checkpoint(const std::string& path, const std::map<std::string, StateDict>& groups) {
+  // Tensors are written from the CPU whatever their device, so that the files load anywhere.
   c10::impl::GenericDict top(c10::StringType::get(), c10::AnyType::get());
   for (const auto& [group, tensors] : groups) {
     c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
-    for (const auto& [key, tensor] : tensors) dict.insert(key, tensor.contiguous());
+    for (const auto& [key, tensor] : tensors) dict.insert(key, tensor.cpu().contiguous());
     if (group.empty()) {
-      for (const auto& [key, tensor] : tensors) top.insert(key, tensor.contiguous());
+      for (const auto& [key, tensor] : tensors) top.insert(key, tensor.cpu().contiguous());
     } else {
       top.insert(group, dict);
     }

@@ -1,0 +1,53 @@
+#include "models/compute_device.h"
+
+#include <torch/cuda.h>
+
+#include <fmt/format.h>
+
+#include "util/error.h"
+
+#ifdef CFM_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace cfm {
+
+at::Device parse_compute_device(const std::string& name) {
+  if (name == "cpu") return at::kCPU;
+  if (name.rfind("cuda", 0) != 0) throw UsageError(fmt::format("unknown device '{}' (expected cpu, cuda or cuda:N)", name));
+  std::optional<at::Device> device;
+  try {
+    device = at::Device(name);
+  } catch (const std::exception&) {
+    throw UsageError(fmt::format("unknown device '{}' (expected cpu, cuda or cuda:N)", name));
+  }
+  if (!torch::cuda::is_available())
+    throw Error(fmt::format("device {}: this cfm has no CUDA (its LibTorch is CPU-only, as Debian's); build it with "
+                            "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (README, \"Building by hand, CUDA\") or use cpu",
+                            name));
+  const auto count = static_cast<int>(torch::cuda::device_count());
+  const int index = device->has_index() ? device->index() : 0;
+  if (index >= count) throw Error(fmt::format("device {}: this machine has {} CUDA device(s)", name, count));
+  return at::Device(at::kCUDA, static_cast<at::DeviceIndex>(index));
+}
+
+void reset_peak_gpu_memory(const at::Device& device) {
+#ifdef CFM_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#else
+  (void)device;
+#endif
+}
+
+std::optional<std::int64_t> peak_gpu_memory_bytes(const at::Device& device) {
+#ifdef CFM_WITH_CUDA
+  // Index 0 of the per-pool statistics is the aggregate over all pools (StatType::AGGREGATE in every
+  // LibTorch version, whose namespace moved between versions).
+  if (device.is_cuda()) return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[0].peak;
+#else
+  (void)device;
+#endif
+  return std::nullopt;
+}
+
+}  // namespace cfm

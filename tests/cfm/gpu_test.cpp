@@ -1,0 +1,109 @@
+// The same features, training and scores on a GPU as on the CPU (skipped where LibTorch has no CUDA or
+// the machine has no GPU: run it on a CUDA build, see README "Building by hand, CUDA").
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include "cfm/evaluator.h"
+#include "cfm/random_backbones.h"
+#include "cfm/trainer.h"
+#include "data/dataset.h"
+#include "data/preprocess/mvtec_dataset_preprocess.h"
+#include "data/sample_loader.h"
+#include "data/synth/synth_writer.h"
+#include "models/compute_device.h"
+#include "synth_options.h"
+#include "test_support.h"
+#include "util/error.h"
+
+namespace cfm {
+namespace {
+
+class Gpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (CPU-only LibTorch or no GPU)";
+    synth::write_synthetic_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
+    MvtecDatasetOptions pre;
+    pre.in = dir_ / "data";
+    pre.progress = false;
+    ASSERT_TRUE(preprocess_mvtec_dataset(pre).failures.empty());
+    RandomBackboneFiles files = write_random_backbones(dir_ / "weights", "tiny", 1);
+    config_ = backbone_preset("demo");
+    config_.vit_weights = files.vit;
+    config_.point_mae_weights = files.point_mae;
+    config_.vit.image_size = 112;
+    config_.point_mae.groups = 32;
+    config_.point_mae.group_size = 16;
+    config_.grid = 56;
+  }
+  test::TempDir dir_;
+  BackboneConfig config_;
+};
+
+double max_relative_error(const at::Tensor& gpu, const at::Tensor& cpu) {
+  return ((gpu.cpu() - cpu).abs().max() / cpu.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+TEST_F(Gpu, FeaturesMatchTheCpu) {
+  for (BackboneMode mode : {BackboneMode::Eval, BackboneMode::Official}) {
+    config_.mode = mode;
+    FeatureExtractor cpu(config_), gpu(config_, parse_compute_device("cuda:0"));
+    SampleFiles sample = Dataset(dir_ / "data").samples("cookie", "test").at(0);
+    SampleTensors s = load_sample(sample, config_.grid, config_.vit.image_size);
+    AlignedFeatures a = cpu.align(cpu.extract(s.rgb, s.cloud)), b = gpu.align(gpu.extract(s.rgb, s.cloud));
+    ASSERT_TRUE(b.rgb_patch.is_cuda());
+    EXPECT_LT(max_relative_error(b.rgb_patch, a.rgb_patch), 1e-4) << mode_name(mode);
+    EXPECT_LT(max_relative_error(b.xyz_patch, a.xyz_patch), 1e-4) << mode_name(mode);
+    EXPECT_TRUE(torch::equal(b.empty.cpu(), a.empty)) << mode_name(mode);
+  }
+}
+
+TEST_F(Gpu, TrainingAndScoresMatchTheCpuAndPeakMemoryIsRecorded) {
+  const at::Device cuda = parse_compute_device("cuda:0");
+  reset_peak_gpu_memory(cuda);
+  Dataset dataset(dir_ / "data");
+  std::vector<Evaluation> results;
+  std::vector<std::vector<double>> losses;
+  for (at::Device device : {at::Device(at::kCPU), cuda}) {
+    FeatureExtractor extractor(config_, device);
+    FeatureCache cache(dir_ / ("cache-" + device.str()), config_);
+    CrossmodalMappers mappers = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());
+    TrainOptions options;
+    options.epochs = 3;
+    options.batch_size = 2;
+    losses.push_back(train_mappers(mappers, extractor, cache, dataset.samples("cookie", "train"), options).epoch_loss);
+    results.push_back(evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"), dir_ / ("eval-" + device.str())).metrics);
+  }
+  for (std::size_t e = 0; e < losses[0].size(); ++e) EXPECT_NEAR(losses[1][e], losses[0][e], 1e-4) << "epoch " << e + 1;
+  EXPECT_NEAR(*results[1].p_auroc, *results[0].p_auroc, 1e-3);
+  EXPECT_NEAR(*results[1].aupro.at(0.3), *results[0].aupro.at(0.3), 1e-3);
+  std::optional<std::int64_t> peak = peak_gpu_memory_bytes(cuda);
+  ASSERT_TRUE(peak.has_value());
+  EXPECT_GT(*peak, 0);
+  EXPECT_FALSE(peak_gpu_memory_bytes(at::kCPU).has_value());
+}
+
+TEST_F(Gpu, DeviceNamesAreChecked) {
+  EXPECT_THROW(parse_compute_device("cuda:99"), Error);
+  EXPECT_THROW(parse_compute_device("gpu0"), UsageError);
+  EXPECT_EQ(parse_compute_device("cuda"), at::Device("cuda:0"));
+}
+
+TEST(ComputeDevice, NamesAreParsedAndCudaWithoutCudaIsExplained) {
+  EXPECT_EQ(parse_compute_device("cpu"), at::Device(at::kCPU));
+  EXPECT_THROW(parse_compute_device("gpu0"), UsageError);
+  EXPECT_THROW(parse_compute_device("cuda:x"), UsageError);
+  EXPECT_FALSE(peak_gpu_memory_bytes(at::kCPU).has_value());
+  if (torch::cuda::is_available()) return;  // the Gpu tests cover CUDA machines
+  try {
+    parse_compute_device("cuda:0");
+    ADD_FAILURE() << "cuda:0 accepted without CUDA";
+  } catch (const UsageError&) {
+    ADD_FAILURE() << "a valid device name reported as a usage error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("device cuda:0: this cfm has no CUDA"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cfm
