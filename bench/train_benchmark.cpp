@@ -3,8 +3,8 @@
 //    official loop does);
 //  - the mapping networks on the loss pixels only vs on every pixel then masked (the official way): same
 //    loss, different work;
-//  - inference time per sample and peak RSS.
-//   build/bench/cfm_train_benchmark [--preset demo|paper] [--samples N]
+//  - inference time per sample, peak RSS and, on a GPU, peak GPU memory.
+//   build/bench/cfm_train_benchmark [--preset demo|paper] [--samples N] [--device cpu|cuda:N]
 #include <sys/resource.h>
 #include <torch/torch.h>
 
@@ -18,6 +18,7 @@
 #include "cfm/random_backbones.h"
 #include "cfm/trainer.h"
 #include "data/preprocess/mvtec_dataset_preprocess.h"
+#include "models/compute_device.h"
 #include "data/sample_loader.h"
 #include "data/synth/synth_writer.h"
 
@@ -64,7 +65,9 @@ at::Tensor masked_pixel_loss(cfm::CrossmodalMappers& m, const std::vector<cfm::A
 int main(int argc, char** argv) {
   std::string preset = "demo";
   int samples = 4;
+  std::string device_name = "cpu";
   for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--device")) device_name = argv[i + 1];
     if (!std::strcmp(argv[i], "--preset")) preset = argv[i + 1];
     if (!std::strcmp(argv[i], "--samples")) samples = std::atoi(argv[i + 1]);
   }
@@ -87,10 +90,12 @@ int main(int argc, char** argv) {
   cfm::BackboneConfig config = cfm::backbone_preset(preset);
   config.vit_weights = files.vit;
   config.point_mae_weights = files.point_mae;
-  cfm::FeatureExtractor extractor(config);
+  const at::Device device = cfm::parse_compute_device(device_name);
+  cfm::reset_peak_gpu_memory(device);
+  cfm::FeatureExtractor extractor(config, device);
   cfm::Dataset dataset(data.out);
   auto train = dataset.samples("cookie", "train");
-  std::printf("preset %s (%s), %zu training samples\n", preset.c_str(), cfm::describe(config).c_str(), train.size());
+  std::printf("preset %s (%s) on %s, %zu training samples\n", preset.c_str(), cfm::describe(config).c_str(), device_name.c_str(), train.size());
 
   cfm::TrainOptions options;
   options.epochs = 2;
@@ -100,7 +105,7 @@ int main(int argc, char** argv) {
   cfm::TrainReport cached = cfm::train_mappers(mappers, extractor, cache, train, options);
   cfm::BackboneConfig official = config;
   official.mode = cfm::BackboneMode::Official;  // bypasses the cache: backbones run for every batch
-  cfm::FeatureExtractor uncached_extractor(official);
+  cfm::FeatureExtractor uncached_extractor(official, device);
   cfm::FeatureCache no_cache("", official);
   options.epochs = 1;
   cfm::TrainReport uncached = cfm::train_mappers(mappers, uncached_extractor, no_cache, train, options);
@@ -129,6 +134,7 @@ int main(int argc, char** argv) {
   double eval_seconds = since(t);
   std::printf("inference: %.3f s per sample incl. cached backbones (%.2f fps); whole test split %.1f s; peak RSS %.0f MB\n",
               e.seconds_per_sample, 1.0 / e.seconds_per_sample, eval_seconds, peak_rss_mb());
+  if (auto gpu = cfm::peak_gpu_memory_bytes(device)) std::printf("peak GPU memory: %.0f MB\n", static_cast<double>(*gpu) / 1e6);
   fs::remove_all(dir);
   return 0;
 }

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cfm="${CFM_BUILD_DIR:-$root/build}/cli/cfm"
 data="$root/data/demo"  # experiments/demo.yaml reads it from here
 rm -rf "$data"          # generated content: start from a clean demo dataset
-"$cfm" synth --out "$data" --seed 0 --size 400 --train 20 --test 6
+"$cfm" synth --out "$data" --seed 0 --size 400 --train 20 --test 10
 "$cfm" preprocess mvtec --in "$data" --in-place
 "$cfm" check --data "$data"
 # The demo grid (experiments/demo.yaml): 3 categories x 2 layer-pruning variants x 2 seeds with small

@@ -64,7 +64,7 @@ TEST(GridSpec, CfmJobsGetEveryDefaultAndContentFingerprints) {
   const auto& c = g.jobs.at(0).config;
   EXPECT_EQ(c["dataset"], (dir.path() / "data").string());
   EXPECT_EQ(c["layers_kept"], 4);
-  EXPECT_EQ(c["grid"], 56);
+  EXPECT_EQ(c["grid"], 224);
   EXPECT_EQ(c["epochs"], 50);
   EXPECT_EQ(c["seed"], 115);
   EXPECT_EQ(c["dataset_name"], "data");
@@ -87,7 +87,7 @@ TEST(GridSpec, ErrorsNameTheFileLineAndKey) {
 
 TEST(GridSpec, ShippedExperimentGridsAreValid) {
   const std::map<std::string, std::size_t> expected = {
-      {"demo", 12}, {"mvtec3d_full", 10}, {"mvtec3d_fewshot", 10 * 3 * 3}, {"mvtec3d_pruning", 30}, {"eyecandies_full", 10}};
+      {"demo", 6}, {"mvtec3d_full", 10}, {"mvtec3d_fewshot", 10 * 3 * 3}, {"mvtec3d_pruning", 30}, {"eyecandies_full", 10}};
   for (const auto& [name, jobs] : expected) {
     Grid g = load_grid(std::string(CFM_SOURCE_DIR) + "/experiments/" + name + ".yaml", false);
     EXPECT_EQ(g.name, name);
