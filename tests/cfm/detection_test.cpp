@@ -15,9 +15,8 @@
 #include "cfm/trainer.h"
 #include "data/dataset.h"
 #include "data/png_io.h"
-#include "data/preprocess/mvtec_dataset_preprocess.h"
-#include "data/synth/synth_writer.h"
 #include "data/tiff_io.h"
+#include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"
 
@@ -47,11 +46,7 @@ Evaluation shape_prior_baseline(const fs::path& eval_dir) {
 TEST(Detection, DemoConfigurationBeatsTheShapeOnlyBaseline) {
   test::TempDir dir;
   // The demo dataset's cookie category exactly (scripts/demo.sh: seed 0, 400 px, 20 train, 10 per test folder).
-  synth::write_synthetic_dataset(test::small_synth(dir / "data", 1, 400, 20, 0, 10));
-  MvtecDatasetOptions pre;
-  pre.in = dir / "data";
-  pre.progress = false;
-  ASSERT_TRUE(preprocess_mvtec_dataset(pre).failures.empty());
+  test::write_preprocessed_dataset(test::small_synth(dir / "data", 1, 400, 20, 0, 10));
   RandomBackboneFiles files = write_random_backbones(dir / "weights", "demo", 0);
   BackboneConfig config = backbone_preset("demo");
   config.vit_weights = files.vit;

@@ -4,13 +4,11 @@
 #include <torch/torch.h>
 
 #include "cfm/evaluator.h"
-#include "cfm/random_backbones.h"
 #include "cfm/trainer.h"
 #include "data/dataset.h"
-#include "data/preprocess/mvtec_dataset_preprocess.h"
 #include "data/sample_loader.h"
-#include "data/synth/synth_writer.h"
 #include "models/compute_device.h"
+#include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -22,19 +20,8 @@ class Gpu : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (CPU-only LibTorch or no GPU)";
-    synth::write_synthetic_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
-    MvtecDatasetOptions pre;
-    pre.in = dir_ / "data";
-    pre.progress = false;
-    ASSERT_TRUE(preprocess_mvtec_dataset(pre).failures.empty());
-    RandomBackboneFiles files = write_random_backbones(dir_ / "weights", "tiny", 1);
-    config_ = backbone_preset("demo");
-    config_.vit_weights = files.vit;
-    config_.point_mae_weights = files.point_mae;
-    config_.vit.image_size = 112;
-    config_.point_mae.groups = 32;
-    config_.point_mae.group_size = 16;
-    config_.grid = 56;
+    test::write_preprocessed_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
+    config_ = test::tiny_backbones(dir_ / "weights", 56);
   }
   test::TempDir dir_;
   BackboneConfig config_;

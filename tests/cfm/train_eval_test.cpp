@@ -4,10 +4,8 @@
 #include <filesystem>
 
 #include "cfm/evaluator.h"
-#include "cfm/random_backbones.h"
 #include "cfm/trainer.h"
-#include "data/preprocess/mvtec_dataset_preprocess.h"
-#include "data/synth/synth_writer.h"
+#include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -20,19 +18,8 @@ namespace {
 class TrainEval : public ::testing::Test {
  protected:
   void SetUp() override {
-    synth::write_synthetic_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
-    MvtecDatasetOptions pre;
-    pre.in = dir_ / "data";
-    pre.progress = false;
-    ASSERT_TRUE(preprocess_mvtec_dataset(pre).failures.empty());
-    RandomBackboneFiles files = write_random_backbones(dir_ / "weights", "tiny", 1);
-    config_ = backbone_preset("demo");
-    config_.vit_weights = files.vit;
-    config_.point_mae_weights = files.point_mae;
-    config_.vit.image_size = 112;
-    config_.point_mae.groups = 32;
-    config_.point_mae.group_size = 16;
-    config_.grid = 28;
+    test::write_preprocessed_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
+    config_ = test::tiny_backbones(dir_ / "weights", 28);
   }
   test::TempDir dir_;
   BackboneConfig config_;
