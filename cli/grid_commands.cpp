@@ -181,7 +181,7 @@ void add_submit_status(CLI::App& app) {
     json counts;
     if (!db->empty()) {
       if (!fs::exists(*db)) throw FileError(*db, "no such results database");
-      JobStore store(*db);
+      JobStore store(*db, JobStore::Access::ReadOnly);
       StateCounts c = store.counts(*grid);
       counts = {{"pending", c.pending}, {"leased", c.leased}, {"running", c.running}, {"succeeded", c.succeeded}, {"failed", c.failed}, {"grids", store.grids()}};
     } else {

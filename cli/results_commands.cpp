@@ -22,10 +22,7 @@ namespace {
 std::unique_ptr<Database> open_results(const std::string& path) {
   if (!fs::exists(path)) throw FileError(path, "no such results database");
   auto db = std::make_unique<Database>(path, true);
-  Statement v = db->prepare("PRAGMA user_version");
-  v.step();
-  if (v.integer(0) == 0) throw FormatError(path, "not a cfm results database (no schema version)");
-  if (v.integer(0) > kSchemaVersion) throw FormatError(path, "written by a newer cfm (schema " + std::to_string(v.integer(0)) + ")");
+  check_readable_schema(*db);
   return db;
 }
 

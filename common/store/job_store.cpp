@@ -6,7 +6,12 @@
 
 namespace cfm {
 
-JobStore::JobStore(const std::string& path) : db_(std::make_unique<Database>(path)) { migrate(*db_); }
+JobStore::JobStore(const std::string& path, Access access) : db_(std::make_unique<Database>(path, access == Access::ReadOnly)) {
+  if (access == Access::ReadOnly)
+    check_readable_schema(*db_);
+  else
+    migrate(*db_);
+}
 
 JobStore::~JobStore() = default;
 

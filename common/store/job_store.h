@@ -46,8 +46,10 @@ struct StateCounts {
 
 class JobStore {
  public:
-  // Opens or creates the database and migrates it to the current schema.
-  explicit JobStore(const std::string& path);
+  // ReadWrite opens or creates the database and migrates it to the current schema. ReadOnly opens an
+  // existing one without writing anything (for watching: counts, grids) and refuses a non-cfm file.
+  enum class Access { ReadWrite, ReadOnly };
+  explicit JobStore(const std::string& path, Access access = Access::ReadWrite);
   ~JobStore();
 
   SubmitSummary submit(const std::string& grid, const std::string& spec, const std::vector<JobSpec>& jobs, int max_attempts,

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "store/sqlite.h"
+#include "util/error.h"
 
 namespace cfm {
 namespace {
@@ -71,6 +72,12 @@ int user_version(Database& db) {
 }
 
 }  // namespace
+
+void check_readable_schema(Database& db) {
+  const int version = user_version(db);
+  if (version == 0) throw FormatError(db.path(), "not a cfm results database (no schema version)");
+  if (version > kSchemaVersion) throw FormatError(db.path(), "written by a newer cfm (schema " + std::to_string(version) + ")");
+}
 
 void migrate(Database& db) {
   int version = user_version(db);

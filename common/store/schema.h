@@ -11,4 +11,8 @@ constexpr int kSchemaVersion = 1;
 
 void migrate(Database& db);
 
+// For readers that must not write (reports, `cfm status --db`): throws FormatError naming the file when
+// the database has no cfm schema or one newer than this cfm. Older versions are readable as they are.
+void check_readable_schema(Database& db);
+
 }  // namespace cfm

@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "store/job_store.h"
 #include "store/schema.h"
 #include "store/sqlite.h"
 #include "test_support.h"
+#include "util/error.h"
 
 namespace cfm {
 namespace {
@@ -90,6 +94,30 @@ TEST(JobStore, ReopensAtTheCurrentSchemaAndRefusesANewerOne) {
   EXPECT_EQ(reopened.counts("g").pending, 3);
   reopened.database().exec("PRAGMA user_version = 99");
   EXPECT_THROW(JobStore(dir / "r.sqlite"), StoreError);
+}
+
+TEST(JobStore, ReadOnlyAccessWritesNothingAndRefusesForeignFiles) {
+  test::TempDir dir;
+  { JobStore s(dir / "r.sqlite"); s.submit("g", "", jobs(2), 1, false, 0); }
+  auto bytes = [&] {
+    std::ifstream in(dir / "r.sqlite", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = bytes();
+  {
+    JobStore watcher(dir / "r.sqlite", JobStore::Access::ReadOnly);
+    EXPECT_EQ(watcher.counts("g").pending, 2);
+    EXPECT_EQ(watcher.grids(), std::vector<std::string>{"g"});
+    EXPECT_THROW(watcher.submit("h", "", jobs(1), 1, false, 0), StoreError);  // a read-only connection
+  }
+  EXPECT_EQ(bytes(), before);
+  { Database other(dir / "other.sqlite"); other.exec("CREATE TABLE t (x)"); }
+  try {
+    JobStore foreign(dir / "other.sqlite", JobStore::Access::ReadOnly);
+    ADD_FAILURE() << "a database without the cfm schema was opened";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a cfm results database"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
