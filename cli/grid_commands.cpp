@@ -47,6 +47,19 @@ json submit_message(const Grid& grid, bool force) {
   return {{"type", "submit"}, {"grid", grid.name}, {"spec", grid.yaml}, {"jobs", jobs}, {"max_attempts", grid.max_attempts}, {"force", force}};
 }
 
+// "cpu,cuda:0,cuda:1": the device slots of a worker (or of `cfm run`'s local workers).
+std::vector<std::string> parse_device_list(const std::string& text) {
+  std::vector<std::string> devices;
+  std::stringstream list(text);
+  for (std::string d; std::getline(list, d, ',');)
+    if (!d.empty()) {
+      if (d != "cpu" && d.rfind("cuda:", 0) != 0) throw UsageError("unknown device '" + d + "' (use cpu or cuda:N)");
+      devices.push_back(d);
+    }
+  if (devices.empty()) throw UsageError("no device in '" + text + "'");
+  return devices;
+}
+
 std::atomic<Coordinator*> g_serving{nullptr};
 void stop_serving(int) {
   if (Coordinator* c = g_serving.load()) c->stop();
@@ -54,7 +67,7 @@ void stop_serving(int) {
 
 void add_run(CLI::App& app) {
   struct Flags {
-    std::string grid, db, runs, cache;
+    std::string grid, db, runs, cache, devices;
     int workers = 2;
     bool force = false, no_progress = false;
   };
@@ -64,7 +77,8 @@ void add_run(CLI::App& app) {
   cmd->add_option("--db", f->db, "Results database (default results/<grid>.sqlite)");
   cmd->add_option("--runs", f->runs, "Run folders (default results/<grid>/runs)");
   cmd->add_option("--cache", f->cache, "Feature cache shared by the jobs (default <runs>/feature-cache)");
-  cmd->add_option("--workers", f->workers, "Local worker processes (one job each)")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--workers", f->workers, "Local worker processes (one job each, on the CPU)")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--devices", f->devices, "One local worker per slot instead, e.g. cuda:0,cuda:1 (a CUDA build)")->excludes("--workers");
   cmd->add_flag("--force", f->force, "Run again jobs that succeeded before");
   cmd->add_flag("--no-progress", f->no_progress, "Do not draw the progress bar");
   cmd->callback([f] {
@@ -75,6 +89,7 @@ void add_run(CLI::App& app) {
     o.cache_dir = f->cache.empty() ? "" : fs::absolute(f->cache).string();
     o.cfm_binary = self_executable();
     o.workers = std::min<int>(f->workers, static_cast<int>(grid.jobs.size()));
+    if (!f->devices.empty()) o.devices = parse_device_list(f->devices);
     o.force = f->force;
     o.progress = !f->no_progress;
     spdlog::set_level(spdlog::level::err);  // the embedded coordinator's log would interleave with the bar
@@ -136,13 +151,7 @@ void add_worker(CLI::App& app) {
   cmd->callback([o, coordinator, token_file, devices] {
     o->coordinator = net::parse_endpoint(*coordinator);
     o->token = net::read_token_file(*token_file);
-    o->devices.clear();
-    std::stringstream list(*devices);
-    for (std::string d; std::getline(list, d, ',');)
-      if (!d.empty()) {
-        if (d != "cpu" && d.rfind("cuda:", 0) != 0) throw UsageError("unknown device '" + d + "' (use cpu or cuda:N)");
-        o->devices.push_back(d);
-      }
+    o->devices = parse_device_list(*devices);
     if (o->name.empty()) o->name = default_name();
     o->cfm_binary = self_executable();
     exit_code() = run_worker(*o);

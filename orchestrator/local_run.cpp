@@ -51,9 +51,10 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   std::thread server([&] { coordinator.run(); });
   std::vector<std::unique_ptr<ChildProcess>> workers;
   fs::create_directories(fs::path(o.runs_root) / "workers");
-  for (int i = 0; i < o.workers; ++i) {
+  const std::vector<std::string> devices = o.devices.empty() ? std::vector<std::string>(static_cast<std::size_t>(o.workers), "cpu") : o.devices;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
     std::vector<std::string> argv = {o.cfm_binary, "worker", "--coordinator", fmt::format("127.0.0.1:{}", coordinator.port()), "--token-file",
-                                     token_file, "--devices", "cpu", "--name", fmt::format("local-{}", i), "--exit-when-done", "--give-up", "60"};
+                                     token_file, "--devices", devices[i], "--name", fmt::format("local-{}", i), "--exit-when-done", "--give-up", "60"};
     if (!o.cache_dir.empty()) argv.insert(argv.end(), {"--cache", o.cache_dir});
     workers.push_back(std::make_unique<ChildProcess>(argv, (fs::path(o.runs_root) / "workers" / fmt::format("local-{}.log", i)).string()));
   }

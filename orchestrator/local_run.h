@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "grid/grid_spec.h"
 #include "store/job_store.h"
@@ -17,6 +18,7 @@ struct LocalRunOptions {
   std::string cache_dir;     // shared feature cache ("" = <runs_root>/feature-cache)
   std::string cfm_binary;    // executable for workers and jobs
   int workers = 2;
+  std::vector<std::string> devices;  // one local worker per entry ("cpu", "cuda:N"); empty: `workers` cpu workers
   bool force = false;
   bool progress = true;
 };

@@ -123,6 +123,12 @@ axes:
                                             dir / "cuda-run", dir / "cuda-result.json"));
   EXPECT_EQ(cuda.exit_code, 1) << cuda.output;
   EXPECT_NE(cuda.output.find("device cuda:0: this cfm has no CUDA"), std::string::npos) << cuda.output;
+  // The same through `cfm run --devices`: one local worker on that slot, the jobs fail with the reason.
+  auto cuda_run = test::run_command(fmt::format("{} run {} --db {} --runs {} --devices cuda:0 --no-progress", kCfm, dir / "grid.yaml",
+                                                dir / "cuda.sqlite", dir / "cuda-runs"));
+  EXPECT_EQ(cuda_run.exit_code, 1) << cuda_run.output;
+  EXPECT_NE(cuda_run.output.find("0 succeeded, 2 failed"), std::string::npos) << cuda_run.output;
+  EXPECT_NE(cuda_run.output.find("this cfm has no CUDA"), std::string::npos) << cuda_run.output;
 #endif
 
   auto second = test::run_command(run);
