@@ -18,9 +18,9 @@
 #include "cfm/random_backbones.h"
 #include "cfm/trainer.h"
 #include "data/preprocess/mvtec_dataset_preprocess.h"
-#include "models/compute_device.h"
 #include "data/sample_loader.h"
 #include "data/synth/synth_writer.h"
+#include "models/compute_device.h"
 
 namespace fs = std::filesystem;
 

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "grid/grid_spec.h"
+#include "models/compute_device.h"
 #include "net/auth.h"
 #include "net/client.h"
 #include "orchestrator/coordinator.h"
@@ -52,10 +53,7 @@ std::vector<std::string> parse_device_list(const std::string& text) {
   std::vector<std::string> devices;
   std::stringstream list(text);
   for (std::string d; std::getline(list, d, ',');)
-    if (!d.empty()) {
-      if (d != "cpu" && d.rfind("cuda:", 0) != 0) throw UsageError("unknown device '" + d + "' (use cpu or cuda:N)");
-      devices.push_back(d);
-    }
+    if (!d.empty()) devices.push_back(parse_device_name(d).str());
   if (devices.empty()) throw UsageError("no device in '" + text + "'");
   return devices;
 }

@@ -12,23 +12,28 @@
 
 namespace cfm {
 
-at::Device parse_compute_device(const std::string& name) {
+at::Device parse_device_name(const std::string& name) {
   if (name == "cpu") return at::kCPU;
-  if (name.rfind("cuda", 0) != 0) throw UsageError(fmt::format("unknown device '{}' (expected cpu, cuda or cuda:N)", name));
-  std::optional<at::Device> device;
-  try {
-    device = at::Device(name);
-  } catch (const std::exception&) {
-    throw UsageError(fmt::format("unknown device '{}' (expected cpu, cuda or cuda:N)", name));
+  if (name.rfind("cuda", 0) == 0) {
+    try {
+      at::Device device(name);
+      return at::Device(at::kCUDA, device.has_index() ? device.index() : 0);
+    } catch (const std::exception&) {  // c10::Error for "cuda:x" and the like
+    }
   }
+  throw UsageError(fmt::format("unknown device '{}' (expected cpu, cuda or cuda:N)", name));
+}
+
+at::Device parse_compute_device(const std::string& name) {
+  const at::Device device = parse_device_name(name);
+  if (device.is_cpu()) return device;
   if (!torch::cuda::is_available())
     throw Error(fmt::format("device {}: this cfm has no CUDA (its LibTorch is CPU-only, as Debian's); build it with "
                             "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (README, \"Building by hand, CUDA\") or use cpu",
                             name));
   const auto count = static_cast<int>(torch::cuda::device_count());
-  const int index = device->has_index() ? device->index() : 0;
-  if (index >= count) throw Error(fmt::format("device {}: this machine has {} CUDA device(s)", name, count));
-  return at::Device(at::kCUDA, static_cast<at::DeviceIndex>(index));
+  if (device.index() >= count) throw Error(fmt::format("device {}: this machine has {} CUDA device(s)", name, count));
+  return device;
 }
 
 void reset_peak_gpu_memory(const at::Device& device) {

@@ -10,8 +10,12 @@
 
 namespace cfm {
 
-// "cpu", "cuda" (= cuda:0) or "cuda:N". Throws UsageError for anything else, and Error when a CUDA device
-// is asked for but this build's LibTorch has no CUDA or the machine has no such GPU (saying which).
+// "cpu", "cuda" (= cuda:0) or "cuda:N", by syntax only (a worker may list GPUs a job later cannot use).
+// Throws UsageError for anything else.
+at::Device parse_device_name(const std::string& name);
+
+// parse_device_name, then Error when a CUDA device is asked for but this build's LibTorch has no CUDA or
+// the machine has no such GPU (saying which).
 at::Device parse_compute_device(const std::string& name);
 
 // Peak memory allocated by LibTorch's CUDA caching allocator on `device` since the last reset (what

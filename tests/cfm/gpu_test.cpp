@@ -80,6 +80,11 @@ TEST(ComputeDevice, NamesAreParsedAndCudaWithoutCudaIsExplained) {
   EXPECT_EQ(parse_compute_device("cpu"), at::Device(at::kCPU));
   EXPECT_THROW(parse_compute_device("gpu0"), UsageError);
   EXPECT_THROW(parse_compute_device("cuda:x"), UsageError);
+  // Names alone (what worker slot lists are checked with) need no GPU.
+  EXPECT_EQ(parse_device_name("cuda"), at::Device("cuda:0"));
+  EXPECT_EQ(parse_device_name("cuda:3"), at::Device("cuda:3"));
+  EXPECT_THROW(parse_device_name("cuda:x"), UsageError);
+  EXPECT_THROW(parse_device_name("cpu:0x"), UsageError);
   EXPECT_FALSE(peak_gpu_memory_bytes(at::kCPU).has_value());
   if (torch::cuda::is_available()) return;  // the Gpu tests cover CUDA machines
   try {

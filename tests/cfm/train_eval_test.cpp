@@ -74,6 +74,15 @@ TEST_F(TrainEval, CommandLineTrainThenEvalWithOfficialCheckpointNames) {
   ASSERT_EQ(m.exit_code, 0) << m.output;
   std::string table_line = e.output.substr(e.output.find('\n', e.output.find("I-AUROC")) + 1, 40);
   EXPECT_NE(m.output.find(table_line.substr(0, table_line.find('\n'))), std::string::npos) << e.output << "\n---\n" << m.output;
+  // `--device` reaches the extractor: a bad name is a usage error; without CUDA a GPU is refused with the reason.
+  auto bad_device = test::run_command(cfm + " eval" + common + " --device gpu0 --mappers " + (dir_ / "run") + " --out " + (dir_ / "eval4"));
+  EXPECT_EQ(bad_device.exit_code, 2) << bad_device.output;
+  EXPECT_NE(bad_device.output.find("unknown device 'gpu0'"), std::string::npos) << bad_device.output;
+#ifndef CFM_WITH_CUDA
+  auto gpu = test::run_command(cfm + " train" + common + " --device cuda:0 --out " + (dir_ / "run-gpu"));
+  EXPECT_EQ(gpu.exit_code, 1) << gpu.output;
+  EXPECT_NE(gpu.output.find("device cuda:0: this cfm has no CUDA"), std::string::npos) << gpu.output;
+#endif
   // Missing checkpoints and mismatched mappers: one clear error each.
   auto missing = test::run_command(cfm + " eval" + common + " --mappers " + (dir_ / "nowhere") + " --out " + (dir_ / "eval2"));
   EXPECT_EQ(missing.exit_code, 1);
