@@ -102,16 +102,22 @@ void add_run(CLI::App& app) {
 
 void add_serve(CLI::App& app) {
   auto o = std::make_shared<CoordinatorOptions>();
-  auto listen = std::make_shared<std::string>("0.0.0.0:7733");
+  auto listen = std::make_shared<std::string>("127.0.0.1:7733");
   auto token_file = std::make_shared<std::string>();
   auto port_file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the coordinator: owns the results database and hands jobs to workers");
   cmd->add_option("--db", o->db_path, "Results database (SQLite; created if missing)")->required();
-  cmd->add_option("--listen", *listen, "HOST:PORT to listen on")->capture_default_str();
+  cmd->add_option("--listen", *listen, "HOST:PORT to listen on (0.0.0.0:7733 for every interface: use a private network)")->capture_default_str();
   cmd->add_option("--token-file", *token_file, "File holding the shared secret token")->required();
   cmd->add_option("--runs", o->runs_root, "Run folders, shared with the workers (default: <db folder>/runs)");
   cmd->add_option("--lease-seconds", o->lease_seconds, "A job without heartbeats for this long is requeued")->capture_default_str();
   cmd->add_option("--port-file", *port_file, "Write the port listened on here (useful with port 0)");
+  cmd->add_option("--handshake-seconds", o->handshake_seconds, "An unauthenticated connection is closed after this long")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--idle-seconds", o->idle_seconds, "An authenticated connection without a message for this long is closed")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-unauthenticated", o->max_unauthenticated, "Unauthenticated connections kept at once (the oldest goes first)")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
   cmd->callback([o, listen, token_file, port_file] {
     net::Endpoint e = net::parse_endpoint(*listen);
     o->host = e.host;
@@ -144,6 +150,8 @@ void add_worker(CLI::App& app) {
   cmd->add_option("--devices", *devices, "Comma-separated slots: cpu, cuda:0, cuda:1, ... (a device may repeat)")->capture_default_str();
   cmd->add_option("--name", o->name, "Worker name in the database (default <host>-<pid>)");
   cmd->add_option("--cache", o->cache_dir, "Feature cache folder for the jobs");
+  cmd->add_option("--runs", o->folders.runs, "Refuse jobs whose run folder is not inside this folder");
+  cmd->add_option("--inputs", o->folders.inputs, "Refuse jobs whose datasets or weights are outside these folders")->delimiter(',');
   cmd->add_flag("--exit-when-done", o->exit_when_done, "Exit once the coordinator has no pending or running job");
   cmd->add_option("--give-up", o->give_up_seconds, "Exit when the coordinator stays unreachable this many seconds (0 = never)");
   cmd->callback([o, coordinator, token_file, devices] {
@@ -153,6 +161,20 @@ void add_worker(CLI::App& app) {
     if (o->name.empty()) o->name = default_name();
     o->cfm_binary = self_executable();
     exit_code() = run_worker(*o);
+  });
+}
+
+void add_token(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
+  CLI::App* token = app.add_subcommand("token", "Shared-secret tokens for a cluster");
+  token->require_subcommand(1);
+  CLI::App* cmd = token->add_subcommand("new", "Write a fresh random token (32 bytes, hex) to a new file with mode 0600");
+  cmd->add_option("file", *path, "Token file to create")->required();
+  cmd->add_flag("--force", *force, "Replace the file if it exists");
+  cmd->callback([=] {
+    net::write_new_token_file(*path, *force);
+    fmt::print("token written to {} (mode 0600); give it to the coordinator and every worker\n", *path);
   });
 }
 
@@ -278,6 +300,7 @@ void add_grid_commands(CLI::App& app) {
   add_serve(app);
   add_worker(app);
   add_submit_status(app);
+  add_token(app);
   add_job(app);
 }
 

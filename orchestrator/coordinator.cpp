@@ -1,16 +1,27 @@
 #include "orchestrator/coordinator.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio.hpp>
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
+#include <map>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
 #include "net/auth.h"
 #include "net/frame.h"
+#include "net/message_fields.h"
 #include "net/protocol_error.h"
+#include "orchestrator/submission.h"
 #include "store/job_store.h"
+#include "util/excerpt.h"
 #include "util/unix_time.h"
 
 namespace asio = boost::asio;
@@ -20,26 +31,98 @@ using nlohmann::json;
 namespace cfm {
 namespace {
 
-std::string text(const json& message, const char* field) {
-  if (!message.contains(field) || !message[field].is_string()) throw net::ProtocolError(std::string("message lacks the string field '") + field + "'");
-  return message[field];
+constexpr std::size_t kMaxNameBytes = 128;
+constexpr std::size_t kMaxReasonBytes = 2048;        // what an error reply or log line quotes at most
+constexpr std::size_t kRememberedNonces = 16384;     // recent nonces, issued or received
+constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
+
+std::chrono::steady_clock::duration seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+}
+
+// A printable one-line name (it appears in logs and the database).
+std::string peer_name(const json& hello) {
+  std::string name = net::string_field(hello, "name", kMaxNameBytes);
+  for (char c : name)
+    if (c < 0x20 || c > 0x7e) throw net::ProtocolError("hello: the name holds a control or non-ASCII byte: '" + excerpt(name) + "'");
+  return name;
+}
+
+// The sections of a result are objects when present (the store reads them as such).
+void check_result(const json& result) {
+  for (const char* section : {"metrics", "timings", "artifacts", "resources"})
+    if (result.contains(section) && !result[section].is_object())
+      throw net::ProtocolError(std::string("result message: '") + section + "' is not an object");
+}
+
+// Lets a burst of identical warnings through once a second, with the count of those held back.
+class ThrottledWarning {
+ public:
+  template <typename... Args>
+  void operator()(fmt::format_string<Args...> format, Args&&... args) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::seconds(1)) {
+      ++held_back_;
+      return;
+    }
+    std::string line = fmt::format(format, std::forward<Args>(args)...);
+    if (held_back_) line += fmt::format(" ({} more like this in the last second)", held_back_);
+    spdlog::warn("{}", line);
+    last_ = now;
+    held_back_ = 0;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
+  long held_back_ = 0;
+};
+
+// The soft descriptor limit is often 1,024 while the hard one is far higher: take what is allowed.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) spdlog::debug("descriptor limit raised to {}", limit.rlim_cur);
 }
 
 }  // namespace
 
 struct Coordinator::Impl {
+  class Session;
+
   CoordinatorOptions options;
   asio::io_context io;
   tcp::acceptor acceptor{io};
-  asio::steady_timer expiry_timer{io};
+  asio::steady_timer expiry_timer{io}, accept_retry_timer{io};
   JobStore store;
+  int reserve_descriptor = -1;  // spent to shed a connection when every descriptor is in use
+  std::map<std::uint64_t, std::weak_ptr<Session>> handshaking;  // unauthenticated, oldest first
+  std::uint64_t next_session = 0;
+  std::unordered_set<std::string> seen_nonces;
+  std::deque<std::string> nonce_order;
+  ThrottledWarning accept_warning, crowd_warning;
 
-  explicit Impl(const CoordinatorOptions& o) : options(o), store(o.db_path) {}
+  explicit Impl(const CoordinatorOptions& o) : options(o), store(o.db_path) {
+    net::check_token_strength(o.token, "coordinator");
+    // Run folders are <runs_root>/<key>, absolute and normalised: workers refuse any other form.
+    std::filesystem::path runs = std::filesystem::absolute(o.runs_root).lexically_normal();
+    options.runs_root = (runs.filename().empty() ? runs.parent_path() : runs).string();
+    raise_descriptor_limit();
+    reserve_descriptor = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  ~Impl() {
+    if (reserve_descriptor >= 0) ::close(reserve_descriptor);
+  }
 
-  // Jobs whose workers vanished go back to the queue (also right after a restart).
+  // Jobs whose workers vanished go back to the queue (also right after a restart). A failure here (a
+  // database locked for long) is logged and retried on the next tick.
   void schedule_expiry() {
-    int expired = store.expire_leases(unix_now());
-    if (expired) spdlog::warn("{} lease(s) expired and were requeued or failed", expired);
+    try {
+      int expired = store.expire_leases(unix_now());
+      if (expired) spdlog::warn("{} lease(s) expired and were requeued or failed", expired);
+    } catch (const std::exception& e) {
+      spdlog::error("expiring leases failed (retrying in 1 s): {}", e.what());
+    }
     expiry_timer.expires_after(std::chrono::seconds(1));
     expiry_timer.async_wait([this](auto error) {
       if (!error) schedule_expiry();
@@ -48,88 +131,149 @@ struct Coordinator::Impl {
 
   void accept() {
     acceptor.async_accept([this](boost::system::error_code error, tcp::socket socket) {
-      if (error) {
-        if (error != asio::error::operation_aborted) spdlog::error("accept failed: {}", error.message());
-        return;
-      }
-      std::make_shared<Session>(*this, std::move(socket))->start();
+      if (error == asio::error::operation_aborted) return;
+      if (error) return accept_failed(error);
+      admit(std::move(socket));
       accept();
     });
+  }
+
+  // Accepting never stops: out of descriptors, make room and try again shortly.
+  void accept_failed(const boost::system::error_code& error) {
+    bool out_of_descriptors = error == asio::error::no_descriptors || error.value() == ENFILE;
+    bool freed = out_of_descriptors && make_room();
+    accept_warning("accept failed: {} (retrying)", error.message());
+    accept_retry_timer.expires_after(freed ? std::chrono::milliseconds(0) : kAcceptRetry);
+    accept_retry_timer.async_wait([this](auto e) {
+      if (!e) accept();
+    });
+  }
+
+  // Frees a descriptor: the oldest unauthenticated connection goes; without one, the pending connection
+  // is accepted on the reserve descriptor and closed at once, so its peer sees a refusal, not a hang.
+  // Returns true when a connection of an anonymous peer was closed (a descriptor is free now).
+  bool make_room() {
+    if (evict_oldest_handshake("out of file descriptors")) return true;
+    if (reserve_descriptor >= 0) ::close(reserve_descriptor);
+    int shed = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (shed >= 0) ::close(shed);
+    reserve_descriptor = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return false;
+  }
+
+  void admit(tcp::socket socket) {
+    while (static_cast<int>(handshaking.size()) >= std::max(1, options.max_unauthenticated))
+      evict_oldest_handshake("more than " + std::to_string(options.max_unauthenticated) + " unauthenticated connections");
+    auto session = std::make_shared<Session>(*this, std::move(socket), next_session++);
+    handshaking.emplace(session->id(), session);
+    session->start();
+  }
+
+  bool evict_oldest_handshake(const std::string& why);
+
+  // Nonces seen recently, issued or received: a hello that presents one is a reflection or a replay.
+  bool nonce_seen(const std::string& nonce) const { return seen_nonces.count(nonce) > 0; }
+  void remember_nonce(const std::string& nonce) {
+    if (!seen_nonces.insert(nonce).second) return;
+    nonce_order.push_back(nonce);
+    if (nonce_order.size() > kRememberedNonces) {
+      seen_nonces.erase(nonce_order.front());
+      nonce_order.pop_front();
+    }
   }
 
   json handle(const json& m, const std::string& peer) {
     const std::string type = m["type"];
     double now = unix_now();
-    if (type == "lease") {
-      const std::string worker = text(m, "worker");
-      auto lease = store.lease(worker, options.runs_root, options.lease_seconds, now);
-      if (!lease) {
-        StateCounts c = store.counts();
-        return {{"type", "idle"}, {"finished", c.finished()}};
-      }
-      spdlog::info("job {} attempt {} -> {}", lease->key.substr(0, 12), lease->attempt, worker);
-      return {{"type", "job"}, {"key", lease->key}, {"attempt", lease->attempt}, {"lease_id", lease->lease_id},
-              {"run_dir", lease->run_dir}, {"config", lease->config}, {"heartbeat_seconds", options.lease_seconds / 4}};
-    }
-    if (type == "heartbeat") return {{"type", "ok"}, {"valid", store.heartbeat(text(m, "lease_id"), options.lease_seconds, now)}};
+    if (type == "lease") return lease(net::string_field(m, "worker", kMaxNameBytes), now);
+    if (type == "heartbeat") return {{"type", "ok"}, {"valid", store.heartbeat(net::string_field(m, "lease_id", 64), options.lease_seconds, now)}};
     if (type == "result") {
-      if (!m.contains("result") || !m["result"].is_object()) throw net::ProtocolError("result message without a result object");
-      bool accepted = store.complete(text(m, "lease_id"), m["result"], now);
-      if (!accepted) spdlog::warn("stale result from {} ignored (lease {} no longer current)", peer, m["lease_id"].get<std::string>());
+      std::string lease_id = net::string_field(m, "lease_id", 64);
+      const json& result = net::object_field(m, "result");
+      check_result(result);
+      bool accepted = store.complete(lease_id, result, now);
+      if (!accepted) spdlog::warn("stale result from {} ignored (lease {} no longer current)", peer, excerpt(lease_id));
       return {{"type", "ok"}, {"accepted", accepted}};
     }
     if (type == "failure") {
-      bool accepted = store.fail(text(m, "lease_id"), text(m, "error"), m.value("log_tail", std::string()), now);
-      if (accepted) spdlog::warn("job failed on {}: {}", peer, m["error"].get<std::string>());
+      std::string error = net::string_field(m, "error", 16384);
+      bool accepted = store.fail(net::string_field(m, "lease_id", 64), error, net::optional_string_field(m, "log_tail", 65536), now);
+      if (accepted) spdlog::warn("job failed on {}: {}", peer, excerpt(error, 300));
       return {{"type", "ok"}, {"accepted", accepted}};
     }
-    if (type == "release") return {{"type", "ok"}, {"accepted", store.release(text(m, "lease_id"), now)}};
-    if (type == "submit") return submit(m, now);
+    if (type == "release") return {{"type", "ok"}, {"accepted", store.release(net::string_field(m, "lease_id", 64), now)}};
+    if (type == "submit") return submit(parse_submission(m), now);
     if (type == "status") {
-      StateCounts c = store.counts(m.value("grid", std::string()));
+      StateCounts c = store.counts(net::optional_string_field(m, "grid", kMaxNameBytes + 1));
       return {{"type", "status"}, {"pending", c.pending}, {"leased", c.leased}, {"running", c.running}, {"succeeded", c.succeeded},
               {"failed", c.failed}, {"grids", store.grids()}};
     }
-    throw net::ProtocolError("unknown message type '" + type + "'");
+    throw net::ProtocolError("unknown message type '" + excerpt(type) + "'");
   }
 
-  json submit(const json& m, double now) {
-    if (!m.contains("jobs") || !m["jobs"].is_array()) throw net::ProtocolError("submit message without a jobs list");
-    std::vector<JobSpec> jobs;
-    for (const json& j : m["jobs"]) {
-      if (!j.is_object() || !j.contains("config") || !j["config"].is_object()) throw net::ProtocolError("submitted job without a config object");
-      jobs.push_back({text(j, "key"), j["config"], j.value("axes", json::object())});
+  json lease(const std::string& worker, double now) {
+    auto lease = store.lease(worker, options.runs_root, options.lease_seconds, now);
+    if (!lease) {
+      StateCounts c = store.counts();
+      return {{"type", "idle"}, {"finished", c.finished()}};
     }
-    SubmitSummary s = store.submit(text(m, "grid"), m.value("spec", std::string()), jobs, m.value("max_attempts", 3), m.value("force", false), now);
-    spdlog::info("grid '{}' submitted: {} new, {} requeued, {} already done, {} in the queue", m["grid"].get<std::string>(), s.added, s.requeued,
-                 s.already_done, s.in_queue);
-    return {{"type", "submitted"}, {"added", s.added}, {"requeued", s.requeued}, {"already_done", s.already_done}, {"in_queue", s.in_queue}};
+    spdlog::info("job {} attempt {} -> {}", lease->key.substr(0, 12), lease->attempt, excerpt(worker));
+    return {{"type", "job"}, {"key", lease->key}, {"attempt", lease->attempt}, {"lease_id", lease->lease_id},
+            {"run_dir", lease->run_dir}, {"config", lease->config}, {"heartbeat_seconds", options.lease_seconds / 4}};
   }
 
+  json submit(const Submission& s, double now) {
+    SubmitSummary summary = store.submit(s.grid, s.spec, s.jobs, s.max_attempts, s.force, now);
+    spdlog::info("grid '{}' submitted: {} new, {} requeued, {} already done, {} in the queue", s.grid, summary.added, summary.requeued,
+                 summary.already_done, summary.in_queue);
+    return {{"type", "submitted"}, {"added", summary.added}, {"requeued", summary.requeued}, {"already_done", summary.already_done},
+            {"in_queue", summary.in_queue}};
+  }
+
+  // One connection: handshake (hello -> challenge -> auth -> welcome), then request/reply until the
+  // peer leaves, breaks the protocol or stays silent past its deadline.
   class Session : public std::enable_shared_from_this<Session> {
    public:
-    Session(Impl& server, tcp::socket socket) : server_(server), socket_(std::move(socket)), deadline_(server.io) {
+    Session(Impl& server, tcp::socket socket, std::uint64_t id) : server_(server), socket_(std::move(socket)), deadline_(server.io), id_(id) {
       boost::system::error_code ignored;
       auto remote = socket_.remote_endpoint(ignored);
       peer_ = remote.address().to_string() + ":" + std::to_string(remote.port());
     }
 
+    std::uint64_t id() const { return id_; }
+
     void start() {
-      deadline_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(server_.options.handshake_seconds)));
-      deadline_.async_wait([self = shared_from_this()](auto error) {
-        if (!error && self->stage_ != Stage::Authenticated) self->reject("did not authenticate in time");
-      });
+      arm_deadline(server_.options.handshake_seconds);
       read_header();
+    }
+
+    // Closes without a reply (the server needs the descriptor or the slot now).
+    void drop(const std::string& why) {
+      if (stage_ == Stage::Closed) return;
+      server_.crowd_warning("closed unauthenticated connection {}: {}", peer_, why);
+      close();
     }
 
    private:
     enum class Stage { Hello, Challenged, Authenticated, Closed };
 
+    void arm_deadline(double limit) {
+      deadline_.expires_after(seconds(limit));
+      deadline_.async_wait([self = shared_from_this(), limit](auto error) {
+        if (error || self->stage_ == Stage::Closed) return;
+        if (self->stage_ != Stage::Authenticated) return self->reject(fmt::format("did not authenticate within {:g} s", limit));
+        spdlog::info("closing {}@{}: no message for {:g} s", self->name_, self->peer_, limit);
+        self->close();
+      });
+    }
+
     void read_header() {
+      if (stage_ == Stage::Authenticated) arm_deadline(server_.options.idle_seconds);
       asio::async_read(socket_, asio::buffer(header_), [self = shared_from_this()](auto error, std::size_t) {
         if (error) return self->closed(error);
+        std::uint32_t limit = self->stage_ == Stage::Authenticated ? net::kMaxFrameBytes : net::kMaxHandshakeFrameBytes;
         try {
-          self->body_.assign(net::frame_body_size(self->header_), '\0');
+          self->body_.assign(net::frame_body_size(self->header_, limit), '\0');
         } catch (const net::ProtocolError& e) {
           return self->reject(e.what());
         }
@@ -148,39 +292,60 @@ struct Coordinator::Impl {
       json reply;
       try {
         json m = net::decode_body(body_);
+        body_ = std::string();  // a 4 MiB frame is not kept while the connection idles
         reply = respond(m);
       } catch (const net::ProtocolError& e) {
         return reject(e.what());
       } catch (const json::exception& e) {
         return reject(std::string("malformed message: ") + e.what());
       } catch (const std::exception& e) {
-        spdlog::error("request from {} failed: {}", peer_, e.what());
-        reply = {{"type", "error"}, {"reason", e.what()}};
+        spdlog::error("request from {} failed: {}", peer_, excerpt(e.what(), kMaxReasonBytes));
+        reply = {{"type", "error"}, {"reason", excerpt(e.what(), kMaxReasonBytes)}};
       }
       send(reply, false);
     }
 
     json respond(const json& m) {
       const std::string type = m["type"];
-      if (stage_ == Stage::Hello) {
-        if (type != "hello") throw net::ProtocolError("expected 'hello' before '" + type + "'");
-        name_ = text(m, "name");
-        nonce_ = net::random_nonce();
-        stage_ = Stage::Challenged;
-        return {{"type", "challenge"}, {"nonce", nonce_}, {"proof", net::hmac_sha256_hex(server_.options.token, text(m, "nonce"))}};
-      }
+      if (stage_ == Stage::Hello) return hello(m, type);
       if (stage_ == Stage::Challenged) {
-        if (type != "auth" || !net::proof_matches(server_.options.token, nonce_, text(m, "proof")))
-          throw net::ProtocolError("authentication failed (wrong token)");
+        if (type != "auth") throw net::ProtocolError("expected 'auth' after the challenge, got '" + excerpt(type) + "'");
+        std::string proof = net::string_field(m, "proof", 64);
+        if (!net::proof_matches(server_.options.token, net::Role::Client, client_nonce_, server_nonce_, proof))
+          throw net::ProtocolError("authentication failed (wrong token, or a proof taken from another connection)");
         stage_ = Stage::Authenticated;
-        deadline_.cancel();
+        server_.handshaking.erase(id_);
         return {{"type", "welcome"}};
       }
       return server_.handle(m, name_ + "@" + peer_);
     }
 
+    json hello(const json& m, const std::string& type) {
+      if (type != "hello") throw net::ProtocolError("expected 'hello' before '" + excerpt(type) + "'");
+      name_ = peer_name(m);
+      client_nonce_ = net::string_field(m, "nonce", net::kNonceChars);
+      if (!net::is_nonce(client_nonce_)) throw net::ProtocolError("hello: the nonce is not 64 lower-case hex characters");
+      if (server_.nonce_seen(client_nonce_))
+        throw net::ProtocolError("hello presents a nonce this coordinator has seen before (a reflected or replayed handshake)");
+      server_nonce_ = net::random_nonce();
+      server_.remember_nonce(client_nonce_);
+      server_.remember_nonce(server_nonce_);
+      stage_ = Stage::Challenged;
+      return {{"type", "challenge"},
+              {"nonce", server_nonce_},
+              {"proof", net::handshake_proof(server_.options.token, net::Role::Coordinator, client_nonce_, server_nonce_)}};
+    }
+
+    // A reply that cannot be encoded (over the frame limit) is replaced by a short error: the peer
+    // learns why, and nothing escapes into the server loop.
     void send(const json& reply, bool close_after) {
-      auto frame = std::make_shared<std::string>(net::encode_frame(reply));
+      auto frame = std::make_shared<std::string>();
+      try {
+        *frame = net::encode_frame(reply);
+      } catch (const std::exception& e) {
+        spdlog::error("reply to {} not sent: {}", peer_, excerpt(e.what(), kMaxReasonBytes));
+        *frame = net::encode_frame({{"type", "error"}, {"reason", "the reply could not be sent: " + excerpt(e.what(), kMaxReasonBytes)}});
+      }
       asio::async_write(socket_, asio::buffer(*frame), [self = shared_from_this(), frame, close_after](auto error, std::size_t) {
         if (error || close_after) return self->close();
         self->read_header();
@@ -189,10 +354,12 @@ struct Coordinator::Impl {
 
     void reject(const std::string& reason) {
       if (stage_ == Stage::Closed) return;
-      spdlog::warn("rejected {}{}: {}", name_.empty() ? "" : name_ + "@", peer_, reason);
+      std::string quoted = excerpt(reason, kMaxReasonBytes);
+      spdlog::warn("rejected {}{}: {}", name_.empty() ? "" : excerpt(name_) + "@", peer_, quoted);
       stage_ = Stage::Closed;
+      server_.handshaking.erase(id_);
       deadline_.cancel();
-      send({{"type", "error"}, {"reason", reason}}, true);
+      send({{"type", "error"}, {"reason", quoted}}, true);
     }
 
     void closed(const boost::system::error_code& error) {
@@ -202,6 +369,7 @@ struct Coordinator::Impl {
 
     void close() {
       stage_ = Stage::Closed;
+      server_.handshaking.erase(id_);
       deadline_.cancel();
       boost::system::error_code ignored;
       socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -211,11 +379,25 @@ struct Coordinator::Impl {
     Impl& server_;
     tcp::socket socket_;
     asio::steady_timer deadline_;
+    std::uint64_t id_;
     std::array<unsigned char, 4> header_{};
-    std::string body_, peer_, name_, nonce_;
+    std::string body_, peer_, name_, client_nonce_, server_nonce_;
     Stage stage_ = Stage::Hello;
   };
 };
+
+bool Coordinator::Impl::evict_oldest_handshake(const std::string& why) {
+  while (!handshaking.empty()) {
+    auto oldest = handshaking.begin();
+    std::shared_ptr<Session> session = oldest->second.lock();
+    handshaking.erase(oldest);
+    if (session) {
+      session->drop(why);
+      return true;
+    }
+  }
+  return false;
+}
 
 Coordinator::Coordinator(const CoordinatorOptions& options) : impl_(std::make_unique<Impl>(options)) {
   tcp::resolver resolver(impl_->io);
@@ -223,7 +405,8 @@ Coordinator::Coordinator(const CoordinatorOptions& options) : impl_(std::make_un
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   impl_->acceptor.bind(endpoint);
-  impl_->acceptor.listen();
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  impl_->acceptor.non_blocking(true);  // make_room() accepts on it directly and must not block
   std::filesystem::create_directories(options.runs_root);
 }
 
@@ -231,10 +414,18 @@ Coordinator::~Coordinator() = default;
 
 unsigned short Coordinator::port() const { return impl_->acceptor.local_endpoint().port(); }
 
+// A handler that throws (it should not) costs its own connection, never the server.
 void Coordinator::run() {
   impl_->schedule_expiry();
   impl_->accept();
-  impl_->io.run();
+  while (true) {
+    try {
+      impl_->io.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("a connection handler failed, serving on: {}", excerpt(e.what(), kMaxReasonBytes));
+    }
+  }
 }
 
 void Coordinator::stop() { asio::post(impl_->io, [this] { impl_->io.stop(); }); }

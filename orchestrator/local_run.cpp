@@ -1,7 +1,5 @@
 #include "orchestrator/local_run.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -25,8 +23,7 @@ namespace {
 
 std::string write_token(const std::string& folder) {
   std::string path = (fs::path(folder) / ".local-token").string();
-  std::ofstream(path) << net::random_nonce() << "\n";
-  chmod(path.c_str(), 0600);
+  net::write_new_token_file(path, true);
   return path;
 }
 
@@ -54,7 +51,8 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   const std::vector<std::string> devices = o.devices.empty() ? std::vector<std::string>(static_cast<std::size_t>(o.workers), "cpu") : o.devices;
   for (std::size_t i = 0; i < devices.size(); ++i) {
     std::vector<std::string> argv = {o.cfm_binary, "worker", "--coordinator", fmt::format("127.0.0.1:{}", coordinator.port()), "--token-file",
-                                     token_file, "--devices", devices[i], "--name", fmt::format("local-{}", i), "--exit-when-done", "--give-up", "60"};
+                                     token_file, "--devices", devices[i], "--name", fmt::format("local-{}", i), "--exit-when-done", "--give-up", "60",
+                                     "--runs", o.runs_root};
     if (!o.cache_dir.empty()) argv.insert(argv.end(), {"--cache", o.cache_dir});
     workers.push_back(std::make_unique<ChildProcess>(argv, (fs::path(o.runs_root) / "workers" / fmt::format("local-{}.log", i)).string()));
   }

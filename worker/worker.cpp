@@ -15,6 +15,7 @@
 
 #include "net/protocol_error.h"
 #include "util/child_process.h"
+#include "util/excerpt.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -65,7 +66,7 @@ class Slot {
         sleep_unless_stopped(options_.idle_poll_seconds);
         continue;
       }
-      if (reply["type"] == "job") run_job(reply);
+      if (reply["type"] == "job") run_offer(reply);
     }
     return true;
   }
@@ -98,20 +99,34 @@ class Slot {
     }
   }
 
-  void run_job(const json& job) {
-    std::string run_dir = job["run_dir"], lease_id = job["lease_id"];
-    int attempt = job["attempt"];
+  // Checks the offer, then runs it; whatever goes wrong fails this job and leaves the slot running.
+  void run_offer(const json& job) {
+    std::string lease_id;
+    try {
+      lease_id = offer_lease_id(job);
+      run_job(check_job_offer(job, options_.folders));
+    } catch (const std::exception& e) {
+      std::string error = fmt::format("worker {} refused or could not run the job: {}", name_, excerpt(e.what(), 2000));
+      spdlog::error("{}", error);
+      if (!lease_id.empty()) request({{"type", "failure"}, {"lease_id", lease_id}, {"error", error}, {"log_tail", ""}});
+    }
+  }
+
+  void run_job(const JobOffer& job) {
+    const std::string& run_dir = job.run_dir;
+    const std::string& lease_id = job.lease_id;
+    int attempt = job.attempt;
     fs::create_directories(run_dir);
     std::string config_path = fmt::format("{}/config.json", run_dir), result_path = fmt::format("{}/result-attempt-{}.json", run_dir, attempt);
     std::string log_path = fmt::format("{}/attempt-{}.log", run_dir, attempt);
-    std::ofstream(config_path) << job["config"].dump(2) << "\n";
+    std::ofstream(config_path) << job.config.dump(2) << "\n";
     fs::remove(result_path);
     std::vector<std::string> argv = {options_.cfm_binary, "job", "--config", config_path, "--run-dir", run_dir, "--result", result_path,
                                      "--device", device_, "--attempt", std::to_string(attempt)};
     if (!options_.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options_.cache_dir});
-    spdlog::info("{}: job {} attempt {} (log {})", name_, job["key"].get<std::string>().substr(0, 12), attempt, log_path);
+    spdlog::info("{}: job {} attempt {} (log {})", name_, job.key.substr(0, 12), attempt, log_path);
     ChildProcess process(argv, log_path);
-    double heartbeat = job.value("heartbeat_seconds", 5.0);
+    double heartbeat = job.heartbeat_seconds;
     auto last_beat = Clock::now();
     std::optional<int> status;
     while (!(status = process.poll())) {
@@ -147,7 +162,7 @@ class Slot {
       request({{"type", "failure"}, {"lease_id", lease_id}, {"error", "the job ended without a readable result file " + result_path}, {"log_tail", log}});
       return;
     }
-    std::string reason = error_line(log);
+    std::string reason = excerpt(error_line(log), 2000);
     std::string error = describe_wait_status(status) + (reason.empty() ? "" : ": " + reason);
     spdlog::warn("{}: job failed ({})", name_, error);
     request({{"type", "failure"}, {"lease_id", lease_id}, {"error", error}, {"log_tail", log}});
@@ -171,8 +186,13 @@ int run_worker(const WorkerOptions& options) {
   for (std::size_t i = 0; i < options.devices.size(); ++i) {
     std::string slot_name = options.devices.size() == 1 ? options.name : fmt::format("{}/{}", options.name, i);
     threads.emplace_back([&, i, slot_name] {
-      Slot slot(options, options.devices[i], slot_name);
-      if (!slot.run()) ++failures;
+      try {
+        Slot slot(options, options.devices[i], slot_name);
+        if (!slot.run()) ++failures;
+      } catch (const std::exception& e) {  // never std::terminate: the other slots keep their jobs
+        spdlog::error("{}: slot stopped: {}", slot_name, e.what());
+        ++failures;
+      }
     });
   }
   for (auto& t : threads) t.join();

@@ -6,12 +6,15 @@
 //  - SIGTERM/SIGINT: the slots stop their jobs and return the leases (requeued without costing an
 //    attempt), then the worker exits.
 //  - A lease the coordinator no longer honours (expired) stops the job.
+//  - A job offer that fails the worker's own checks (worker/job_offer.h) is reported as that job's
+//    failure before anything is written; an error while running one job fails that job only.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "net/client.h"
+#include "worker/job_offer.h"
 
 namespace cfm {
 
@@ -22,6 +25,7 @@ struct WorkerOptions {
   std::vector<std::string> devices;  // one slot each: "cpu", "cuda:0", ...
   std::string cfm_binary;            // the executable run for each job (default: this one)
   std::string cache_dir;             // feature cache shared by the jobs ("" = next to the run folders)
+  WorkerFolders folders;             // where run folders and job inputs may be
   bool exit_when_done = false;       // leave once the coordinator has nothing pending or running
   double idle_poll_seconds = 1;
   double give_up_seconds = 0;        // > 0: exit when the coordinator stays unreachable this long

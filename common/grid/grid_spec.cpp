@@ -10,6 +10,8 @@
 
 #include "grid/job_config.h"
 #include "util/error.h"
+#include "util/excerpt.h"
+#include "util/plain_name.h"
 
 namespace fs = std::filesystem;
 
@@ -86,7 +88,7 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
   Grid grid;
   grid.yaml = yaml;
   grid.name = root["name"] ? root["name"].as<std::string>() : default_name;
-  if (grid.name.empty() || grid.name.find_first_of("/\\ ") != std::string::npos) p.fail(root["name"], "the grid name must be a non-empty word");
+  if (!is_plain_name(grid.name)) p.fail(root["name"], "the grid name '" + excerpt(grid.name) + "' is not a plain name (" + kPlainNameRule + ")");
   if (root["max_attempts"]) {
     try {
       grid.max_attempts = root["max_attempts"].as<int>();

@@ -5,6 +5,8 @@
 
 #include "models/backbone_config.h"
 #include "util/error.h"
+#include "util/excerpt.h"
+#include "util/plain_name.h"
 #include "util/sha256.h"
 
 namespace fs = std::filesystem;
@@ -57,7 +59,9 @@ void check_type(const std::string& key, const nlohmann::json& value) {
   bool ok = it->second.type == SettingType::Integer ? value.is_number_integer()
             : it->second.type == SettingType::Real  ? value.is_number()
                                                     : value.is_string();
-  if (!ok) throw UsageError("setting '" + key + "' has the wrong type: " + value.dump());
+  if (!ok) throw UsageError("setting '" + key + "' has the wrong type: " + excerpt(value.dump()));
+  if (value.is_string() && value.get_ref<const std::string&>().find('\0') != std::string::npos)
+    throw UsageError("setting '" + key + "' contains a NUL character");
 }
 
 void fill(nlohmann::json& c, const char* key, const nlohmann::json& value) {
@@ -108,9 +112,31 @@ nlohmann::json resolve_job_config(const nlohmann::json& settings, const std::str
     fill(c, "fail_attempts", 0);
     fill(c, "category", "none");
   } else {
-    throw UsageError("unknown method '" + method + "' (known: cfm, noop)");
+    throw UsageError("unknown method '" + excerpt(method) + "' (known: cfm, noop)");
   }
+  // The category is a folder of the dataset and of galleries: one plain path component.
+  if (!is_plain_name(c["category"].get<std::string>()))
+    throw UsageError("setting 'category' ('" + excerpt(c["category"].get<std::string>()) + "') is not a plain name (" + kPlainNameRule + ")");
   return c;
+}
+
+void check_resolved_job_config(const nlohmann::json& config) {
+  if (!config.is_object()) throw UsageError("a job configuration must be a JSON object");
+  for (const auto& [key, value] : config.items()) {
+    check_type(key, value);
+    if (known_settings().at(key).type != SettingType::Path) continue;
+    fs::path path(value.get<std::string>());
+    if (!path.is_absolute() || path.lexically_normal() != path)
+      throw UsageError("setting '" + key + "' ('" + excerpt(value.get<std::string>()) + "') is not an absolute, normalised path");
+  }
+  nlohmann::json resolved = resolve_job_config(config, "/");
+  for (const auto& [key, value] : resolved.items())
+    if (!config.contains(key)) throw UsageError("the job configuration is not resolved: setting '" + key + "' is missing");
+  if (resolved != config) throw UsageError("the job configuration is not resolved: resolving it again changes it");
+}
+
+bool is_job_key(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
 std::string Fingerprints::file(const std::string& path) {

@@ -44,4 +44,12 @@ class Fingerprints {
 
 std::string job_key(const nlohmann::json& config, Fingerprints& fingerprints);
 
+// True for a job key as job_key() makes it: 64 lower-case hex characters (it names the run folder).
+bool is_job_key(const std::string& text);
+
+// Checks a configuration that arrives already resolved (a submission to the coordinator, a job a
+// worker leases): every key a known setting of the right type, paths absolute and normal, every default
+// present (resolving it again changes nothing), and the method's own rules. UsageError names the key.
+void check_resolved_job_config(const nlohmann::json& config);
+
 }  // namespace cfm

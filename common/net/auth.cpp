@@ -1,11 +1,18 @@
 #include "net/auth.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
 
 #include "util/error.h"
 #include "util/sha256.h"
@@ -18,6 +25,10 @@ std::string random_nonce() {
   return to_hex(bytes, sizeof bytes);
 }
 
+bool is_nonce(const std::string& text) {
+  return text.size() == kNonceChars && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 std::string hmac_sha256_hex(const std::string& token, const std::string& message) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -27,19 +38,66 @@ std::string hmac_sha256_hex(const std::string& token, const std::string& message
   return to_hex(digest, size);
 }
 
-bool proof_matches(const std::string& token, const std::string& nonce, const std::string& proof) {
-  std::string expected = hmac_sha256_hex(token, nonce);
+std::string handshake_proof(const std::string& token, Role role, const std::string& client_nonce, const std::string& server_nonce) {
+  const char* label = role == Role::Coordinator ? "cfm coordinator proof\n" : "cfm client proof\n";
+  return hmac_sha256_hex(token, label + client_nonce + "\n" + server_nonce);
+}
+
+bool proof_matches(const std::string& token, Role role, const std::string& client_nonce, const std::string& server_nonce,
+                   const std::string& proof) {
+  std::string expected = handshake_proof(token, role, client_nonce, server_nonce);
   return proof.size() == expected.size() && CRYPTO_memcmp(proof.data(), expected.data(), expected.size()) == 0;
 }
 
+void check_token_strength(const std::string& token, const std::string& origin) {
+  if (token.size() < kMinTokenBytes)
+    throw UsageError(fmt::format("{}: the token is {} bytes; use at least {} (`cfm token new FILE` makes a strong one)", origin,
+                                 token.size(), kMinTokenBytes));
+}
+
+namespace {
+
+// Closes a POSIX descriptor on every path out.
+struct Descriptor {
+  int fd;
+  ~Descriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
 std::string read_token_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw FileError(path, "cannot read the token file");
-  std::string line;
-  std::getline(in, line);
-  auto first = line.find_first_not_of(" \t\r\n"), last = line.find_last_not_of(" \t\r\n");
+  Descriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) throw IoError(path, std::string("cannot read the token file: ") + std::strerror(errno));
+  struct stat info{};
+  if (::fstat(file.fd, &info) != 0 || !S_ISREG(info.st_mode)) throw IoError(path, "the token file is not a regular file");
+  if (info.st_mode & 077)
+    throw FileError(path, fmt::format("the token file is readable by other users (mode {:04o}); run `chmod 600 {}`",
+                                      info.st_mode & 07777, path));
+  std::string content(4096, '\0');
+  ssize_t n = ::read(file.fd, content.data(), content.size());
+  if (n < 0) throw IoError(path, std::string("cannot read the token file: ") + std::strerror(errno));
+  content.resize(static_cast<std::size_t>(n));
+  std::string line = content.substr(0, content.find('\n'));
+  auto first = line.find_first_not_of(" \t\r"), last = line.find_last_not_of(" \t\r");
   if (first == std::string::npos) throw FileError(path, "the token file is empty");
-  return line.substr(first, last - first + 1);
+  std::string token = line.substr(first, last - first + 1);
+  check_token_strength(token, path);
+  return token;
+}
+
+void write_new_token_file(const std::string& path, bool replace) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL);
+  Descriptor file{::open(path.c_str(), flags, 0600)};
+  if (file.fd < 0)
+    throw IoError(path, errno == EEXIST ? std::string("the file exists (pass --force to replace it)")
+                                        : std::string("cannot create the token file: ") + std::strerror(errno));
+  // O_CREAT's mode only applies to a new file: an existing one being replaced gets 0600 here.
+  if (::fchmod(file.fd, 0600) != 0) throw IoError(path, std::string("cannot set mode 0600: ") + std::strerror(errno));
+  std::string line = random_nonce() + "\n";
+  if (::write(file.fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+    throw IoError(path, std::string("cannot write the token: ") + std::strerror(errno));
 }
 
 }  // namespace cfm::net

@@ -4,7 +4,9 @@
 
 #include "net/auth.h"
 #include "net/frame.h"
+#include "net/message_fields.h"
 #include "net/protocol_error.h"
+#include "util/excerpt.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -66,7 +68,7 @@ struct Client::Impl {
     run("waiting for");
     check(error, "reading from");
     nlohmann::json reply = decode_body(body);
-    if (reply["type"] == "error") throw ProtocolError("coordinator " + where + " refused: " + reply.value("reason", std::string("?")));
+    if (reply["type"] == "error") throw ProtocolError("coordinator " + where + " refused: " + optional_string_field(reply, "reason", 4096, "?"));
     return reply;
   }
 };
@@ -85,11 +87,13 @@ Client::Client(const Endpoint& endpoint, const std::string& token, const std::st
   std::string client_nonce = random_nonce();
   impl_->send({{"type", "hello"}, {"name", name}, {"nonce", client_nonce}});
   nlohmann::json challenge = impl_->receive();
-  if (challenge["type"] != "challenge" || !challenge["nonce"].is_string() || !challenge["proof"].is_string())
-    throw ProtocolError("coordinator " + impl_->where + " sent '" + challenge["type"].get<std::string>() + "' instead of a challenge");
-  if (!proof_matches(token, client_nonce, challenge["proof"]))
+  if (challenge["type"] != "challenge")
+    throw ProtocolError("coordinator " + impl_->where + " sent '" + excerpt(challenge["type"].get<std::string>()) + "' instead of a challenge");
+  std::string server_nonce = string_field(challenge, "nonce", kNonceChars), proof = string_field(challenge, "proof", 64);
+  if (!is_nonce(server_nonce) || server_nonce == client_nonce) throw ProtocolError("coordinator " + impl_->where + " sent an invalid nonce");
+  if (!proof_matches(token, Role::Coordinator, client_nonce, server_nonce, proof))
     throw ProtocolError("coordinator " + impl_->where + " does not know the shared token (wrong token file?)");
-  impl_->send({{"type", "auth"}, {"proof", hmac_sha256_hex(token, challenge["nonce"].get<std::string>())}});
+  impl_->send({{"type", "auth"}, {"proof", handshake_proof(token, Role::Client, client_nonce, server_nonce)}});
   impl_->receive();  // "welcome", or an error reply thrown as ProtocolError
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/protocol_error.h"
+#include "util/excerpt.h"
 
 namespace cfm::net {
 
@@ -33,9 +34,9 @@ nlohmann::json decode_body(const std::string& body) {
   if (!j.is_object()) throw ProtocolError("message is not a JSON object");
   if (!j.contains("type") || !j["type"].is_string()) throw ProtocolError("message has no string 'type'");
   if (!j.contains("version") || j["version"] != kProtocolVersion)
-    throw ProtocolError("message of type '" + j["type"].get<std::string>() + "' has protocol version " +
-                        (j.contains("version") ? j["version"].dump() : std::string("(none)")) + ", expected " +
-                        std::to_string(kProtocolVersion));
+    throw ProtocolError("peer speaks protocol version " + (j.contains("version") ? excerpt(j["version"].dump()) : std::string("(none)")) +
+                        ", this cfm speaks protocol version " + std::to_string(kProtocolVersion) + " (message type '" +
+                        excerpt(j["type"].get<std::string>()) + "'; run the same cfm release on every node)");
   return j;
 }
 

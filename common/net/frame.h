@@ -11,8 +11,12 @@
 
 namespace cfm::net {
 
-constexpr int kProtocolVersion = 1;
+// 2: handshake proofs bound to role and both nonces (version 1 peers are refused with a clear message).
+constexpr int kProtocolVersion = 2;
 constexpr std::uint32_t kMaxFrameBytes = 4u << 20;  // results with log tails stay far below this
+// Before authentication only hello and auth arrive, a few hundred bytes: an anonymous peer cannot make
+// the coordinator hold more than this per connection.
+constexpr std::uint32_t kMaxHandshakeFrameBytes = 4096;
 
 // Header bytes for a body of `size` bytes (throws ProtocolError above the limit).
 std::array<unsigned char, 4> frame_header(std::size_t size);
@@ -23,7 +27,8 @@ std::uint32_t frame_body_size(const std::array<unsigned char, 4>& header, std::u
 // The full frame of a message (header + JSON); adds "version" if the message has none.
 std::string encode_frame(nlohmann::json message);
 
-// Parses a frame body: must be a JSON object with a string "type" and this protocol's "version".
+// Parses a frame body: must be a JSON object with a string "type" and this protocol's "version". Errors
+// quote the peer's input only as a short excerpt.
 nlohmann::json decode_body(const std::string& body);
 
 }  // namespace cfm::net

@@ -85,6 +85,37 @@ TEST(GridSpec, ErrorsNameTheFileLineAndKey) {
   EXPECT_NE(error_of("fixed: [1, 2\n").find("invalid YAML"), std::string::npos);
 }
 
+TEST(GridSpec, NamesThatWouldClimbOutOfTheirFolderAreRefused) {
+  for (const char* name : {"../up", "/tmp/abs", "a/b", "..", ".hidden", "two words", "back\\\\slash"})
+    EXPECT_NE(error_of(std::string("name: '") + name + "'\nfixed: {method: noop}\n").find("is not a plain name"), std::string::npos) << name;
+  EXPECT_EQ(parse("name: mvtec3d_full-v2.1+x\nfixed: {method: noop}\n").name, "mvtec3d_full-v2.1+x");
+  EXPECT_NE(error_of("fixed: {method: noop, category: ../../etc}\n").find("setting 'category' ('../../etc') is not a plain name"),
+            std::string::npos);
+}
+
+TEST(JobConfig, ResolvedConfigurationsPassTheNetworkCheckAndOthersDoNot) {
+  nlohmann::json resolved = resolve_job_config({{"method", "noop"}, {"dataset", "data/x"}}, "/base");
+  EXPECT_EQ(resolved["dataset"], "/base/data/x");
+  EXPECT_NO_THROW(check_resolved_job_config(resolved));
+  nlohmann::json missing = resolved;
+  missing.erase("sleep_ms");
+  EXPECT_THROW(check_resolved_job_config(missing), UsageError);
+  nlohmann::json relative = resolved;
+  relative["dataset"] = "data/x";
+  EXPECT_THROW(check_resolved_job_config(relative), UsageError);
+  nlohmann::json unnormal = resolved;
+  unnormal["dataset"] = "/base/../etc";
+  EXPECT_THROW(check_resolved_job_config(unnormal), UsageError);
+  nlohmann::json nul = resolved;
+  nul["dataset_name"] = std::string("a\0b", 3);
+  EXPECT_THROW(check_resolved_job_config(nul), UsageError);
+  EXPECT_THROW(check_resolved_job_config(nlohmann::json::array()), UsageError);
+  EXPECT_TRUE(is_job_key(std::string(64, 'f')));
+  EXPECT_FALSE(is_job_key(std::string(63, 'f')));
+  EXPECT_FALSE(is_job_key(std::string(64, 'F')));
+  EXPECT_FALSE(is_job_key("../escaped-by-attacker"));
+}
+
 TEST(GridSpec, ShippedExperimentGridsAreValid) {
   const std::map<std::string, std::size_t> expected = {
       {"demo", 6}, {"mvtec3d_full", 10}, {"mvtec3d_fewshot", 10 * 3 * 3}, {"mvtec3d_pruning", 30}, {"eyecandies_full", 10}};

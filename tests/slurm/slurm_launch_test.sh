@@ -63,7 +63,7 @@ slurmd -D -f "$SLURM_CONF" >"$work/log/d.out" 2>&1 & pids+=($!)
 for _ in $(seq 100); do sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed" && break; sleep 0.2; done
 sinfo -h -o %T | grep -qE "idle|mixed" || { echo "Slurm did not come up"; cat "$work"/log/*; exit 1; }
 
-echo "token-$RANDOM$RANDOM" > "$work/token"
+"$cfm" token new "$work/token"
 "$cfm" serve --db "$work/r.sqlite" --listen 127.0.0.1:0 --port-file "$work/port" --token-file "$work/token" \
   --runs "$work/runs" >"$work/coordinator.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -f "$work/port" ] && break; sleep 0.1; done

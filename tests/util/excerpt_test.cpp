@@ -1,0 +1,35 @@
+#include <gtest/gtest.h>
+
+#include "util/excerpt.h"
+#include "util/plain_name.h"
+
+namespace cfm {
+namespace {
+
+TEST(Excerpt, ShortPrintableTextIsKeptAsIs) {
+  EXPECT_EQ(excerpt("status"), "status");
+  EXPECT_EQ(excerpt(""), "");
+  EXPECT_EQ(excerpt(std::string(64, 'a')), std::string(64, 'a'));
+}
+
+TEST(Excerpt, LongTextIsCutAndSaysItsSize) {
+  EXPECT_EQ(excerpt(std::string(4u << 20, 'x'), 8), "xxxxxxxx... (4194304 bytes)");
+  EXPECT_EQ(excerpt("abcdefghij", 3), "abc... (10 bytes)");
+}
+
+TEST(Excerpt, ControlAndNonAsciiBytesAreEscapedSoLogsStayOneLine) {
+  EXPECT_EQ(excerpt(std::string("a\nb\0c\x7f\xc3\xa9", 8)), "a\\x0ab\\x00c\\x7f\\xc3\\xa9");
+  std::string once = excerpt("line\nbreak");
+  EXPECT_EQ(excerpt(once), once);  // quoting again changes nothing
+}
+
+TEST(PlainName, OnlyOnePathComponentOfSafeCharacters) {
+  for (const char* ok : {"bagel", "cable_gland", "CandyCane", "mvtec3d_full-v2.1+x", "a"}) EXPECT_TRUE(is_plain_name(ok)) << ok;
+  for (const char* bad : {"", ".", "..", ".hidden", "../x", "a/b", "/abs", "a\\b", "two words", "tab\t"}) EXPECT_FALSE(is_plain_name(bad)) << bad;
+  EXPECT_FALSE(is_plain_name(std::string("nul\0x", 5)));
+  EXPECT_TRUE(is_plain_name(std::string(kMaxPlainNameBytes, 'n')));
+  EXPECT_FALSE(is_plain_name(std::string(kMaxPlainNameBytes + 1, 'n')));
+}
+
+}  // namespace
+}  // namespace cfm
