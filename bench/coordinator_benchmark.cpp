@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   cfm::CoordinatorOptions options;
   options.db_path = (dir / "bench.sqlite").string();
   options.runs_root = (dir / "runs").string();
-  options.token = "benchmark-token";
+  options.token = "benchmark-token-of-32-characters";
   cfm::Coordinator coordinator(options);
   coordinator.store().submit("bench", "", noop_jobs(jobs, "a"), 1, false, 0);
   std::thread server([&] { coordinator.run(); });

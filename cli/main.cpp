@@ -14,12 +14,13 @@ int& exit_code() {
 }
 
 // CFM_CHECK_ARGS=1: parse and validate the command line (unknown flags, missing required options, bad
-// types) without running anything; used to check the commands in docker-compose.yml and scripts.
-void disable_callbacks(CLI::App& app) {
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    sub->callback([] {});
-    disable_callbacks(*sub);
-  }
+// types) without running anything; used to check the commands in docker-compose.yml and scripts. The
+// top-level parse-complete callback runs after every check and before any sub-command's callback, so
+// throwing there stops the run while the callbacks (which own the options' storage) stay alive.
+struct ArgumentsChecked {};
+
+void stop_after_checking_arguments(CLI::App& app) {
+  app.parse_complete_callback([] { throw ArgumentsChecked{}; });
 }
 
 }  // namespace cfm::cli
@@ -40,9 +41,11 @@ int main(int argc, char** argv) {
   cfm::cli::add_train_eval_commands(app);
   cfm::cli::add_grid_commands(app);
   cfm::cli::add_results_commands(app);
-  if (std::getenv("CFM_CHECK_ARGS")) cfm::cli::disable_callbacks(app);
+  if (std::getenv("CFM_CHECK_ARGS")) cfm::cli::stop_after_checking_arguments(app);
   try {
     app.parse(argc, argv);
+  } catch (const cfm::cli::ArgumentsChecked&) {
+    return 0;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -224,15 +224,15 @@ TEST_F(CoordinatorAttack, WorkerRefusesJobsOutsideItsFoldersWithoutWritingAnythi
   EXPECT_FALSE(std::filesystem::exists(dir_ / "runs") && !std::filesystem::is_empty(dir_ / "runs")) << "a run folder was created";
   // Inputs outside --inputs: a job that names a dataset in /etc (sleep_ms makes it another job: the
   // dataset of a noop job is not part of its key).
-  auto confined = start_worker("confined", {"--inputs", dir_ / "inputs", "--exit-when-done"});
   ASSERT_EQ(submit("name: two\nmax_attempts: 1\nfixed: {method: noop, sleep_ms: 1, dataset: /etc}\n").exit_code, 0);
+  auto confined = start_worker("confined", {"--inputs", dir_ / "inputs", "--exit-when-done"});
   ASSERT_TRUE(wait_until([&] { return counts().failed == 2; }, 30s)) << coordinator_log();
   EXPECT_EQ(confined->wait(), 0);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs WHERE error LIKE '%setting ''dataset'' (/etc) is outside this worker''s input folders%'"), 1);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "runs") && !std::filesystem::is_empty(dir_ / "runs"));
   // Inside its folders the same worker runs the job.
-  auto allowed = start_worker("allowed", {"--inputs", dir_ / "inputs", "--runs", dir_ / "runs", "--exit-when-done"});
   ASSERT_EQ(submit(fmt::format("name: three\nfixed: {{method: noop, sleep_ms: 2, dataset: {}}}\n", dir_ / "inputs")).exit_code, 0);
+  auto allowed = start_worker("allowed", {"--inputs", dir_ / "inputs", "--runs", dir_ / "runs", "--exit-when-done"});
   ASSERT_TRUE(wait_until([&] { return counts().succeeded == 1; }, 30s)) << coordinator_log();
 }
 
