@@ -10,5 +10,5 @@ RUN ./scripts/setup.sh && rm -rf /var/lib/apt/lists/* \
  && cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCFM_BUILD_TESTS=OFF -DCFM_BUILD_BENCHMARKS=OFF \
       -DCFM_WITH_CUDA=${CUDA} ${TORCH_PREFIX:+-DCMAKE_PREFIX_PATH=${TORCH_PREFIX}} \
  && cmake --build /build --target cfm && install -m 755 /build/cli/cfm /usr/local/bin/cfm
-WORKDIR /results
+WORKDIR /runs
 CMD ["cfm", "--help"]

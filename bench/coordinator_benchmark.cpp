@@ -15,10 +15,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "net/client.h"
+#include "common/net/client.h"
+#include "common/net/messages.h"
 #include "orchestrator/coordinator.h"
-#include "store/job_store.h"
-#include "util/sha256.h"
+#include "common/store/job_store.h"
+#include "common/util/sha256.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -61,9 +62,10 @@ int main(int argc, char** argv) {
     clients.emplace_back([&, w] {
       cfm::net::Client client({"127.0.0.1", coordinator.port()}, options.token, fmt::format("bench-{}", w));
       while (true) {
-        nlohmann::json job = client.request({{"type", "lease"}, {"worker", fmt::format("bench-{}", w)}});
-        if (job["type"] != "job") break;
-        client.request({{"type", "result"}, {"lease_id", job["lease_id"]}, {"result", fake_result()}});
+        nlohmann::json reply = client.request(cfm::net::LeaseRequest{fmt::format("bench-{}", w)}.to_json());
+        if (cfm::net::type_of(reply) != cfm::net::message_type::kJob) break;
+        std::string lease_id = cfm::net::JobOfferMessage::parse(reply).lease_id;
+        client.request(cfm::net::ResultReport{lease_id, fake_result()}.to_json());
         ++done;
       }
     });

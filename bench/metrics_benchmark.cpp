@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <random>
 
-#include "metrics/evaluation.h"
+#include "common/metrics/evaluation.h"
 
 int main() {
   std::mt19937 rng(0);

@@ -14,13 +14,13 @@
 #include <filesystem>
 #include <string>
 
-#include "cfm/evaluator.h"
-#include "cfm/random_backbones.h"
-#include "cfm/trainer.h"
-#include "data/preprocess/mvtec_dataset_preprocess.h"
-#include "data/sample_loader.h"
-#include "data/synth/synth_writer.h"
-#include "models/compute_device.h"
+#include "common/cfm/evaluator.h"
+#include "common/cfm/random_backbones.h"
+#include "common/cfm/trainer.h"
+#include "common/data/preprocess/mvtec_dataset_preprocess.h"
+#include "common/data/sample_loader.h"
+#include "common/data/synth/synth_writer.h"
+#include "common/models/compute_device.h"
 
 namespace fs = std::filesystem;
 

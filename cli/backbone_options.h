@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "models/backbone_config.h"
+#include "common/models/backbone_config.h"
 
 namespace cfm::cli {
 

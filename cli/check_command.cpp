@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "data/dataset.h"
+#include "common/data/dataset.h"
 
 namespace cfm::cli {
 

@@ -6,14 +6,14 @@
 
 #include <fmt/format.h>
 
-#include "cfm/feature_extractor.h"
-#include "cfm/random_backbones.h"
+#include "common/cfm/feature_extractor.h"
+#include "common/cfm/random_backbones.h"
 #include "backbone_options.h"
 #include "commands.h"
-#include "data/sample_loader.h"
-#include "models/compute_device.h"
-#include "util/error.h"
-#include "util/npy.h"
+#include "common/data/sample_loader.h"
+#include "common/models/compute_device.h"
+#include "common/util/error.h"
+#include "common/util/npy.h"
 
 namespace cfm::cli {
 namespace {

@@ -11,15 +11,16 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "grid/grid_spec.h"
-#include "models/compute_device.h"
-#include "net/auth.h"
-#include "net/client.h"
+#include "common/grid/grid_spec.h"
+#include "common/models/compute_device.h"
+#include "common/net/auth.h"
+#include "common/net/client.h"
+#include "common/net/messages.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/grid_summary.h"
 #include "orchestrator/local_run.h"
 #include "orchestrator/slurm_launcher.h"
-#include "store/sqlite.h"
+#include "common/store/sqlite.h"
 #include "worker/job_executor.h"
 #include "worker/worker.h"
 
@@ -45,7 +46,7 @@ std::string default_name() {
 json submit_message(const Grid& grid, bool force) {
   json jobs = json::array();
   for (const JobSpec& j : grid.jobs) jobs.push_back({{"key", j.key}, {"config", j.config}, {"axes", j.axes}});
-  return {{"type", "submit"}, {"grid", grid.name}, {"spec", grid.yaml}, {"jobs", jobs}, {"max_attempts", grid.max_attempts}, {"force", force}};
+  return {{"type", net::message_type::kSubmit}, {"grid", grid.name}, {"spec", grid.yaml}, {"jobs", jobs}, {"max_attempts", grid.max_attempts}, {"force", force}};
 }
 
 // "cpu,cuda:0,cuda:1": the device slots of a worker (or of `cfm run`'s local workers).
@@ -72,8 +73,8 @@ void add_run(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("run", "Run a whole experiment grid on this machine (embedded coordinator + local workers)");
   cmd->add_option("grid", f->grid, "Grid YAML (see experiments/)")->required();
-  cmd->add_option("--db", f->db, "Results database (default results/<grid>.sqlite)");
-  cmd->add_option("--runs", f->runs, "Run folders (default results/<grid>/runs)");
+  cmd->add_option("--db", f->db, "Results database (default runs/<grid>.sqlite)");
+  cmd->add_option("--runs", f->runs, "Run folders (default runs/<grid>/runs)");
   cmd->add_option("--cache", f->cache, "Feature cache shared by the jobs (default <runs>/feature-cache)");
   cmd->add_option("--workers", f->workers, "Local worker processes (one job each, on the CPU)")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--devices", f->devices, "One local worker per slot instead, e.g. cuda:0,cuda:1 (a CUDA build)")->excludes("--workers");
@@ -82,8 +83,8 @@ void add_run(CLI::App& app) {
   cmd->callback([f] {
     Grid grid = load_grid(f->grid);
     LocalRunOptions o;
-    o.db_path = f->db.empty() ? fmt::format("results/{}.sqlite", grid.name) : f->db;
-    o.runs_root = fs::absolute(f->runs.empty() ? fmt::format("results/{}/runs", grid.name) : f->runs).string();
+    o.db_path = f->db.empty() ? fmt::format("runs/{}.sqlite", grid.name) : f->db;
+    o.runs_root = fs::absolute(f->runs.empty() ? fmt::format("runs/{}/runs", grid.name) : f->runs).string();
     o.cache_dir = f->cache.empty() ? "" : fs::absolute(f->cache).string();
     o.cfm_binary = self_executable();
     o.workers = std::min<int>(f->workers, static_cast<int>(grid.jobs.size()));
@@ -191,9 +192,9 @@ void add_submit_status(CLI::App& app) {
   submit->callback([=] {
     Grid grid = load_grid(*grid_path);
     net::Client client(net::parse_endpoint(*coordinator), net::read_token_file(*token_file), "submit-" + default_name());
-    json r = client.request(submit_message(grid, *force));
-    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before, {} already queued)\n", grid.name, grid.jobs.size(),
-               r.value("added", 0), r.value("requeued", 0), r.value("already_done", 0), r.value("in_queue", 0));
+    net::Submitted r = net::Submitted::parse(client.request(submit_message(grid, *force)));
+    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before, {} already queued)\n", grid.name, grid.jobs.size(), r.added,
+               r.requeued, r.already_done, r.in_queue);
   });
 
   auto status_coordinator = std::make_shared<std::string>();
@@ -207,19 +208,19 @@ void add_submit_status(CLI::App& app) {
   status->add_option("--grid", *grid, "Only this grid");
   status->callback([=] {
     if (db->empty() == status_coordinator->empty()) throw UsageError("give either --coordinator (with --token-file) or --db");
-    json counts;
+    net::StatusReply c;
     if (!db->empty()) {
       if (!fs::exists(*db)) throw FileError(*db, "no such results database");
       JobStore store(*db, JobStore::Access::ReadOnly);
-      StateCounts c = store.counts(*grid);
-      counts = {{"pending", c.pending}, {"leased", c.leased}, {"running", c.running}, {"succeeded", c.succeeded}, {"failed", c.failed}, {"grids", store.grids()}};
+      StateCounts s = store.counts(*grid);
+      c = {s.pending, s.leased, s.running, s.succeeded, s.failed, store.grids()};
     } else {
       if (status_token->empty()) throw UsageError("--coordinator needs --token-file");
       net::Client client(net::parse_endpoint(*status_coordinator), net::read_token_file(*status_token), "status-" + default_name());
-      counts = client.request({{"type", "status"}, {"grid", *grid}});
+      c = net::StatusReply::parse(client.request(net::StatusRequest{*grid}.to_json()));
     }
-    fmt::print("{} pending, {} leased, {} running, {} succeeded, {} failed (grids: {})\n", counts["pending"].get<int>(), counts["leased"].get<int>(),
-               counts["running"].get<int>(), counts["succeeded"].get<int>(), counts["failed"].get<int>(), fmt::join(counts["grids"].get<std::vector<std::string>>(), ", "));
+    fmt::print("{} pending, {} leased, {} running, {} succeeded, {} failed (grids: {})\n", c.pending, c.leased, c.running, c.succeeded,
+               c.failed, fmt::join(c.grids, ", "));
   });
 }
 
@@ -268,7 +269,7 @@ void add_launch(CLI::App& app) {
   cmd->add_option("--time", o->time_limit, "Time limit per task (Slurm format, e.g. 12:00:00)");
   cmd->add_option("--mem", o->memory, "Memory per task (Slurm format, e.g. 64G)");
   cmd->add_option("--account", o->account, "Slurm account");
-  cmd->add_option("--logs", o->log_dir, "Folder of the per-task logs (default results/<grid>/slurm)");
+  cmd->add_option("--logs", o->log_dir, "Folder of the per-task logs (default runs/<grid>/slurm)");
   cmd->add_option("--cache", o->cache_dir, "Feature cache folder for the jobs");
   cmd->add_flag("--force", *force, "Run again jobs that succeeded before");
   cmd->add_flag("--dry-run", *dry_run, "Print the script; submit nothing");
@@ -277,16 +278,15 @@ void add_launch(CLI::App& app) {
     o->grid_name = grid.name;
     o->cfm_binary = self_executable();
     o->token_file = fs::absolute(o->token_file).string();
-    o->log_dir = fs::absolute(o->log_dir.empty() ? fmt::format("results/{}/slurm", grid.name) : o->log_dir).string();
+    o->log_dir = fs::absolute(o->log_dir.empty() ? fmt::format("runs/{}/slurm", grid.name) : o->log_dir).string();
     std::string script = slurm_script(*o);
     if (*dry_run) {
       fmt::print("{}", script);
       return;
     }
     net::Client client(net::parse_endpoint(o->coordinator), net::read_token_file(o->token_file), "launch-" + default_name());
-    json r = client.request(submit_message(grid, *force));
-    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before)\n", grid.name, grid.jobs.size(), r.value("added", 0),
-               r.value("requeued", 0), r.value("already_done", 0));
+    net::Submitted r = net::Submitted::parse(client.request(submit_message(grid, *force)));
+    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before)\n", grid.name, grid.jobs.size(), r.added, r.requeued, r.already_done);
     std::string id = submit_slurm(script, o->log_dir + "/cfm-" + grid.name + ".sbatch");
     fmt::print("Slurm array job {} ({} tasks); logs in {}\n", id, o->tasks, o->log_dir);
   });

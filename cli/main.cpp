@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm::cli {
 

@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "data/png_io.h"
-#include "data/tiff_io.h"
-#include "metrics/evaluation.h"
-#include "util/error.h"
+#include "common/data/png_io.h"
+#include "common/data/tiff_io.h"
+#include "common/metrics/evaluation.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "commands.h"
-#include "data/preprocess/eyecandies_convert.h"
-#include "data/preprocess/mvtec_dataset_preprocess.h"
-#include "util/error.h"
+#include "common/data/preprocess/eyecandies_convert.h"
+#include "common/data/preprocess/mvtec_dataset_preprocess.h"
+#include "common/util/error.h"
 
 namespace cfm::cli {
 

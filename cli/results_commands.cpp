@@ -5,14 +5,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "orchestrator/results/comparison_table.h"
-#include "orchestrator/results/gallery.h"
-#include "orchestrator/results/html_report.h"
-#include "orchestrator/results/plots.h"
-#include "orchestrator/results/result_rows.h"
-#include "store/schema.h"
-#include "store/sqlite.h"
-#include "util/error.h"
+#include "results/comparison_table.h"
+#include "results/gallery.h"
+#include "results/html_report.h"
+#include "results/plots.h"
+#include "results/result_rows.h"
+#include "common/store/schema.h"
+#include "common/store/sqlite.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

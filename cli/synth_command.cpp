@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "data/synth/synth_writer.h"
+#include "common/data/synth/synth_writer.h"
 
 namespace cfm::cli {
 

@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "backbone_options.h"
-#include "cfm/evaluator.h"
-#include "cfm/trainer.h"
+#include "common/cfm/evaluator.h"
+#include "common/cfm/trainer.h"
 #include "commands.h"
-#include "data/few_shot.h"
-#include "models/compute_device.h"
-#include "util/error.h"
+#include "common/data/few_shot.h"
+#include "common/models/compute_device.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

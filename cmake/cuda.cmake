@@ -3,7 +3,7 @@
 # plus NCCL from the CUDA toolkit. find_package(Torch) above already picked that LibTorch up through
 # CMAKE_PREFIX_PATH; here we add the CUDA language, the toolkit and NCCL.
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-  # "native" fails on machines without a GPU (toolchain.md); sm_90 is the H200/H100 generation.
+  # "native" fails on machines without a GPU (docs/architecture.md §8); sm_90 is the H200/H100 generation.
   set(CMAKE_CUDA_ARCHITECTURES 90)
 endif()
 enable_language(CUDA)

@@ -15,14 +15,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "net/auth.h"
-#include "net/frame.h"
-#include "net/message_fields.h"
-#include "net/protocol_error.h"
+#include "common/net/auth.h"
+#include "common/net/frame.h"
+#include "common/net/messages.h"
+#include "common/net/protocol_error.h"
 #include "orchestrator/submission.h"
-#include "store/job_store.h"
-#include "util/excerpt.h"
-#include "util/unix_time.h"
+#include "common/store/job_store.h"
+#include "common/util/excerpt.h"
+#include "common/util/unix_time.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -31,28 +31,12 @@ using nlohmann::json;
 namespace cfm {
 namespace {
 
-constexpr std::size_t kMaxNameBytes = 128;
 constexpr std::size_t kMaxReasonBytes = 2048;        // what an error reply or log line quotes at most
 constexpr std::size_t kRememberedNonces = 16384;     // recent nonces, issued or received
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-}
-
-// A printable one-line name (it appears in logs and the database).
-std::string peer_name(const json& hello) {
-  std::string name = net::string_field(hello, "name", kMaxNameBytes);
-  for (char c : name)
-    if (c < 0x20 || c > 0x7e) throw net::ProtocolError("hello: the name holds a control or non-ASCII byte: '" + excerpt(name) + "'");
-  return name;
-}
-
-// The sections of a result are objects when present (the store reads them as such).
-void check_result(const json& result) {
-  for (const char* section : {"metrics", "timings", "artifacts", "resources"})
-    if (result.contains(section) && !result[section].is_object())
-      throw net::ProtocolError(std::string("result message: '") + section + "' is not an object");
 }
 
 // Lets a burst of identical warnings through once a second, with the count of those held back.
@@ -183,51 +167,46 @@ struct Coordinator::Impl {
   }
 
   json handle(const json& m, const std::string& peer) {
-    const std::string type = m["type"];
+    namespace type = net::message_type;
+    const std::string t = net::type_of(m);
     double now = unix_now();
-    if (type == "lease") return lease(net::string_field(m, "worker", kMaxNameBytes), now);
-    if (type == "heartbeat") return {{"type", "ok"}, {"valid", store.heartbeat(net::string_field(m, "lease_id", 64), options.lease_seconds, now)}};
-    if (type == "result") {
-      std::string lease_id = net::string_field(m, "lease_id", 64);
-      const json& result = net::object_field(m, "result");
-      check_result(result);
-      bool accepted = store.complete(lease_id, result, now);
-      if (!accepted) spdlog::warn("stale result from {} ignored (lease {} no longer current)", peer, excerpt(lease_id));
-      return {{"type", "ok"}, {"accepted", accepted}};
+    if (t == type::kLease) return lease(net::LeaseRequest::parse(m).worker, now);
+    if (t == type::kHeartbeat)
+      return net::HeartbeatReply{store.heartbeat(net::Heartbeat::parse(m).lease_id, options.lease_seconds, now)}.to_json();
+    if (t == type::kResult) {
+      net::ResultReport report = net::ResultReport::parse(m);
+      bool accepted = store.complete(report.lease_id, report.result, now);
+      if (!accepted) spdlog::warn("stale result from {} ignored (lease {} no longer current)", peer, excerpt(report.lease_id));
+      return net::Acknowledgement{accepted}.to_json();
     }
-    if (type == "failure") {
-      std::string error = net::string_field(m, "error", 16384);
-      bool accepted = store.fail(net::string_field(m, "lease_id", 64), error, net::optional_string_field(m, "log_tail", 65536), now);
-      if (accepted) spdlog::warn("job failed on {}: {}", peer, excerpt(error, 300));
-      return {{"type", "ok"}, {"accepted", accepted}};
+    if (t == type::kFailure) {
+      net::FailureReport report = net::FailureReport::parse(m);
+      bool accepted = store.fail(report.lease_id, report.error, report.log_tail, now);
+      if (accepted) spdlog::warn("job failed on {}: {}", peer, excerpt(report.error, 300));
+      return net::Acknowledgement{accepted}.to_json();
     }
-    if (type == "release") return {{"type", "ok"}, {"accepted", store.release(net::string_field(m, "lease_id", 64), now)}};
-    if (type == "submit") return submit(parse_submission(m), now);
-    if (type == "status") {
-      StateCounts c = store.counts(net::optional_string_field(m, "grid", kMaxNameBytes + 1));
-      return {{"type", "status"}, {"pending", c.pending}, {"leased", c.leased}, {"running", c.running}, {"succeeded", c.succeeded},
-              {"failed", c.failed}, {"grids", store.grids()}};
+    if (t == type::kRelease) return net::Acknowledgement{store.release(net::Release::parse(m).lease_id, now)}.to_json();
+    if (t == type::kSubmit) return submit(parse_submission(m), now);
+    if (t == type::kStatus) {
+      StateCounts c = store.counts(net::StatusRequest::parse(m).grid);
+      return net::StatusReply{c.pending, c.leased, c.running, c.succeeded, c.failed, store.grids()}.to_json();
     }
-    throw net::ProtocolError("unknown message type '" + excerpt(type) + "'");
+    throw net::ProtocolError("unknown message type '" + excerpt(t) + "'");
   }
 
   json lease(const std::string& worker, double now) {
     auto lease = store.lease(worker, options.runs_root, options.lease_seconds, now);
-    if (!lease) {
-      StateCounts c = store.counts();
-      return {{"type", "idle"}, {"finished", c.finished()}};
-    }
+    if (!lease) return net::Idle{store.counts().finished()}.to_json();
     spdlog::info("job {} attempt {} -> {}", lease->key.substr(0, 12), lease->attempt, excerpt(worker));
-    return {{"type", "job"}, {"key", lease->key}, {"attempt", lease->attempt}, {"lease_id", lease->lease_id},
-            {"run_dir", lease->run_dir}, {"config", lease->config}, {"heartbeat_seconds", options.lease_seconds / 4}};
+    return net::JobOfferMessage{lease->key, lease->lease_id, lease->run_dir, lease->attempt, lease->config, options.lease_seconds / 4}
+        .to_json();
   }
 
   json submit(const Submission& s, double now) {
     SubmitSummary summary = store.submit(s.grid, s.spec, s.jobs, s.max_attempts, s.force, now);
     spdlog::info("grid '{}' submitted: {} new, {} requeued, {} already done, {} in the queue", s.grid, summary.added, summary.requeued,
                  summary.already_done, summary.in_queue);
-    return {{"type", "submitted"}, {"added", summary.added}, {"requeued", summary.requeued}, {"already_done", summary.already_done},
-            {"in_queue", summary.in_queue}};
+    return net::Submitted{summary.added, summary.requeued, summary.already_done, summary.in_queue}.to_json();
   }
 
   // One connection: handshake (hello -> challenge -> auth -> welcome), then request/reply until the
@@ -300,40 +279,38 @@ struct Coordinator::Impl {
         return reject(std::string("malformed message: ") + e.what());
       } catch (const std::exception& e) {
         spdlog::error("request from {} failed: {}", peer_, excerpt(e.what(), kMaxReasonBytes));
-        reply = {{"type", "error"}, {"reason", excerpt(e.what(), kMaxReasonBytes)}};
+        reply = net::ErrorReply{excerpt(e.what(), kMaxReasonBytes)}.to_json();
       }
       send(reply, false);
     }
 
     json respond(const json& m) {
-      const std::string type = m["type"];
+      const std::string type = net::type_of(m);
       if (stage_ == Stage::Hello) return hello(m, type);
       if (stage_ == Stage::Challenged) {
-        if (type != "auth") throw net::ProtocolError("expected 'auth' after the challenge, got '" + excerpt(type) + "'");
-        std::string proof = net::string_field(m, "proof", 64);
-        if (!net::proof_matches(server_.options.token, net::Role::Client, client_nonce_, server_nonce_, proof))
+        if (type != net::message_type::kAuth) throw net::ProtocolError("expected 'auth' after the challenge, got '" + excerpt(type) + "'");
+        if (!net::proof_matches(server_.options.token, net::Role::Client, client_nonce_, server_nonce_, net::Auth::parse(m).proof))
           throw net::ProtocolError("authentication failed (wrong token, or a proof taken from another connection)");
         stage_ = Stage::Authenticated;
         server_.handshaking.erase(id_);
-        return {{"type", "welcome"}};
+        return net::Welcome{}.to_json();
       }
       return server_.handle(m, name_ + "@" + peer_);
     }
 
     json hello(const json& m, const std::string& type) {
-      if (type != "hello") throw net::ProtocolError("expected 'hello' before '" + excerpt(type) + "'");
-      name_ = peer_name(m);
-      client_nonce_ = net::string_field(m, "nonce", net::kNonceChars);
-      if (!net::is_nonce(client_nonce_)) throw net::ProtocolError("hello: the nonce is not 64 lower-case hex characters");
+      if (type != net::message_type::kHello) throw net::ProtocolError("expected 'hello' before '" + excerpt(type) + "'");
+      net::Hello hello = net::Hello::parse(m);
+      name_ = hello.name;
+      client_nonce_ = hello.nonce;
       if (server_.nonce_seen(client_nonce_))
         throw net::ProtocolError("hello presents a nonce this coordinator has seen before (a reflected or replayed handshake)");
       server_nonce_ = net::random_nonce();
       server_.remember_nonce(client_nonce_);
       server_.remember_nonce(server_nonce_);
       stage_ = Stage::Challenged;
-      return {{"type", "challenge"},
-              {"nonce", server_nonce_},
-              {"proof", net::handshake_proof(server_.options.token, net::Role::Coordinator, client_nonce_, server_nonce_)}};
+      std::string proof = net::handshake_proof(server_.options.token, net::Role::Coordinator, client_nonce_, server_nonce_);
+      return net::Challenge{server_nonce_, proof}.to_json();
     }
 
     // A reply that cannot be encoded (over the frame limit) is replaced by a short error: the peer
@@ -344,7 +321,7 @@ struct Coordinator::Impl {
         *frame = net::encode_frame(reply);
       } catch (const std::exception& e) {
         spdlog::error("reply to {} not sent: {}", peer_, excerpt(e.what(), kMaxReasonBytes));
-        *frame = net::encode_frame({{"type", "error"}, {"reason", "the reply could not be sent: " + excerpt(e.what(), kMaxReasonBytes)}});
+        *frame = net::encode_frame(net::ErrorReply{"the reply could not be sent: " + excerpt(e.what(), kMaxReasonBytes)}.to_json());
       }
       asio::async_write(socket_, asio::buffer(*frame), [self = shared_from_this(), frame, close_after](auto error, std::size_t) {
         if (error || close_after) return self->close();
@@ -359,7 +336,7 @@ struct Coordinator::Impl {
       stage_ = Stage::Closed;
       server_.handshaking.erase(id_);
       deadline_.cancel();
-      send({{"type", "error"}, {"reason", quoted}}, true);
+      send(net::ErrorReply{quoted}.to_json(), true);
     }
 
     void closed(const boost::system::error_code& error) {

@@ -1,4 +1,4 @@
-// The coordinator (design.md §4-5): a Boost.Asio TCP server that owns the results database, hands jobs
+// The coordinator (docs/architecture.md §4-5): a Boost.Asio TCP server that owns the results database, hands jobs
 // to authenticated workers as leases, takes their heartbeats and reports, and accepts grid submissions
 // and status queries. Single-threaded: every handler runs on the io_context thread, so the store has a
 // single writer. A peer that breaks the protocol (garbage, oversized frame, bad token, unknown message,

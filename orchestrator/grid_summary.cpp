@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "store/sqlite.h"
+#include "common/store/sqlite.h"
 
 namespace cfm {
 namespace {

@@ -9,12 +9,12 @@
 
 #include <fmt/format.h>
 
-#include "net/auth.h"
+#include "common/net/auth.h"
 #include "orchestrator/coordinator.h"
-#include "util/child_process.h"
-#include "util/error.h"
-#include "util/progress_bar.h"
-#include "util/unix_time.h"
+#include "common/util/child_process.h"
+#include "common/util/error.h"
+#include "common/util/progress_bar.h"
+#include "common/util/unix_time.h"
 
 namespace fs = std::filesystem;
 

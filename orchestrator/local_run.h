@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "grid/grid_spec.h"
-#include "store/job_store.h"
+#include "common/grid/grid_spec.h"
+#include "common/store/job_store.h"
 
 namespace cfm {
 

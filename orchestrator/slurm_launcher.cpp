@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

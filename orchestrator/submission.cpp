@@ -4,11 +4,11 @@
 
 #include <fmt/format.h>
 
-#include "grid/job_config.h"
-#include "net/message_fields.h"
-#include "net/protocol_error.h"
-#include "util/excerpt.h"
-#include "util/plain_name.h"
+#include "common/grid/job_config.h"
+#include "common/net/message_fields.h"
+#include "common/net/protocol_error.h"
+#include "common/util/excerpt.h"
+#include "common/util/plain_name.h"
 
 using nlohmann::json;
 

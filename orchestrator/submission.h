@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/job_store.h"
+#include "common/store/job_store.h"
 
 namespace cfm {
 

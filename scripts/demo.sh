@@ -15,10 +15,10 @@ rm -rf "$data"          # generated content: start from a clean demo dataset
 "$cfm" check --data "$data"
 # The demo grid (experiments/demo.yaml): 3 categories x 2 layer-pruning variants x 2 seeds with small
 # random backbones (no pretrained weights can be downloaded here), run by an embedded coordinator and two
-# local workers; the database lands in results/demo.sqlite and the table is printed at the end.
+# local workers; the database lands in runs/demo.sqlite and the table is printed at the end.
 weights="$root/data/demo-weights"
 "$cfm" backbones init --preset demo --out "$weights" --seed 0
 cd "$root"
 "$cfm" run experiments/demo.yaml "$@"
 # The paper-style report of the grid: tables, figures and a gallery in one offline HTML file.
-"$cfm" results report --db results/demo.sqlite --out results/demo-report.html --title "CFM demo grid (synthetic data, random backbones)"
+"$cfm" results report --db runs/demo.sqlite --out runs/demo-report.html --title "CFM demo grid (synthetic data, random backbones)"

@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config
   # LibTorch (CPU) and a fast BLAS: without libopenblas0-pthread Debian's LibTorch falls back to the
-  # reference BLAS, ~20x slower (../shared/docs/toolchain.md).
+  # reference BLAS, ~20x slower (docs/architecture.md §8).
   libtorch-dev libopenblas0-pthread
   # libraries
   libboost-dev libsqlite3-dev libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev

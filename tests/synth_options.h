@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "data/synth/synth_writer.h"
+#include "common/data/synth/synth_writer.h"
 
 namespace cfm::test {
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent Python reference of CFM's feature pipeline (cfm-method.md §3), written from the official
+"""Independent Python reference of CFM's feature pipeline (docs/method.md §3), written from the official
 code's structure with plain torch, for the C++ parity tests (tests/cfm/features_parity_test.cpp).
 
 Usage: cfm_reference.py --vit W.pth --point-mae P.pth --rgb rgb.npy --cloud cloud.npy --out DIR

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent reference of CFM's metrics (cfm-method.md §5.7, §6) with NumPy, restating the official
+"""Independent reference of CFM's metrics (docs/method.md §5.7, §6) with NumPy, restating the official
 code: CFM's per-image normalisations, the 99-threshold AU-PRO (utils/metrics_utils.py), the MVTec 3D-AD
 all-thresholds PRO curve, the truncated trapezoid, and AUROC by brute-force pair counting (ties half).
 

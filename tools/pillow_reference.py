@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reference transforms computed with Pillow and NumPy, as the official CFM code computes them
-(cfm-method.md §2): torchvision SquarePad in 'edge' mode (numpy edge padding), then PIL resize.
+(docs/method.md §2): torchvision SquarePad in 'edge' mode (numpy edge padding), then PIL resize.
 
 Usage: pillow_reference.py rgb|gt INPUT.png SIZE OUTPUT.png
   rgb: convert('RGB'), SquarePad edge, resize BICUBIC

@@ -12,12 +12,12 @@
 
 #include <fmt/format.h>
 
-#include "cfm/evaluator.h"
-#include "cfm/trainer.h"
-#include "data/dataset.h"
-#include "data/few_shot.h"
-#include "models/compute_device.h"
-#include "util/error.h"
+#include "common/cfm/evaluator.h"
+#include "common/cfm/trainer.h"
+#include "common/data/dataset.h"
+#include "common/data/few_shot.h"
+#include "common/models/compute_device.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

@@ -1,4 +1,4 @@
-// Runs one job of a grid end to end in this process (design.md §2): for a CFM job, backbone features
+// Runs one job of a grid end to end in this process (docs/architecture.md §2): for a CFM job, backbone features
 // (through the feature cache), training, scoring and metrics, with the artifacts in the run folder
 // (checkpoints, maps, train.json, metrics.json). Returns the result message the coordinator stores:
 //   {"metrics": {...}, "timings": {stage: seconds}, "resources": {...}, "artifacts": {kind: path},

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

@@ -13,9 +13,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "net/protocol_error.h"
-#include "util/child_process.h"
-#include "util/excerpt.h"
+#include "common/net/messages.h"
+#include "common/net/protocol_error.h"
+#include "common/util/child_process.h"
+#include "common/util/excerpt.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -58,20 +59,29 @@ class Slot {
   // Returns false when the worker should stop with an error (authentication refused, coordinator gone).
   bool run() {
     while (!g_stop) {
-      json reply = request({{"type", "lease"}, {"worker", name_}});
+      json reply = request(net::LeaseRequest{name_}.to_json());
       if (g_stop) break;
       if (reply.is_null()) return false;
-      if (reply["type"] == "idle") {
-        if (options_.exit_when_done && reply.value("finished", false)) return true;
+      if (net::type_of(reply) == net::message_type::kIdle) {
+        if (options_.exit_when_done && idle_and_finished(reply)) return true;
         sleep_unless_stopped(options_.idle_poll_seconds);
         continue;
       }
-      if (reply["type"] == "job") run_offer(reply);
+      if (net::type_of(reply) == net::message_type::kJob) run_offer(reply);
     }
     return true;
   }
 
  private:
+  bool idle_and_finished(const json& reply) {
+    try {
+      return net::Idle::parse(reply).finished;
+    } catch (const net::ProtocolError& e) {
+      spdlog::warn("{}: {}", name_, e.what());
+      return false;
+    }
+  }
+
   // One request with reconnection and back-off; null when giving up.
   json request(const json& message) {
     double backoff = 0.5;
@@ -108,7 +118,7 @@ class Slot {
     } catch (const std::exception& e) {
       std::string error = fmt::format("worker {} refused or could not run the job: {}", name_, excerpt(e.what(), 2000));
       spdlog::error("{}", error);
-      if (!lease_id.empty()) request({{"type", "failure"}, {"lease_id", lease_id}, {"error", error}, {"log_tail", ""}});
+      if (!lease_id.empty()) request(net::FailureReport{lease_id, error, ""}.to_json());
     }
   }
 
@@ -132,14 +142,14 @@ class Slot {
     while (!(status = process.poll())) {
       if (g_stop) {
         process.terminate();
-        request({{"type", "release"}, {"lease_id", lease_id}});
+        request(net::Release{lease_id}.to_json());
         spdlog::info("{}: stopped; lease returned", name_);
         return;
       }
       if (std::chrono::duration<double>(Clock::now() - last_beat).count() >= heartbeat) {
-        json reply = request({{"type", "heartbeat"}, {"lease_id", lease_id}});
+        json reply = request(net::Heartbeat{lease_id}.to_json());
         last_beat = Clock::now();
-        if (reply.is_object() && reply.value("valid", true) == false) {
+        if (reply.is_object() && reply.contains("valid") && reply["valid"] == false) {
           spdlog::warn("{}: the coordinator no longer holds this lease (expired); stopping the job", name_);
           process.terminate();
           return;
@@ -156,16 +166,16 @@ class Slot {
       std::ifstream in(result_path);
       json result = json::parse(in, nullptr, false);
       if (in && !result.is_discarded() && result.is_object()) {
-        request({{"type", "result"}, {"lease_id", lease_id}, {"result", result}});
+        request(net::ResultReport{lease_id, result}.to_json());
         return;
       }
-      request({{"type", "failure"}, {"lease_id", lease_id}, {"error", "the job ended without a readable result file " + result_path}, {"log_tail", log}});
+      request(net::FailureReport{lease_id, "the job ended without a readable result file " + result_path, log}.to_json());
       return;
     }
     std::string reason = excerpt(error_line(log), 2000);
     std::string error = describe_wait_status(status) + (reason.empty() ? "" : ": " + reason);
     spdlog::warn("{}: job failed ({})", name_, error);
-    request({{"type", "failure"}, {"lease_id", lease_id}, {"error", error}, {"log_tail", log}});
+    request(net::FailureReport{lease_id, error, log}.to_json());
   }
 
   const WorkerOptions& options_;

@@ -1,4 +1,4 @@
-// A worker (design.md §4): one slot per device, each slot a loop that leases a job from the coordinator,
+// A worker (docs/architecture.md §4): one slot per device, each slot a loop that leases a job from the coordinator,
 // runs it as a child process (`cfm job`, output to a per-attempt log file in the run folder), sends
 // heartbeats while it runs and reports the result or the failure with the log's tail.
 //  - A lost coordinator is retried with exponential back-off (0.5 s doubling to 30 s); a running job
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "net/client.h"
+#include "common/net/client.h"
 #include "worker/job_offer.h"
 
 namespace cfm {

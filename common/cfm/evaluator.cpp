@@ -1,4 +1,4 @@
-#include "cfm/evaluator.h"
+#include "common/cfm/evaluator.h"
 
 #include <torch/torch.h>
 
@@ -10,12 +10,12 @@
 
 #include <fmt/format.h>
 
-#include "cfm/scorer.h"
-#include "data/heat_map.h"
-#include "data/png_io.h"
-#include "data/sample_loader.h"
-#include "data/tiff_io.h"
-#include "util/error.h"
+#include "common/cfm/scorer.h"
+#include "common/data/heat_map.h"
+#include "common/data/png_io.h"
+#include "common/data/sample_loader.h"
+#include "common/data/tiff_io.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

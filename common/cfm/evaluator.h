@@ -1,4 +1,4 @@
-// Scoring a category's test split with trained mapping networks (cfm-method.md §5) and its metrics (§6).
+// Scoring a category's test split with trained mapping networks (docs/method.md §5) and its metrics (§6).
 // Writes, under the output folder: maps/<defect>/<name>.tiff (float32 smoothed anomaly map before the
 // per-image normalisations), maps/<defect>/<name>.png (heat map), maps-2d/ and maps-3d/ (the unsmoothed
 // masked s2D and s3D of the same sample, for qualitative figures), gt/<defect>/<name>.png (the mask at the
@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "cfm/feature_cache.h"
-#include "cfm/feature_extractor.h"
-#include "cfm/mapping_network.h"
-#include "metrics/evaluation.h"
+#include "common/cfm/feature_cache.h"
+#include "common/cfm/feature_extractor.h"
+#include "common/cfm/mapping_network.h"
+#include "common/metrics/evaluation.h"
 
 namespace cfm {
 

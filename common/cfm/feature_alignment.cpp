@@ -1,4 +1,4 @@
-#include "cfm/feature_alignment.h"
+#include "common/cfm/feature_alignment.h"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-// Backbone outputs to per-pixel features on the S x S grid (cfm-method.md §3.7-3.10).
+// Backbone outputs to per-pixel features on the S x S grid (docs/method.md §3.7-3.10).
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,4 +1,4 @@
-#include "cfm/feature_cache.h"
+#include "common/cfm/feature_cache.h"
 
 #include <torch/torch.h>
 
@@ -6,9 +6,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "models/checkpoint/state_dict.h"
-#include "util/error.h"
-#include "util/sha256.h"
+#include "common/models/checkpoint/state_dict.h"
+#include "common/util/error.h"
+#include "common/util/sha256.h"
 
 namespace fs = std::filesystem;
 

@@ -1,12 +1,12 @@
-// Content-addressed cache of backbone outputs (design.md §2): the key hashes the sample's RGB and xyz
+// Content-addressed cache of backbone outputs (docs/architecture.md §2): the key hashes the sample's RGB and xyz
 // bytes, the weight files and the backbone configuration, so any change misses. Only eval mode is
 // cacheable: official mode is stochastic (DropPath) and bypasses the cache.
 #pragma once
 
 #include <string>
 
-#include "cfm/feature_extractor.h"
-#include "data/dataset.h"
+#include "common/cfm/feature_extractor.h"
+#include "common/data/dataset.h"
 
 namespace cfm {
 

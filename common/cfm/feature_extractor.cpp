@@ -1,13 +1,13 @@
-#include "cfm/feature_extractor.h"
+#include "common/cfm/feature_extractor.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <fmt/format.h>
 
-#include "cfm/feature_alignment.h"
-#include "models/checkpoint/state_dict.h"
-#include "util/error.h"
+#include "common/cfm/feature_alignment.h"
+#include "common/models/checkpoint/state_dict.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

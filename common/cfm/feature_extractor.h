@@ -1,4 +1,4 @@
-// Runs both frozen backbones on one sample and aligns their outputs to the pixel grid (cfm-method.md §3).
+// Runs both frozen backbones on one sample and aligns their outputs to the pixel grid (docs/method.md §3).
 //
 //   cfm::FeatureExtractor extractor(config);           // reads and checks both weight files
 //   (FeatureExtractor(config, at::Device("cuda:0")) computes on a GPU: outputs live on that device)
@@ -12,9 +12,9 @@
 
 #include <memory>
 
-#include "models/backbone_config.h"
-#include "models/point_mae.h"
-#include "models/vit.h"
+#include "common/models/backbone_config.h"
+#include "common/models/point_mae.h"
+#include "common/models/vit.h"
 
 namespace cfm {
 

@@ -1,11 +1,11 @@
-#include "cfm/mapping_network.h"
+#include "common/cfm/mapping_network.h"
 
 #include <torch/torch.h>
 
 #include <fmt/format.h>
 
-#include "models/weight_check.h"
-#include "util/error.h"
+#include "common/models/weight_check.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-// CFM's crossmodal mapping networks (cfm-method.md §4.1): FeatureProjectionMLP(in, out) =
+// CFM's crossmodal mapping networks (docs/method.md §4.1): FeatureProjectionMLP(in, out) =
 // Linear(in -> h), GELU, Linear(h -> h), GELU, Linear(h -> out) with h = (in + out) / 2, applied row-wise.
 // CFM_2Dto3D maps 768 -> 1152, CFM_3Dto2D maps 1152 -> 768. State-dict keys are the official ones
 // (input/projection/output.weight|bias), so checkpoints load in Python with load_state_dict and the
@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "models/checkpoint/state_dict.h"
+#include "common/models/checkpoint/state_dict.h"
 
 namespace cfm {
 

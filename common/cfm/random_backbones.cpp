@@ -1,4 +1,4 @@
-#include "cfm/random_backbones.h"
+#include "common/cfm/random_backbones.h"
 
 #include <torch/torch.h>
 
@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "models/checkpoint/state_dict.h"
-#include "util/error.h"
+#include "common/models/checkpoint/state_dict.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

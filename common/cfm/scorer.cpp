@@ -1,8 +1,8 @@
-#include "cfm/scorer.h"
+#include "common/cfm/scorer.h"
 
 #include <torch/torch.h>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

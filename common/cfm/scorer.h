@@ -1,4 +1,4 @@
-// Anomaly maps from the crossmodal predictions (cfm-method.md §5 steps 3-6):
+// Anomaly maps from the crossmodal predictions (docs/method.md §5 steps 3-6):
 //   s3D = || n(xyz_pred) - n(xyz_patch) ||, s2D = || n(rgb_pred) - n(rgb_patch) ||, n(v) = v / max(|v|, 1e-12),
 //   both zeroed on 3D-empty pixels, S = s2D * s3D zeroed again, then 5 passes of a 5x5 and 3 passes of a
 //   7x7 zero-padded mean filter. The smoothing is a direct convolution: pixels farther than 19 px from any

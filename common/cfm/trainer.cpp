@@ -1,4 +1,4 @@
-#include "cfm/trainer.h"
+#include "common/cfm/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "data/sample_loader.h"
-#include "util/error.h"
+#include "common/data/sample_loader.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

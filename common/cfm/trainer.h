@@ -1,4 +1,4 @@
-// Training the two mapping networks on nominal samples (cfm-method.md §4.2): per batch, the masked cosine
+// Training the two mapping networks on nominal samples (docs/method.md §4.2): per batch, the masked cosine
 // losses in both directions over the batch's non-empty pixels, one Adam step (PyTorch defaults) on both
 // networks. The networks run only on the pixels that enter the loss, which gives the same losses with
 // far less work. Backbone outputs come from the feature cache in eval mode.
@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "cfm/feature_cache.h"
-#include "cfm/feature_extractor.h"
-#include "cfm/mapping_network.h"
-#include "data/dataset.h"
+#include "common/cfm/feature_cache.h"
+#include "common/cfm/feature_extractor.h"
+#include "common/cfm/mapping_network.h"
+#include "common/data/dataset.h"
 
 namespace cfm {
 

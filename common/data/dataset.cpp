@@ -1,4 +1,4 @@
-#include "data/dataset.h"
+#include "common/data/dataset.h"
 
 #include <algorithm>
 #include <atomic>
@@ -7,10 +7,10 @@
 #include <mutex>
 #include <thread>
 
-#include "data/png_io.h"
-#include "data/sample_checks.h"
-#include "data/tiff_io.h"
-#include "util/error.h"
+#include "common/data/png_io.h"
+#include "common/data/sample_checks.h"
+#include "common/data/tiff_io.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

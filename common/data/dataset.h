@@ -1,5 +1,5 @@
 // Listing a dataset in the MVTec 3D-AD layout: <root>/<category>/<split>/<defect>/{rgb,xyz,gt}/<name>.
-// The same layout holds CFM's converted Eyecandies (cfm-method.md §1.2, §1.5, §1.6).
+// The same layout holds CFM's converted Eyecandies (docs/method.md §1.2, §1.5, §1.6).
 //
 //   cfm::Dataset dataset("datasets/mvtec3d");
 //   for (const auto& category : dataset.categories())

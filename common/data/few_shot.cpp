@@ -1,9 +1,9 @@
-#include "data/few_shot.h"
+#include "common/data/few_shot.h"
 
 #include <algorithm>
 
-#include "util/error.h"
-#include "util/sha256.h"
+#include "common/util/error.h"
+#include "common/util/sha256.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-// Few-shot training splits (design.md §3): k nominal samples chosen deterministically from a split seed.
+// Few-shot training splits (docs/architecture.md §3): k nominal samples chosen deterministically from a split seed.
 // Each sample is ranked by SHA-256("<seed>:<name>") and the k smallest are kept. The choice depends only
 // on the seed and the file names (not on listing order, platform or library version), and adding files
 // to a folder keeps earlier choices wherever the new names do not rank lower.
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.h"
+#include "common/data/dataset.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "data/heat_map.h"
+#include "common/data/heat_map.h"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // Anomaly maps as pictures for people: the map scaled by its own maximum, dark blue -> red -> yellow.
 #pragma once
 
-#include "data/image.h"
+#include "common/data/image.h"
 
 namespace cfm {
 

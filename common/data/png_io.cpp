@@ -1,4 +1,4 @@
-#include "data/png_io.h"
+#include "common/data/png_io.h"
 
 #include <png.h>
 
@@ -8,7 +8,7 @@
 #include <iterator>
 #include <memory>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "data/image.h"
+#include "common/data/image.h"
 
 namespace cfm {
 

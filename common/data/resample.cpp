@@ -1,10 +1,10 @@
-#include "data/resample.h"
+#include "common/data/resample.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-// The three resamplers of the official input pipeline (cfm-method.md §2, checklist §8.3). They are
+// The three resamplers of the official input pipeline (docs/method.md §2, checklist §8.3). They are
 // deliberately different and must not be unified:
 //  - RGB: edge SquarePad, then Pillow's antialiased bicubic (a = -0.5, support widened by the downscale
 //    factor, 22-bit fixed-point coefficients, horizontal pass then vertical pass, uint8 in between);
@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "data/image.h"
+#include "common/data/image.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "data/sample_checks.h"
+#include "common/data/sample_checks.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +15,7 @@ int preprocessed_side(int width, int height) {
 std::string xyz_size_problem(int rgb_width, int rgb_height, int xyz_width, int xyz_height) {
   if (xyz_width != xyz_height && xyz_width == rgb_width && xyz_height == rgb_height)
     return fmt::format("xyz is {}x{}, not square: the loader square-pads the RGB image but not the point cloud, "
-                       "so they would be misaligned; run `cfm preprocess mvtec` first (cfm-method.md §1.3, §2.2)",
+                       "so they would be misaligned; run `cfm preprocess mvtec` first (docs/method.md §1.3, §2.2)",
                        xyz_width, xyz_height);
   if (xyz_width == rgb_width && xyz_height == rgb_height) return "";
   int side = preprocessed_side(rgb_width, rgb_height);

@@ -4,11 +4,11 @@
 
 #include <string>
 
-#include "data/image.h"
+#include "common/data/image.h"
 
 namespace cfm {
 
-// Side of the square that CFM's MVTec preprocessing pads a HxW cloud to (cfm-method.md §1.3 step 4):
+// Side of the square that CFM's MVTec preprocessing pads a HxW cloud to (docs/method.md §1.3 step 4):
 // max(ceil(H/100), ceil(W/100)) * 100.
 int preprocessed_side(int width, int height);
 
@@ -21,7 +21,7 @@ std::string xyz_size_problem(int rgb_width, int rgb_height, int xyz_width, int x
 std::string gt_size_problem(int rgb_width, int rgb_height, int gt_width, int gt_height);
 
 // Empty if the cloud is usable: finite coordinates and at least one valid point (all three coordinates
-// non-zero, cfm-method.md §3.3). Otherwise, what is wrong, with the first offending pixel.
+// non-zero, docs/method.md §3.3). Otherwise, what is wrong, with the first offending pixel.
 std::string point_cloud_problem(const PointImage& points);
 
 }  // namespace cfm

@@ -1,12 +1,12 @@
-#include "data/sample_loader.h"
+#include "common/data/sample_loader.h"
 
 #include <torch/torch.h>
 
-#include "data/png_io.h"
-#include "data/resample.h"
-#include "data/sample_checks.h"
-#include "data/tiff_io.h"
-#include "util/error.h"
+#include "common/data/png_io.h"
+#include "common/data/resample.h"
+#include "common/data/sample_checks.h"
+#include "common/data/tiff_io.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

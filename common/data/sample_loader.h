@@ -1,4 +1,4 @@
-// Loads one sample as the tensors the method uses (cfm-method.md §2):
+// Loads one sample as the tensors the method uses (docs/method.md §2):
 //   rgb   3 x S x S float32, ImageNet-normalised (edge SquarePad + Pillow bicubic),
 //   cloud 3 x S x S float32 organized point cloud (PyTorch nearest; (0,0,0) = no point),
 //   gt    1 x S x S float32 in {0, 1} (edge SquarePad + Pillow nearest, > 0.5); zeros for good samples.
@@ -8,8 +8,8 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "data/dataset.h"
-#include "data/image.h"
+#include "common/data/dataset.h"
+#include "common/data/image.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "data/tiff_io.h"
+#include "common/data/tiff_io.h"
 
 #include <tiffio.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <memory>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "data/image.h"
+#include "common/data/image.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "grid/grid_spec.h"
+#include "common/grid/grid_spec.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -8,10 +8,10 @@
 #include <set>
 #include <sstream>
 
-#include "grid/job_config.h"
-#include "util/error.h"
-#include "util/excerpt.h"
-#include "util/plain_name.h"
+#include "common/grid/job_config.h"
+#include "common/util/error.h"
+#include "common/util/excerpt.h"
+#include "common/util/plain_name.h"
 
 namespace fs = std::filesystem;
 

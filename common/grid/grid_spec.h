@@ -1,4 +1,4 @@
-// An experiment grid (design.md §3) from YAML:
+// An experiment grid (docs/architecture.md §3) from YAML:
 //
 //   name: demo                    # grid name (default: the file name without .yaml)
 //   max_attempts: 3               # per job (default 3)
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "store/job_store.h"
+#include "common/store/job_store.h"
 
 namespace cfm {
 

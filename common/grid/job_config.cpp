@@ -1,13 +1,13 @@
-#include "grid/job_config.h"
+#include "common/grid/job_config.h"
 
 #include <algorithm>
 #include <filesystem>
 
-#include "models/backbone_config.h"
-#include "util/error.h"
-#include "util/excerpt.h"
-#include "util/plain_name.h"
-#include "util/sha256.h"
+#include "common/models/backbone_config.h"
+#include "common/util/error.h"
+#include "common/util/excerpt.h"
+#include "common/util/plain_name.h"
+#include "common/util/sha256.h"
 
 namespace fs = std::filesystem;
 

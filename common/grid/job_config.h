@@ -1,4 +1,4 @@
-// One job of a grid as a fully resolved configuration (design.md §3, §7): a flat JSON object whose keys
+// One job of a grid as a fully resolved configuration (docs/architecture.md §3, §7): a flat JSON object whose keys
 // are the settings below. Resolution fills every default (from the backbone preset for CFM jobs), so a
 // stored config says exactly what ran. The job key hashes the settings that change results, plus the
 // content fingerprints of the weights and the dataset category and the method version.

@@ -1,11 +1,11 @@
-#include "metrics/aupro.h"
+#include "common/metrics/aupro.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "util/error.h"
-#include "util/radix_sort.h"
+#include "common/util/error.h"
+#include "common/util/radix_sort.h"
 
 namespace cfm {
 namespace {

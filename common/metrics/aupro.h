@@ -1,4 +1,4 @@
-// Per-region overlap (PRO) curves and their normalised areas (cfm-method.md §6.3).
+// Per-region overlap (PRO) curves and their normalised areas (docs/method.md §6.3).
 //
 // Ground-truth regions are the 8-connected components of the masks, pooled over all images; "OK" pixels
 // are every pixel outside them (good images included). Two protocols:
@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "data/image.h"
+#include "common/data/image.h"
 
 namespace cfm {
 

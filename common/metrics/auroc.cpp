@@ -1,8 +1,8 @@
-#include "metrics/auroc.h"
+#include "common/metrics/auroc.h"
 
 
-#include "util/error.h"
-#include "util/radix_sort.h"
+#include "common/util/error.h"
+#include "common/util/radix_sort.h"
 
 namespace cfm {
 

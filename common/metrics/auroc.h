@@ -1,4 +1,4 @@
-// Area under the ROC curve as sklearn's roc_auc_score computes it (cfm-method.md §6.1-6.2): the
+// Area under the ROC curve as sklearn's roc_auc_score computes it (docs/method.md §6.1-6.2): the
 // Mann-Whitney statistic with tied scores counted half. Sort-based, O(n log n): the ~6.5 M pixels of a
 // full MVTec category take well under a second.
 #pragma once

@@ -1,4 +1,4 @@
-#include "metrics/evaluation.h"
+#include "common/metrics/evaluation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "metrics/auroc.h"
-#include "util/error.h"
+#include "common/metrics/auroc.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -1,4 +1,4 @@
-// All of CFM's metrics for one category from its anomaly maps (cfm-method.md §5.7, §6):
+// All of CFM's metrics for one category from its anomaly maps (docs/method.md §5.7, §6):
 // I-AUROC over image scores, P-AUROC over every pixel, AU-PRO at 30/10/5/1 % FPR.
 //
 // With `normalise` (the CFM protocol), each smoothed map S goes through the three per-image
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics/aupro.h"
+#include "common/metrics/aupro.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "models/backbone_config.h"
+#include "common/models/backbone_config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-// Configuration of the two frozen backbones (cfm-method.md §3). Architectures are inferred from the
+// Configuration of the two frozen backbones (docs/method.md §3). Architectures are inferred from the
 // weight files where the shapes tell (widths, depth, token count); head counts and the sampling sizes
 // come from here. Presets: `paper` (DINO ViT-B/8 + Point-MAE, G=1024, k=128, grid 224) and `demo`
 // (narrow random backbones, G=128, k=32, 4 blocks, grid 224: 20 samples x 15 epochs train in about a

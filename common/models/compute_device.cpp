@@ -1,10 +1,10 @@
-#include "models/compute_device.h"
+#include "common/models/compute_device.h"
 
 #include <torch/cuda.h>
 
 #include <fmt/format.h>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 #ifdef CFM_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>

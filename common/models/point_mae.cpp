@@ -1,12 +1,12 @@
-#include "models/point_mae.h"
+#include "common/models/point_mae.h"
 
 #include <torch/torch.h>
 
 #include <fmt/format.h>
 
-#include "models/point_sampling.h"
-#include "models/weight_check.h"
-#include "util/error.h"
+#include "common/models/point_sampling.h"
+#include "common/models/weight_check.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

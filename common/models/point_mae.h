@@ -1,4 +1,4 @@
-// The 3D backbone: Point-MAE's encoder as CFM uses it (cfm-method.md §3.3-3.6), functional over the
+// The 3D backbone: Point-MAE's encoder as CFM uses it (docs/method.md §3.3-3.6), functional over the
 // weights as stored (`encoder.first_conv.*`, `encoder.second_conv.*`, `pos_embed.*`, `blocks.blocks.i.*`,
 // `norm.*`), after Point-MAE's key clean-up ('base_model' sub-dictionary, "module." removed, leading
 // "MAE_encoder." / "base_model." stripped). Widths come from the weights; heads, G and k from the config.
@@ -9,8 +9,8 @@
 
 #include <vector>
 
-#include "models/backbone_config.h"
-#include "models/checkpoint/state_dict.h"
+#include "common/models/backbone_config.h"
+#include "common/models/checkpoint/state_dict.h"
 
 namespace cfm {
 

@@ -1,8 +1,8 @@
-#include "models/point_sampling.h"
+#include "common/models/point_sampling.h"
 
 #include <torch/torch.h>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

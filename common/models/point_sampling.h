@@ -1,4 +1,4 @@
-// Sampling and grouping for Point-MAE (cfm-method.md §3.4 steps 1-3).
+// Sampling and grouping for Point-MAE (docs/method.md §3.4 steps 1-3).
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,11 +1,11 @@
-#include "models/vit.h"
+#include "common/models/vit.h"
 
 #include <torch/torch.h>
 
 #include <fmt/format.h>
 
-#include "models/weight_check.h"
-#include "util/error.h"
+#include "common/models/weight_check.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -1,4 +1,4 @@
-// The 2D backbone: a timm/DINO Vision Transformer (cfm-method.md §3.1-3.2), functional over the weights as
+// The 2D backbone: a timm/DINO Vision Transformer (docs/method.md §3.1-3.2), functional over the weights as
 // they are stored (keys `cls_token`, `pos_embed`, `patch_embed.proj.*`, `blocks.i.*`, `norm.*`). Widths,
 // depth, MLP size, patch size and token count come from the weights; heads from the configuration.
 // Output: final-normed tokens of the last kept block without the class token, as C x h x w.
@@ -6,8 +6,8 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "models/backbone_config.h"
-#include "models/checkpoint/state_dict.h"
+#include "common/models/backbone_config.h"
+#include "common/models/checkpoint/state_dict.h"
 
 namespace cfm {
 

@@ -1,10 +1,10 @@
-#include "models/weight_check.h"
+#include "common/models/weight_check.h"
 
 #include <fmt/format.h>
 
 #include <set>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "models/checkpoint/state_dict.h"
+#include "common/models/checkpoint/state_dict.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "net/auth.h"
+#include "common/net/auth.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,8 +14,8 @@
 
 #include <fmt/format.h>
 
-#include "util/error.h"
-#include "util/sha256.h"
+#include "common/util/error.h"
+#include "common/util/sha256.h"
 
 namespace cfm::net {
 

@@ -1,12 +1,12 @@
-#include "net/client.h"
+#include "common/net/client.h"
 
 #include <boost/asio.hpp>
 
-#include "net/auth.h"
-#include "net/frame.h"
-#include "net/message_fields.h"
-#include "net/protocol_error.h"
-#include "util/excerpt.h"
+#include "common/net/auth.h"
+#include "common/net/frame.h"
+#include "common/net/messages.h"
+#include "common/net/protocol_error.h"
+#include "common/util/excerpt.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -68,7 +68,7 @@ struct Client::Impl {
     run("waiting for");
     check(error, "reading from");
     nlohmann::json reply = decode_body(body);
-    if (reply["type"] == "error") throw ProtocolError("coordinator " + where + " refused: " + optional_string_field(reply, "reason", 4096, "?"));
+    if (type_of(reply) == message_type::kError) throw ProtocolError("coordinator " + where + " refused: " + ErrorReply::parse(reply).reason);
     return reply;
   }
 };
@@ -85,15 +85,15 @@ Client::Client(const Endpoint& endpoint, const std::string& token, const std::st
   impl_->run("connecting to");
   impl_->check(error, "connecting to");
   std::string client_nonce = random_nonce();
-  impl_->send({{"type", "hello"}, {"name", name}, {"nonce", client_nonce}});
-  nlohmann::json challenge = impl_->receive();
-  if (challenge["type"] != "challenge")
-    throw ProtocolError("coordinator " + impl_->where + " sent '" + excerpt(challenge["type"].get<std::string>()) + "' instead of a challenge");
-  std::string server_nonce = string_field(challenge, "nonce", kNonceChars), proof = string_field(challenge, "proof", 64);
-  if (!is_nonce(server_nonce) || server_nonce == client_nonce) throw ProtocolError("coordinator " + impl_->where + " sent an invalid nonce");
-  if (!proof_matches(token, Role::Coordinator, client_nonce, server_nonce, proof))
+  impl_->send(Hello{name, client_nonce}.to_json());
+  nlohmann::json reply = impl_->receive();
+  if (type_of(reply) != message_type::kChallenge)
+    throw ProtocolError("coordinator " + impl_->where + " sent '" + excerpt(type_of(reply)) + "' instead of a challenge");
+  Challenge challenge = Challenge::parse(reply);
+  if (challenge.nonce == client_nonce) throw ProtocolError("coordinator " + impl_->where + " sent back our own nonce");
+  if (!proof_matches(token, Role::Coordinator, client_nonce, challenge.nonce, challenge.proof))
     throw ProtocolError("coordinator " + impl_->where + " does not know the shared token (wrong token file?)");
-  impl_->send({{"type", "auth"}, {"proof", handshake_proof(token, Role::Client, client_nonce, server_nonce)}});
+  impl_->send(Auth{handshake_proof(token, Role::Client, client_nonce, challenge.nonce)}.to_json());
   impl_->receive();  // "welcome", or an error reply thrown as ProtocolError
 }
 

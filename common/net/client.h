@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm::net {
 

@@ -1,9 +1,9 @@
-#include "net/frame.h"
+#include "common/net/frame.h"
 
 #include <nlohmann/json.hpp>
 
-#include "net/protocol_error.h"
-#include "util/excerpt.h"
+#include "common/net/protocol_error.h"
+#include "common/util/excerpt.h"
 
 namespace cfm::net {
 

@@ -1,4 +1,4 @@
-// Wire framing (design.md §5): a 4-byte big-endian length followed by that many bytes of UTF-8 JSON.
+// Wire framing (docs/architecture.md §5): a 4-byte big-endian length followed by that many bytes of UTF-8 JSON.
 // Every message is a JSON object with a "type" and the protocol "version". Frames above the size limit
 // are refused before any allocation, so a garbage length cannot make a peer allocate gigabytes.
 #pragma once

@@ -1,9 +1,9 @@
-#include "net/message_fields.h"
+#include "common/net/message_fields.h"
 
 #include <fmt/format.h>
 
-#include "net/protocol_error.h"
-#include "util/excerpt.h"
+#include "common/net/protocol_error.h"
+#include "common/util/excerpt.h"
 
 namespace cfm::net {
 namespace {
@@ -48,6 +48,25 @@ bool optional_bool_field(const nlohmann::json& message, const char* field, bool 
   if (!message.contains(field)) return fallback;
   if (!message[field].is_boolean()) refuse(message, field, "is not true or false: " + excerpt(message[field].dump()));
   return message[field].get<bool>();
+}
+
+long long integer_field(const nlohmann::json& message, const char* field, long long min, long long max) {
+  if (!message.contains(field)) refuse(message, field, "is missing (an integer is expected)");
+  return optional_integer_field(message, field, min, max, 0);
+}
+
+bool bool_field(const nlohmann::json& message, const char* field) {
+  if (!message.contains(field)) refuse(message, field, "is missing (true or false is expected)");
+  return optional_bool_field(message, field, false);
+}
+
+double number_field(const nlohmann::json& message, const char* field, double min, double max) {
+  if (!message.contains(field)) refuse(message, field, "is missing (a number is expected)");
+  const nlohmann::json& value = message[field];
+  if (!value.is_number()) refuse(message, field, "is not a number: " + excerpt(value.dump()));
+  double x = value.get<double>();
+  if (!(x >= min && x <= max)) refuse(message, field, fmt::format("is {} (allowed {} to {})", excerpt(value.dump()), min, max));
+  return x;
 }
 
 const nlohmann::json& object_field(const nlohmann::json& message, const char* field) {

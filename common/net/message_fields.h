@@ -23,6 +23,11 @@ long long optional_integer_field(const nlohmann::json& message, const char* fiel
 // An optional boolean: `fallback` when absent.
 bool optional_bool_field(const nlohmann::json& message, const char* field, bool fallback);
 
+// Required forms of the above, and a number within [min, max].
+long long integer_field(const nlohmann::json& message, const char* field, long long min, long long max);
+bool bool_field(const nlohmann::json& message, const char* field);
+double number_field(const nlohmann::json& message, const char* field, double min, double max);
+
 // A required JSON object.
 const nlohmann::json& object_field(const nlohmann::json& message, const char* field);
 

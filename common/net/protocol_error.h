@@ -1,6 +1,6 @@
 #pragma once
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm::net {
 

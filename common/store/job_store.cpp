@@ -1,8 +1,8 @@
-#include "store/job_store.h"
+#include "common/store/job_store.h"
 
-#include "net/auth.h"
-#include "store/schema.h"
-#include "store/sqlite.h"
+#include "common/net/auth.h"
+#include "common/store/schema.h"
+#include "common/store/sqlite.h"
 
 namespace cfm {
 

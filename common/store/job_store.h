@@ -1,4 +1,4 @@
-// The job queue and results of the coordinator, on the SQLite results database (design.md §4, §6).
+// The job queue and results of the coordinator, on the SQLite results database (docs/architecture.md §4, §6).
 // The coordinator is the only writer. Every state change is one transaction, so a coordinator killed at
 // any moment restarts from the database alone: leased jobs whose workers went away expire and requeue.
 //

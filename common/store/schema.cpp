@@ -1,10 +1,10 @@
-#include "store/schema.h"
+#include "common/store/schema.h"
 
 #include <string>
 #include <vector>
 
-#include "store/sqlite.h"
-#include "util/error.h"
+#include "common/store/sqlite.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

@@ -1,4 +1,4 @@
-#include "util/child_process.h"
+#include "common/util/child_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "util/excerpt.h"
+#include "common/util/excerpt.h"
 
 #include <fmt/format.h>
 

@@ -1,11 +1,11 @@
-#include "util/npy.h"
+#include "common/util/npy.h"
 
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <regex>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "util/plain_name.h"
+#include "common/util/plain_name.h"
 
 namespace cfm {
 

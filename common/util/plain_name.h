@@ -1,4 +1,4 @@
-// Names that become one path component (a grid name in results/<grid>.sqlite and gallery folders, a
+// Names that become one path component (a grid name in runs/<grid>.sqlite and gallery folders, a
 // dataset category folder). Anything that arrives from a grid file or over the network is checked with
 // this before it is joined to a path, so no name can climb out of its folder.
 #pragma once

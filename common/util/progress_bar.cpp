@@ -1,4 +1,4 @@
-#include "util/progress_bar.h"
+#include "common/util/progress_bar.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "util/radix_sort.h"
+#include "common/util/radix_sort.h"
 
 #include <array>
 

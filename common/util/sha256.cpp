@@ -1,4 +1,4 @@
-#include "util/sha256.h"
+#include "common/util/sha256.h"
 
 #include <openssl/evp.h>
 
@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

@@ -9,13 +9,13 @@
 
 #include <filesystem>
 
-#include "cfm/evaluator.h"
-#include "cfm/random_backbones.h"
-#include "cfm/scorer.h"
-#include "cfm/trainer.h"
-#include "data/dataset.h"
-#include "data/png_io.h"
-#include "data/tiff_io.h"
+#include "common/cfm/evaluator.h"
+#include "common/cfm/random_backbones.h"
+#include "common/cfm/scorer.h"
+#include "common/cfm/trainer.h"
+#include "common/data/dataset.h"
+#include "common/data/png_io.h"
+#include "common/data/tiff_io.h"
 #include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"

@@ -5,16 +5,16 @@
 
 #include <fstream>
 
-#include "cfm/feature_alignment.h"
-#include "cfm/feature_extractor.h"
-#include "cfm/random_backbones.h"
-#include "models/point_sampling.h"
-#include "data/preprocess/mvtec_preprocess.h"
-#include "data/sample_loader.h"
-#include "data/synth/scene.h"
+#include "common/cfm/feature_alignment.h"
+#include "common/cfm/feature_extractor.h"
+#include "common/cfm/random_backbones.h"
+#include "common/models/point_sampling.h"
+#include "common/data/preprocess/mvtec_preprocess.h"
+#include "common/data/sample_loader.h"
+#include "common/data/synth/scene.h"
 #include "test_support.h"
-#include "util/error.h"
-#include "util/npy.h"
+#include "common/util/error.h"
+#include "common/util/npy.h"
 
 namespace cfm {
 namespace {

@@ -3,15 +3,15 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
-#include "cfm/evaluator.h"
-#include "cfm/trainer.h"
-#include "data/dataset.h"
-#include "data/sample_loader.h"
-#include "models/compute_device.h"
+#include "common/cfm/evaluator.h"
+#include "common/cfm/trainer.h"
+#include "common/data/dataset.h"
+#include "common/data/sample_loader.h"
+#include "common/models/compute_device.h"
 #include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

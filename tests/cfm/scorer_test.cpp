@@ -1,10 +1,10 @@
 #include <torch/torch.h>
 
-#include "cfm/mapping_network.h"
-#include "cfm/scorer.h"
+#include "common/cfm/mapping_network.h"
+#include "common/cfm/scorer.h"
 #include "test_support.h"
-#include "util/error.h"
-#include "util/npy.h"
+#include "common/util/error.h"
+#include "common/util/npy.h"
 
 namespace cfm {
 namespace {
@@ -65,7 +65,7 @@ TEST(MappingNetwork, OfficialSizesKeysAndPythonRoundTrip) {
     for (const auto& p : n->parameters()) total += p.numel();
     return total;
   };
-  EXPECT_EQ(count(to_3d), 2767872);  // cfm-method.md §4.1
+  EXPECT_EQ(count(to_3d), 2767872);  // docs/method.md §4.1
   EXPECT_EQ(count(to_2d), 2767488);
   StateDict state = to_3d->state();
   EXPECT_EQ(state.size(), 6u);

@@ -3,12 +3,12 @@
 
 #include <filesystem>
 
-#include "cfm/evaluator.h"
-#include "cfm/trainer.h"
+#include "common/cfm/evaluator.h"
+#include "common/cfm/trainer.h"
 #include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

@@ -1,13 +1,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "data/dataset.h"
-#include "data/png_io.h"
-#include "data/synth/synth_writer.h"
-#include "data/tiff_io.h"
+#include "common/data/dataset.h"
+#include "common/data/png_io.h"
+#include "common/data/synth/synth_writer.h"
+#include "common/data/tiff_io.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

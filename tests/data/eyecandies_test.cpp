@@ -1,10 +1,10 @@
 #include <filesystem>
 
-#include "data/dataset.h"
-#include "data/preprocess/eyecandies_convert.h"
-#include "data/synth/scene.h"
-#include "data/synth/synth_writer.h"
-#include "data/tiff_io.h"
+#include "common/data/dataset.h"
+#include "common/data/preprocess/eyecandies_convert.h"
+#include "common/data/synth/scene.h"
+#include "common/data/synth/synth_writer.h"
+#include "common/data/tiff_io.h"
 #include "synth_options.h"
 #include "test_support.h"
 
@@ -45,7 +45,7 @@ TEST(EyecandiesConvert, KeepsTheObjectAndZeroesTheBackground) {
       }
     }
   EXPECT_GE(static_cast<double>(kept), 0.99 * static_cast<double>(object));
-  EXPECT_EQ(background_x_nonzero, 0u);  // background points end with x = 0 (cfm-method.md §1.5 step 3)
+  EXPECT_EQ(background_x_nonzero, 0u);  // background points end with x = 0 (docs/method.md §1.5 step 3)
 }
 
 TEST(EyecandiesConvert, RawLayoutConvertsToTheMvtecLikeLayout) {

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "data/few_shot.h"
+#include "common/data/few_shot.h"
 #include "test_support.h"
-#include "util/error.h"
-#include "util/sha256.h"
+#include "common/util/error.h"
+#include "common/util/sha256.h"
 
 namespace cfm {
 namespace {

@@ -4,10 +4,10 @@
 #include <fstream>
 #include <limits>
 
-#include "data/png_io.h"
-#include "data/tiff_io.h"
+#include "common/data/png_io.h"
+#include "common/data/tiff_io.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

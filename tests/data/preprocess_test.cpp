@@ -2,16 +2,16 @@
 #include <fstream>
 #include <random>
 
-#include "data/preprocess/dbscan.h"
-#include "data/preprocess/mvtec_dataset_preprocess.h"
-#include "data/preprocess/mvtec_preprocess.h"
-#include "data/preprocess/plane_ransac.h"
-#include "data/synth/scene.h"
-#include "data/synth/synth_writer.h"
-#include "data/tiff_io.h"
+#include "common/data/preprocess/dbscan.h"
+#include "common/data/preprocess/mvtec_dataset_preprocess.h"
+#include "common/data/preprocess/mvtec_preprocess.h"
+#include "common/data/preprocess/plane_ransac.h"
+#include "common/data/synth/scene.h"
+#include "common/data/synth/synth_writer.h"
+#include "common/data/tiff_io.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

@@ -1,8 +1,8 @@
 #include <random>
 
-#include "data/png_io.h"
-#include "data/resample.h"
-#include "data/synth/scene.h"
+#include "common/data/png_io.h"
+#include "common/data/resample.h"
+#include "common/data/synth/scene.h"
 #include "test_support.h"
 
 namespace cfm {

@@ -1,14 +1,14 @@
 #include <torch/torch.h>
 
-#include "data/dataset.h"
-#include "data/png_io.h"
-#include "data/resample.h"
-#include "data/sample_loader.h"
-#include "data/synth/synth_writer.h"
-#include "data/tiff_io.h"
+#include "common/data/dataset.h"
+#include "common/data/png_io.h"
+#include "common/data/resample.h"
+#include "common/data/sample_loader.h"
+#include "common/data/synth/synth_writer.h"
+#include "common/data/tiff_io.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -3,13 +3,13 @@
 #include <fstream>
 #include <iterator>
 
-#include "data/png_io.h"
-#include "data/synth/scene.h"
-#include "data/synth/synth_writer.h"
-#include "data/tiff_io.h"
+#include "common/data/png_io.h"
+#include "common/data/synth/scene.h"
+#include "common/data/synth/synth_writer.h"
+#include "common/data/tiff_io.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

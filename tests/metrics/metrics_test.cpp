@@ -4,13 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/png_io.h"
-#include "data/tiff_io.h"
-#include "metrics/aupro.h"
-#include "metrics/auroc.h"
-#include "metrics/evaluation.h"
+#include "common/data/png_io.h"
+#include "common/data/tiff_io.h"
+#include "common/metrics/aupro.h"
+#include "common/metrics/auroc.h"
+#include "common/metrics/evaluation.h"
 #include "test_support.h"
-#include "util/npy.h"
+#include "common/util/npy.h"
 
 namespace cfm {
 namespace {

@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "models/checkpoint/state_dict.h"
+#include "common/models/checkpoint/state_dict.h"
 #include "test_support.h"
-#include "util/error.h"
-#include "util/npy.h"
+#include "common/util/error.h"
+#include "common/util/npy.h"
 
 namespace cfm {
 namespace {

@@ -15,12 +15,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "net/auth.h"
-#include "net/frame.h"
-#include "store/job_store.h"
-#include "store/sqlite.h"
+#include "common/net/auth.h"
+#include "common/net/frame.h"
+#include "common/store/job_store.h"
+#include "common/store/sqlite.h"
 #include "test_support.h"
-#include "util/child_process.h"
+#include "common/util/child_process.h"
 
 namespace cfm::test {
 

@@ -3,7 +3,7 @@
 // coordinator keeps serving, and the database is unchanged.
 #include <sys/resource.h>
 
-#include "grid/job_config.h"
+#include "common/grid/job_config.h"
 #include "orchestrator/cluster_fixture.h"
 
 namespace cfm::test {

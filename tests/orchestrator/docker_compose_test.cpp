@@ -36,20 +36,20 @@ TEST(DockerCompose, CoordinatorAndGpuWorkersShareResultsAndAToken) {
   for (const YAML::Node& service : {coordinator, worker}) {
     EXPECT_EQ(service["command"][0].as<std::string>(), "cfm");
     EXPECT_EQ(check_args(service["command"]), "");
-    EXPECT_TRUE(has(service["volumes"], "results:/results"));
+    EXPECT_TRUE(has(service["volumes"], "runs:/runs"));
     EXPECT_TRUE(has(service["secrets"], "cfm_token"));
     EXPECT_EQ(flag(service["command"], "--token-file"), "/run/secrets/cfm_token");
   }
   EXPECT_EQ(coordinator["command"][1].as<std::string>(), "serve");
   EXPECT_EQ(worker["command"][1].as<std::string>(), "worker");
-  EXPECT_EQ(flag(coordinator["command"], "--db").rfind("/results/", 0), 0u);
+  EXPECT_EQ(flag(coordinator["command"], "--db").rfind("/runs/", 0), 0u);
   // The workers reach the coordinator by its service name on the port it listens on.
   std::string listen = flag(coordinator["command"], "--listen"), target = flag(worker["command"], "--coordinator");
   EXPECT_EQ(target, "coordinator:" + listen.substr(listen.rfind(':') + 1));
   YAML::Node device = worker["deploy"]["resources"]["reservations"]["devices"][0];
   EXPECT_EQ(device["driver"].as<std::string>(), "nvidia");
   EXPECT_TRUE(has(device["capabilities"], "gpu"));
-  EXPECT_TRUE(compose["volumes"]["results"]);
+  EXPECT_TRUE(compose["volumes"]["runs"]);
   EXPECT_TRUE(compose["secrets"]["cfm_token"]["file"]);
 }
 

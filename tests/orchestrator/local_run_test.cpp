@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "data/png_io.h"
-#include "store/sqlite.h"
+#include "common/data/png_io.h"
+#include "common/store/sqlite.h"
 #include "test_support.h"
 
 namespace cfm {

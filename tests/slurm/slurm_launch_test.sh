@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `cfm launch slurm` against a real single-node Slurm (../shared/docs/toolchain.md): starts munge,
+# `cfm launch slurm` against a real single-node Slurm (docs/architecture.md §8): starts munge,
 # slurmctld and slurmd with a throw-away configuration, a coordinator on loopback, submits a small
 # noop grid as a 2-task job array of `cfm worker`s, and checks the database. Skips (exit 77) when Slurm
 # is not installed or the test does not run as root (slurmd needs root).

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "util/excerpt.h"
-#include "util/plain_name.h"
+#include "common/util/excerpt.h"
+#include "common/util/plain_name.h"
 
 namespace cfm {
 namespace {

@@ -2,7 +2,7 @@
 #include <string>
 
 #include "test_support.h"
-#include "util/progress_bar.h"
+#include "common/util/progress_bar.h"
 
 namespace cfm {
 namespace {

@@ -1,4 +1,4 @@
-#include "data/preprocess/batch_runner.h"
+#include "common/data/preprocess/batch_runner.h"
 
 #include <algorithm>
 #include <atomic>
@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "util/error.h"
-#include "util/progress_bar.h"
+#include "common/util/error.h"
+#include "common/util/progress_bar.h"
 
 namespace cfm {
 

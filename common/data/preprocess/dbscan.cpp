@@ -1,4 +1,4 @@
-#include "data/preprocess/dbscan.h"
+#include "common/data/preprocess/dbscan.h"
 
 #include <nanoflann.hpp>
 

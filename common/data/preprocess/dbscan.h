@@ -1,4 +1,4 @@
-// DBSCAN as Open3D's PointCloud::ClusterDBSCAN, which CFM's preprocessing calls (cfm-method.md §1.3
+// DBSCAN as Open3D's PointCloud::ClusterDBSCAN, which CFM's preprocessing calls (docs/method.md §1.3
 // step 5): a point is core when at least `min_points` points (itself included) lie closer than `eps`;
 // clusters are numbered in the order of their first core point (index order, as Open3D discovers them);
 // -1 is noise. A border point reachable from several clusters joins the lowest-numbered one.

@@ -7,7 +7,7 @@
 #include <numeric>
 #include <unordered_map>
 
-#include "data/preprocess/dbscan.h"
+#include "common/data/preprocess/dbscan.h"
 
 namespace cfm {
 namespace {

@@ -1,4 +1,4 @@
-#include "data/preprocess/eyecandies_convert.h"
+#include "common/data/preprocess/eyecandies_convert.h"
 
 #include <Eigen/Dense>
 #include <yaml-cpp/yaml.h>
@@ -10,9 +10,9 @@
 #include <map>
 #include <tuple>
 
-#include "data/png_io.h"
-#include "data/preprocess/mvtec_dataset_preprocess.h"
-#include "util/error.h"
+#include "common/data/png_io.h"
+#include "common/data/preprocess/mvtec_dataset_preprocess.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

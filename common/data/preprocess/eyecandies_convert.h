@@ -1,4 +1,4 @@
-// `cfm preprocess eyecandies`: CFM's (= M3DM's) Eyecandies conversion (cfm-method.md §1.5). Depth PNG +
+// `cfm preprocess eyecandies`: CFM's (= M3DM's) Eyecandies conversion (docs/method.md §1.5). Depth PNG +
 // normalisation + pose -> world-frame points -> background removal -> 512x512x3 float64 TIFF; image_4 is
 // the RGB; test_public samples go to test/bad when their mask has any non-zero pixel, else test/good.
 // Fixes over the official script: the category paths are joined correctly, and samples are found by
@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "data/image.h"
-#include "data/preprocess/batch_runner.h"
+#include "common/data/image.h"
+#include "common/data/preprocess/batch_runner.h"
 
 namespace cfm {
 

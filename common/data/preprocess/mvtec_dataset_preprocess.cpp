@@ -1,12 +1,12 @@
-#include "data/preprocess/mvtec_dataset_preprocess.h"
+#include "common/data/preprocess/mvtec_dataset_preprocess.h"
 
 #include <algorithm>
 #include <filesystem>
 
-#include "data/sample_checks.h"
-#include "data/tiff_io.h"
-#include "util/error.h"
-#include "util/seed.h"
+#include "common/data/sample_checks.h"
+#include "common/data/tiff_io.h"
+#include "common/util/error.h"
+#include "common/util/seed.h"
 
 namespace fs = std::filesystem;
 

@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "data/preprocess/batch_runner.h"
-#include "data/preprocess/mvtec_preprocess.h"
+#include "common/data/preprocess/batch_runner.h"
+#include "common/data/preprocess/mvtec_preprocess.h"
 
 namespace cfm {
 

@@ -1,13 +1,13 @@
-#include "data/preprocess/mvtec_preprocess.h"
+#include "common/data/preprocess/mvtec_preprocess.h"
 
 #include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 
-#include "data/preprocess/dbscan.h"
-#include "data/sample_checks.h"
-#include "util/error.h"
+#include "common/data/preprocess/dbscan.h"
+#include "common/data/sample_checks.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -1,5 +1,5 @@
 // CFM's MVTec 3D-AD preprocessing of one organized point cloud (processing/preprocess_mvtec.py,
-// cfm-method.md §1.3): RANSAC plane on the 10-pixel border band, removal of points closer than 5 mm to
+// docs/method.md §1.3): RANSAC plane on the 10-pixel border band, removal of points closer than 5 mm to
 // the plane, zero padding to a square multiple of 100, and DBSCAN (eps 6 mm, 30 points) keeping the
 // largest cluster. Fixes over the official script: RANSAC is seeded (reproducible), and the noise label
 // can no longer win the cluster vote (the official rule could keep only noise); a cloud with no cluster
@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <string>
 
-#include "data/image.h"
-#include "data/preprocess/plane_ransac.h"
+#include "common/data/image.h"
+#include "common/data/preprocess/plane_ransac.h"
 
 namespace cfm {
 

@@ -1,10 +1,10 @@
-#include "data/preprocess/plane_ransac.h"
+#include "common/data/preprocess/plane_ransac.h"
 
 #include <Eigen/Eigenvalues>
 #include <cmath>
 #include <random>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 

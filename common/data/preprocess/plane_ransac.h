@@ -1,5 +1,5 @@
 // Robust plane fit with RANSAC, restating Open3D's PointCloud::SegmentPlane as CFM's preprocessing uses
-// it (cfm-method.md §1.3 step 2): hypotheses from `sample_size` random points fitted by least squares,
+// it (docs/method.md §1.3 step 2): hypotheses from `sample_size` random points fitted by least squares,
 // scored by inlier fitness then RMSE, and the best hypothesis refitted to its inliers. Unlike the official
 // call, the random draws are seeded, so preprocessing is reproducible.
 #pragma once

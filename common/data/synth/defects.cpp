@@ -5,8 +5,8 @@
 #include <cmath>
 #include <vector>
 
-#include "data/synth/scene.h"
-#include "data/synth/synth_random.h"
+#include "common/data/synth/scene.h"
+#include "common/data/synth/synth_random.h"
 
 namespace cfm::synth {
 namespace {

@@ -1,4 +1,4 @@
-#include "data/synth/eyecandies_writer.h"
+#include "common/data/synth/eyecandies_writer.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "data/png_io.h"
-#include "data/synth/synth_random.h"
-#include "util/error.h"
+#include "common/data/png_io.h"
+#include "common/data/synth/synth_random.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

@@ -4,8 +4,8 @@
 #include <functional>
 #include <vector>
 
-#include "data/synth/scene.h"
-#include "data/synth/synth_writer.h"
+#include "common/data/synth/scene.h"
+#include "common/data/synth/synth_writer.h"
 
 namespace cfm::synth {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "data/synth/scene.h"
-#include "data/synth/synth_random.h"
+#include "common/data/synth/scene.h"
+#include "common/data/synth/synth_random.h"
 
 namespace cfm::synth {
 namespace {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "data/image.h"
+#include "common/data/image.h"
 
 namespace cfm::synth {
 
@@ -75,7 +75,7 @@ MvtecSample generate_mvtec_sample(const CategoryStyle& style, int image_height, 
 
 namespace cfm::synth {
 
-// Eyecandies-like sensor (cfm-method.md §1.4): 512x512, f = 711.11 px, principal point (W/2, H/2), a
+// Eyecandies-like sensor (docs/method.md §1.4): 512x512, f = 711.11 px, principal point (W/2, H/2), a
 // 16-bit depth PNG normalised by [min, max], a world->camera pose, six lightings and a normal map.
 // World frame: plane y = 0, up = -y, units of 0.1 m, which is what CFM's converter expects.
 struct EyecandiesView {

@@ -1,13 +1,13 @@
 // Category objects as surface models. Every object stands on the plane with steep walls at least 5 mm
 // high (like the real objects, whose sides rise well above the 5 mm plane-removal threshold of
-// cfm-method.md §1.3), then carries a category-specific profile, surface texture and albedo. Albedo is
+// docs/method.md §1.3), then carries a category-specific profile, surface texture and albedo. Albedo is
 // tied to geometry (baked rims, dark chocolate chips that protrude, potato eyes that are dimples, wood
 // grain that is slightly raised), so the 2D and 3D modalities are related as on real objects.
 #include <algorithm>
 #include <cmath>
 
-#include "data/synth/scene.h"
-#include "data/synth/synth_random.h"
+#include "common/data/synth/scene.h"
+#include "common/data/synth/synth_random.h"
 
 namespace cfm::synth {
 namespace {

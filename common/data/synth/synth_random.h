@@ -8,7 +8,7 @@
 #include <random>
 #include <string>
 
-#include "util/seed.h"
+#include "common/util/seed.h"
 
 namespace cfm::synth {
 

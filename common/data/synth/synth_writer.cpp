@@ -1,4 +1,4 @@
-#include "data/synth/synth_writer.h"
+#include "common/data/synth/synth_writer.h"
 
 #include <algorithm>
 #include <atomic>
@@ -12,13 +12,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "data/png_io.h"
-#include "data/synth/eyecandies_writer.h"
-#include "data/synth/scene.h"
-#include "data/synth/synth_random.h"
-#include "data/tiff_io.h"
-#include "util/error.h"
-#include "util/progress_bar.h"
+#include "common/data/png_io.h"
+#include "common/data/synth/eyecandies_writer.h"
+#include "common/data/synth/scene.h"
+#include "common/data/synth/synth_random.h"
+#include "common/data/tiff_io.h"
+#include "common/util/error.h"
+#include "common/util/progress_bar.h"
 
 namespace fs = std::filesystem;
 
@@ -38,7 +38,7 @@ void validate(const SynthOptions& o) {
   if (o.format == DatasetFormat::Mvtec && (o.size < 100 || o.size > 4000 || o.size % 100 != 0))
     throw UsageError(fmt::format(
         "synth: --size must be a multiple of 100 in 100..4000 (got {}): CFM's preprocessing pads to multiples "
-        "of 100, and RGB and xyz stay aligned only then (cfm-method.md §2.1)",
+        "of 100, and RGB and xyz stay aligned only then (docs/method.md §2.1)",
         o.size));
   if (o.train < 1 || o.test < 1 || o.validation < 0) throw UsageError("synth: --train and --test must be >= 1");
 }

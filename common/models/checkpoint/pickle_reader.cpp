@@ -1,11 +1,11 @@
-#include "models/checkpoint/pickle_reader.h"
+#include "common/models/checkpoint/pickle_reader.h"
 
 #include <torch/torch.h>
 
 #include <cstring>
 #include <map>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm::pickle {
 namespace {

@@ -1,4 +1,4 @@
-#include "models/checkpoint/state_dict.h"
+#include "common/models/checkpoint/state_dict.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/checkpoint/pickle_reader.h"
-#include "util/error.h"
+#include "common/models/checkpoint/pickle_reader.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

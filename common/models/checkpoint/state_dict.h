@@ -1,4 +1,4 @@
-// Reading and writing the weight files users download, as they are (toolchain.md, "Reading Python
+// Reading and writing the weight files users download, as they are (docs/architecture.md §8, "Python
 // checkpoints"): PyTorch's zip `.pth` (torch.save since 1.6) and safetensors.
 //
 //   cfm::StateDict weights = cfm::read_checkpoint("pretrain.pth");

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "orchestrator/results/comparison_table.h"
-#include "util/error.h"
+#include "results/comparison_table.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "net/auth.h"
-#include "net/client.h"
-#include "net/frame.h"
-#include "net/protocol_error.h"
+#include "common/net/auth.h"
+#include "common/net/client.h"
+#include "common/net/frame.h"
+#include "common/net/protocol_error.h"
 #include "test_support.h"
 
 namespace cfm::net {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "orchestrator/results/result_rows.h"
+#include "results/result_rows.h"
 
 namespace cfm {
 

@@ -1,4 +1,4 @@
-#include "orchestrator/results/gallery.h"
+#include "results/gallery.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -7,12 +7,12 @@
 
 #include <fmt/format.h>
 
-#include "data/heat_map.h"
-#include "data/png_io.h"
-#include "data/resample.h"
-#include "data/tiff_io.h"
-#include "store/sqlite.h"
-#include "util/error.h"
+#include "common/data/heat_map.h"
+#include "common/data/png_io.h"
+#include "common/data/resample.h"
+#include "common/data/tiff_io.h"
+#include "common/store/sqlite.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/results/result_rows.h"
+#include "results/result_rows.h"
 
 namespace cfm {
 

@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "orchestrator/results/result_rows.h"
+#include "results/result_rows.h"
 
 namespace cfm {
 

@@ -1,12 +1,12 @@
-#include "orchestrator/results/result_rows.h"
+#include "results/result_rows.h"
 
 #include <algorithm>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "store/sqlite.h"
-#include "util/error.h"
+#include "common/store/sqlite.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

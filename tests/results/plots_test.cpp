@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "store/job_store.h"
+#include "common/store/job_store.h"
 #include "test_support.h"
 
 namespace cfm {

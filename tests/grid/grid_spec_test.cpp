@@ -3,10 +3,10 @@
 #include <fstream>
 #include <map>
 
-#include "grid/grid_spec.h"
-#include "grid/job_config.h"
+#include "common/grid/grid_spec.h"
+#include "common/grid/job_config.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

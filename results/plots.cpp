@@ -1,4 +1,4 @@
-#include "orchestrator/results/plots.h"
+#include "results/plots.h"
 
 #include <sys/wait.h>
 
@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/results/comparison_table.h"
-#include "store/sqlite.h"
-#include "util/error.h"
+#include "results/comparison_table.h"
+#include "common/store/sqlite.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

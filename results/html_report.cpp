@@ -1,4 +1,4 @@
-#include "orchestrator/results/html_report.h"
+#include "results/html_report.h"
 
 #include <openssl/evp.h>
 
@@ -8,10 +8,10 @@
 
 #include <fmt/format.h>
 
-#include "orchestrator/results/comparison_table.h"
-#include "orchestrator/results/gallery.h"
-#include "orchestrator/results/plots.h"
-#include "util/error.h"
+#include "results/comparison_table.h"
+#include "results/gallery.h"
+#include "results/plots.h"
+#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 

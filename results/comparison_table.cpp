@@ -1,4 +1,4 @@
-#include "orchestrator/results/comparison_table.h"
+#include "results/comparison_table.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

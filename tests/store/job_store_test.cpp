@@ -3,11 +3,11 @@
 #include <fstream>
 #include <iterator>
 
-#include "store/job_store.h"
-#include "store/schema.h"
-#include "store/sqlite.h"
+#include "common/store/job_store.h"
+#include "common/store/schema.h"
+#include "common/store/sqlite.h"
 #include "test_support.h"
-#include "util/error.h"
+#include "common/util/error.h"
 
 namespace cfm {
 namespace {

@@ -1,0 +1,119 @@
+#include "common/net/messages.h"
+
+#include "common/net/auth.h"
+#include "common/net/message_fields.h"
+#include "common/net/protocol_error.h"
+#include "common/util/excerpt.h"
+
+using nlohmann::json;
+
+namespace cfm::net {
+namespace {
+
+namespace type = message_type;
+
+// A lease id, as the store makes it (and as nothing else may look).
+std::string lease_id_field(const json& m) { return string_field(m, "lease_id", kMaxLeaseIdBytes); }
+
+int count_field(const json& m, const char* field) { return static_cast<int>(integer_field(m, field, 0, 1ll << 40)); }
+
+}  // namespace
+
+std::string type_of(const json& message) { return message["type"].get<std::string>(); }
+
+json Hello::to_json() const { return {{"type", type::kHello}, {"name", name}, {"nonce", nonce}}; }
+Hello Hello::parse(const json& m) {
+  Hello h{string_field(m, "name", kMaxNameBytes), string_field(m, "nonce", kNonceChars)};
+  for (char c : h.name)
+    if (c < 0x20 || c > 0x7e) throw ProtocolError("hello: the name holds a control or non-ASCII byte: '" + excerpt(h.name) + "'");
+  if (!is_nonce(h.nonce)) throw ProtocolError("hello: the nonce is not 64 lower-case hex characters");
+  return h;
+}
+
+json Challenge::to_json() const { return {{"type", type::kChallenge}, {"nonce", nonce}, {"proof", proof}}; }
+Challenge Challenge::parse(const json& m) {
+  Challenge c{string_field(m, "nonce", kNonceChars), string_field(m, "proof", 64)};
+  if (!is_nonce(c.nonce)) throw ProtocolError("challenge: the nonce is not 64 lower-case hex characters");
+  return c;
+}
+
+json Auth::to_json() const { return {{"type", type::kAuth}, {"proof", proof}}; }
+Auth Auth::parse(const json& m) { return {string_field(m, "proof", 64)}; }
+
+json Welcome::to_json() const { return {{"type", type::kWelcome}}; }
+
+json ErrorReply::to_json() const { return {{"type", type::kError}, {"reason", reason}}; }
+ErrorReply ErrorReply::parse(const json& m) { return {optional_string_field(m, "reason", 4096, "?")}; }
+
+json LeaseRequest::to_json() const { return {{"type", type::kLease}, {"worker", worker}}; }
+LeaseRequest LeaseRequest::parse(const json& m) { return {string_field(m, "worker", kMaxNameBytes)}; }
+
+json Idle::to_json() const { return {{"type", type::kIdle}, {"finished", finished}}; }
+Idle Idle::parse(const json& m) { return {bool_field(m, "finished")}; }
+
+json JobOfferMessage::to_json() const {
+  return {{"type", type::kJob}, {"key", key},       {"attempt", attempt}, {"lease_id", lease_id}, {"run_dir", run_dir},
+          {"config", config},   {"heartbeat_seconds", heartbeat_seconds}};
+}
+JobOfferMessage JobOfferMessage::parse(const json& m) {
+  JobOfferMessage j;
+  j.lease_id = lease_id_field(m);
+  j.key = string_field(m, "key", 64);
+  j.attempt = static_cast<int>(integer_field(m, "attempt", 1, 1000));
+  j.run_dir = string_field(m, "run_dir", 4096);
+  j.config = object_field(m, "config");
+  j.heartbeat_seconds = number_field(m, "heartbeat_seconds", 0.01, 3600);
+  return j;
+}
+
+json Heartbeat::to_json() const { return {{"type", type::kHeartbeat}, {"lease_id", lease_id}}; }
+Heartbeat Heartbeat::parse(const json& m) { return {lease_id_field(m)}; }
+
+json HeartbeatReply::to_json() const { return {{"type", type::kOk}, {"valid", valid}}; }
+HeartbeatReply HeartbeatReply::parse(const json& m) { return {bool_field(m, "valid")}; }
+
+json ResultReport::to_json() const { return {{"type", type::kResult}, {"lease_id", lease_id}, {"result", result}}; }
+ResultReport ResultReport::parse(const json& m) {
+  ResultReport r{lease_id_field(m), object_field(m, "result")};
+  for (const char* section : {"metrics", "timings", "artifacts", "resources"})
+    if (r.result.contains(section) && !r.result[section].is_object())
+      throw ProtocolError(std::string("result message: '") + section + "' is not an object");
+  return r;
+}
+
+json FailureReport::to_json() const {
+  return {{"type", type::kFailure}, {"lease_id", lease_id}, {"error", error}, {"log_tail", log_tail}};
+}
+FailureReport FailureReport::parse(const json& m) {
+  return {lease_id_field(m), string_field(m, "error", kMaxErrorBytes), optional_string_field(m, "log_tail", kMaxLogTailBytes)};
+}
+
+json Release::to_json() const { return {{"type", type::kRelease}, {"lease_id", lease_id}}; }
+Release Release::parse(const json& m) { return {lease_id_field(m)}; }
+
+json Acknowledgement::to_json() const { return {{"type", type::kOk}, {"accepted", accepted}}; }
+
+json Submitted::to_json() const {
+  return {{"type", type::kSubmitted}, {"added", added}, {"requeued", requeued}, {"already_done", already_done}, {"in_queue", in_queue}};
+}
+Submitted Submitted::parse(const json& m) {
+  return {count_field(m, "added"), count_field(m, "requeued"), count_field(m, "already_done"), count_field(m, "in_queue")};
+}
+
+json StatusRequest::to_json() const { return {{"type", type::kStatus}, {"grid", grid}}; }
+StatusRequest StatusRequest::parse(const json& m) { return {optional_string_field(m, "grid", kMaxNameBytes + 1)}; }
+
+json StatusReply::to_json() const {
+  return {{"type", type::kStatus}, {"pending", pending},     {"leased", leased}, {"running", running},
+          {"succeeded", succeeded}, {"failed", failed}, {"grids", grids}};
+}
+StatusReply StatusReply::parse(const json& m) {
+  StatusReply s{count_field(m, "pending"), count_field(m, "leased"), count_field(m, "running"), count_field(m, "succeeded"),
+                count_field(m, "failed"), {}};
+  if (!m.contains("grids") || !m["grids"].is_array()) throw ProtocolError("status reply without a grids list");
+  for (const json& g : m["grids"])
+    if (g.is_string()) s.grids.push_back(excerpt(g.get<std::string>(), kMaxNameBytes));
+  return s;
+}
+
+}  // namespace cfm::net
