@@ -3,6 +3,8 @@
 // result), so the figure is the orchestration cost per job without any job process. Then raw SQLite
 // result writes per second through JobStore::complete.
 // Usage: cfm_coordinator_benchmark [jobs=10000] [workers=8]
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,14 +14,11 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "common/net/client.h"
 #include "common/net/messages.h"
-#include "orchestrator/coordinator.h"
 #include "common/store/job_store.h"
 #include "common/util/sha256.h"
+#include "orchestrator/coordinator.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -29,7 +28,8 @@ namespace {
 std::vector<cfm::JobSpec> noop_jobs(int n, const std::string& salt) {
   std::vector<cfm::JobSpec> jobs;
   for (int i = 0; i < n; ++i)
-    jobs.push_back({cfm::sha256_hex(salt + std::to_string(i)), {{"method", "noop"}, {"seed", i}}, {{"seed", i}}});
+    jobs.push_back(
+        {cfm::sha256_hex(salt + std::to_string(i)), {{"method", "noop"}, {"seed", i}}, {{"seed", i}}});
   return jobs;
 }
 
@@ -73,15 +73,19 @@ int main(int argc, char** argv) {
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   coordinator.stop();
   server.join();
-  fmt::print("coordinator: {} no-op jobs through {} workers in {:.2f} s = {:.0f} jobs/s ({:.2f} ms per job, lease + result)\n", done.load(),
-             workers, seconds, done / seconds, 1000 * seconds / done);
+  fmt::print(
+      "coordinator: {} no-op jobs through {} workers in {:.2f} s = {:.0f} jobs/s ({:.2f} ms per job, lease + "
+      "result)\n",
+      done.load(), workers, seconds, done / seconds, 1000 * seconds / done);
 
   cfm::JobStore store((dir / "direct.sqlite").string());
   store.submit("bench", "", noop_jobs(jobs, "b"), 1, false, 0);
   start = Clock::now();
   int written = 0;
-  while (auto lease = store.lease("direct", "/runs", 60, 1)) written += store.complete(lease->lease_id, fake_result(), 2);
+  while (auto lease = store.lease("direct", "/runs", 60, 1))
+    written += store.complete(lease->lease_id, fake_result(), 2);
   seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  fmt::print("sqlite: {} leases + results (one transaction each, WAL) in {:.2f} s = {:.0f} results/s\n", written, seconds, written / seconds);
+  fmt::print("sqlite: {} leases + results (one transaction each, WAL) in {:.2f} s = {:.0f} results/s\n",
+             written, seconds, written / seconds);
   fs::remove_all(dir);
 }

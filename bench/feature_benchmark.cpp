@@ -17,10 +17,10 @@
 #include "common/cfm/feature_alignment.h"
 #include "common/cfm/feature_extractor.h"
 #include "common/cfm/random_backbones.h"
-#include "common/models/point_sampling.h"
 #include "common/data/preprocess/mvtec_preprocess.h"
 #include "common/data/sample_loader.h"
 #include "common/data/synth/scene.h"
+#include "common/models/point_sampling.h"
 
 namespace {
 
@@ -53,7 +53,9 @@ double sgemm_gflops() {
 }
 
 // Multiply-adds x 2 of one pre-norm transformer block over n tokens of width d with MLP width m.
-double block_flops(double n, double d, double m) { return 2 * (n * d * 3 * d + 2 * n * n * d + n * d * d + 2 * n * d * m); }
+double block_flops(double n, double d, double m) {
+  return 2 * (n * d * 3 * d + 2 * n * n * d + n * d * d + 2 * n * d * m);
+}
 
 }  // namespace
 
@@ -77,7 +79,8 @@ int main(int argc, char** argv) {
   cfm::FeatureExtractor extractor(config);
 
   auto style = cfm::synth::category_styles(1)[0];
-  cfm::synth::MvtecSample sample = cfm::synth::generate_mvtec_sample(style, 800, cfm::synth::DefectKind::None, 1);
+  cfm::synth::MvtecSample sample =
+      cfm::synth::generate_mvtec_sample(style, 800, cfm::synth::DefectKind::None, 1);
   cfm::PointImage points = cfm::preprocess_mvtec_cloud(sample.xyz, cfm::MvtecPreprocessParams{}, "bench");
   at::Tensor rgb = cfm::rgb_to_tensor(sample.rgb, 224), cloud = cfm::cloud_to_tensor(points, 224);
 
@@ -103,14 +106,17 @@ int main(int argc, char** argv) {
   const double vit_flops = 2.0 * 784 * 768 * 192 + 12 * block_flops(785, 768, 3072);
   const double g = 1024, k = 128;
   const double encoder_flops = 2 * g * k * (3 * 128 + 128 * 256 + 512 * 512 + 512 * 384);
-  const double pm_flops = encoder_flops + 12 * block_flops(g, 384, 1536) + 3.0 * 2 * g * static_cast<double>(valid);
+  const double pm_flops =
+      encoder_flops + 12 * block_flops(g, 384, 1536) + 3.0 * 2 * g * static_cast<double>(valid);
   std::printf("sample: %lld valid points at 224x224\n", static_cast<long long>(valid));
-  std::printf("ViT-B/8 @224      %7.3f s  %6.1f GFLOP  %6.1f GFLOP/s  %5.1f %% of sgemm\n", vit_time, vit_flops / 1e9,
-              vit_flops / vit_time / 1e9, 100 * vit_flops / vit_time / 1e9 / rate);
-  std::printf("Point-MAE G=1024  %7.3f s  %6.1f GFLOP  %6.1f GFLOP/s  %5.1f %% of sgemm (FPS, KNN included)\n", pm_time,
-              pm_flops / 1e9, pm_flops / pm_time / 1e9, 100 * pm_flops / pm_time / 1e9 / rate);
+  std::printf("ViT-B/8 @224      %7.3f s  %6.1f GFLOP  %6.1f GFLOP/s  %5.1f %% of sgemm\n", vit_time,
+              vit_flops / 1e9, vit_flops / vit_time / 1e9, 100 * vit_flops / vit_time / 1e9 / rate);
+  std::printf(
+      "Point-MAE G=1024  %7.3f s  %6.1f GFLOP  %6.1f GFLOP/s  %5.1f %% of sgemm (FPS, KNN included)\n",
+      pm_time, pm_flops / 1e9, pm_flops / pm_time / 1e9, 100 * pm_flops / pm_time / 1e9 / rate);
   std::printf("alignment to 224  %7.3f s\n", align_time);
-  std::printf("per sample        %7.3f s   peak RSS %.0f MB\n", vit_time + pm_time + align_time, peak_rss_mb());
+  std::printf("per sample        %7.3f s   peak RSS %.0f MB\n", vit_time + pm_time + align_time,
+              peak_rss_mb());
 
   // KNN + interpolation + grid at 50k points and G = 1024: extra peak memory over the current footprint.
   at::Tensor dense = torch::rand({50000, 3}) * 0.1 + torch::tensor({0.f, 0.f, 0.5f});
@@ -126,9 +132,10 @@ int main(int argc, char** argv) {
   at::Tensor grid = cfm::point_features_to_grid(per_point, pixels, 224);
   double t = seconds_since(t0);
   // The high-water mark only moves when this step exceeds the earlier peak; report the bound we can see.
-  std::printf("50k points, G=1024: KNN + interpolation + grid %.2f s; peak RSS %.0f MB (was %.0f MB; "
-              "footprint before this step %.0f MB, so at most %.0f MB extra)\n",
-              t, peak_rss_mb(), peak_before, before, peak_rss_mb() - before);
+  std::printf(
+      "50k points, G=1024: KNN + interpolation + grid %.2f s; peak RSS %.0f MB (was %.0f MB; "
+      "footprint before this step %.0f MB, so at most %.0f MB extra)\n",
+      t, peak_rss_mb(), peak_before, before, peak_rss_mb() - before);
   (void)neighbours;
   (void)grid;
   std::filesystem::remove_all(dir);

@@ -1,8 +1,8 @@
 // Benchmark (not a test): metrics of a full MVTec-sized category, 130 maps of 224 x 224 (about 6.5 M
 // pixels), official and exact AU-PRO protocols.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
 #include <random>
 
 #include "common/metrics/evaluation.h"
@@ -31,7 +31,8 @@ int main() {
     cfm::Evaluation e = cfm::evaluate_maps(maps, {}, options);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("%s protocol: 130 maps of 224x224 in %.3f s (I-AUROC %.3f, P-AUROC %.3f, AUPRO@0.3 %.3f)\n",
-                exact ? "exact" : "official", seconds, e.i_auroc.value_or(-1), e.p_auroc.value_or(-1), e.aupro[0.3].value_or(-1));
+                exact ? "exact" : "official", seconds, e.i_auroc.value_or(-1), e.p_auroc.value_or(-1),
+                e.aupro[0.3].value_or(-1));
   }
   return 0;
 }

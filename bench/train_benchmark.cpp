@@ -26,7 +26,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double since(std::chrono::steady_clock::time_point t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); }
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
 double peak_rss_mb() {
   rusage usage{};
@@ -95,13 +97,15 @@ int main(int argc, char** argv) {
   cfm::FeatureExtractor extractor(config, device);
   cfm::Dataset dataset(data.out);
   auto train = dataset.samples("cookie", "train");
-  std::printf("preset %s (%s) on %s, %zu training samples\n", preset.c_str(), cfm::describe(config).c_str(), device_name.c_str(), train.size());
+  std::printf("preset %s (%s) on %s, %zu training samples\n", preset.c_str(), cfm::describe(config).c_str(),
+              device_name.c_str(), train.size());
 
   cfm::TrainOptions options;
   options.epochs = 2;
   options.batch_size = 4;
   cfm::FeatureCache cache((dir / "cache").string(), config);
-  cfm::CrossmodalMappers mappers = cfm::make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());
+  cfm::CrossmodalMappers mappers =
+      cfm::make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());
   cfm::TrainReport cached = cfm::train_mappers(mappers, extractor, cache, train, options);
   cfm::BackboneConfig official = config;
   official.mode = cfm::BackboneMode::Official;  // bypasses the cache: backbones run for every batch
@@ -109,8 +113,10 @@ int main(int argc, char** argv) {
   cfm::FeatureCache no_cache("", official);
   options.epochs = 1;
   cfm::TrainReport uncached = cfm::train_mappers(mappers, uncached_extractor, no_cache, train, options);
-  std::printf("epoch with cache (2nd epoch): %.2f s; without cache (backbones every batch): %.2f s; ratio %.1fx\n",
-              cached.epoch_seconds[1], uncached.epoch_seconds[0], uncached.epoch_seconds[0] / cached.epoch_seconds[1]);
+  std::printf(
+      "epoch with cache (2nd epoch): %.2f s; without cache (backbones every batch): %.2f s; ratio %.1fx\n",
+      cached.epoch_seconds[1], uncached.epoch_seconds[0],
+      uncached.epoch_seconds[0] / cached.epoch_seconds[1]);
 
   std::vector<cfm::AlignedFeatures> batch;
   for (std::size_t i = 0; i < std::min<std::size_t>(4, train.size()); ++i) {
@@ -126,15 +132,21 @@ int main(int argc, char** argv) {
   };
   double full_loss = 0, masked_loss = 0;
   double full = time_loss(full_pixel_loss, full_loss), masked = time_loss(masked_pixel_loss, masked_loss);
-  std::printf("one batch forward+backward: every pixel %.3f s, loss pixels only %.3f s (%.1fx); losses %.7f vs %.7f (diff %.1e)\n",
-              full, masked, full / masked, full_loss, masked_loss, std::abs(full_loss - masked_loss));
+  std::printf(
+      "one batch forward+backward: every pixel %.3f s, loss pixels only %.3f s (%.1fx); losses %.7f vs %.7f "
+      "(diff %.1e)\n",
+      full, masked, full / masked, full_loss, masked_loss, std::abs(full_loss - masked_loss));
 
   auto t = std::chrono::steady_clock::now();
-  cfm::CategoryEvaluation e = cfm::evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"), (dir / "eval").string());
+  cfm::CategoryEvaluation e = cfm::evaluate_category(
+      mappers, extractor, cache, dataset.samples("cookie", "test"), (dir / "eval").string());
   double eval_seconds = since(t);
-  std::printf("inference: %.3f s per sample incl. cached backbones (%.2f fps); whole test split %.1f s; peak RSS %.0f MB\n",
-              e.seconds_per_sample, 1.0 / e.seconds_per_sample, eval_seconds, peak_rss_mb());
-  if (auto gpu = cfm::peak_gpu_memory_bytes(device)) std::printf("peak GPU memory: %.0f MB\n", static_cast<double>(*gpu) / 1e6);
+  std::printf(
+      "inference: %.3f s per sample incl. cached backbones (%.2f fps); whole test split %.1f s; peak RSS "
+      "%.0f MB\n",
+      e.seconds_per_sample, 1.0 / e.seconds_per_sample, eval_seconds, peak_rss_mb());
+  if (auto gpu = cfm::peak_gpu_memory_bytes(device))
+    std::printf("peak GPU memory: %.0f MB\n", static_cast<double>(*gpu) / 1e6);
   fs::remove_all(dir);
   return 0;
 }

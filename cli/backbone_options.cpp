@@ -1,39 +1,47 @@
 #include "backbone_options.h"
 
+#include <cctype>
+#include <thread>
+
+#include "common/util/error.h"
+
 namespace cfm::cli {
 
-void add_backbone_options(CLI::App* cmd, BackboneFlags& f) {
-  cmd->add_option("--preset", f.preset, "Backbone preset: paper or demo")->capture_default_str();
-  cmd->add_option("--config", f.config_file, "YAML file with backbone settings (applied after the preset)");
-  cmd->add_option("--vit-weights", f.vit_weights, "DINO ViT weights (.pth or .safetensors, timm/DINO layout)");
-  cmd->add_option("--point-mae-weights", f.point_mae_weights, "Point-MAE weights (pretrain.pth layout)");
-  cmd->add_option("--layers", f.layers, "Transformer blocks kept in both backbones (12, 8, 4)");
-  cmd->add_option("--groups", f.groups, "Point-MAE FPS centres G");
-  cmd->add_option("--group-size", f.group_size, "Point-MAE neighbours per group k");
-  cmd->add_option("--mode", f.mode, "eval (deterministic) or official (BN batch statistics + DropPath)");
-  cmd->add_option("--grid", f.grid, "Side of the pixel grid the features are aligned to");
-  cmd->add_option("--image-size", f.image_size, "ViT input side (must match the position embedding)");
-  cmd->add_option("--vit-heads", f.vit_heads, "ViT attention heads");
-  cmd->add_option("--point-mae-heads", f.point_mae_heads, "Point-MAE attention heads");
-  cmd->add_option("--seed", f.seed, "Seed of the official-mode DropPath generator");
-  cmd->add_option("--threads", f.threads, "LibTorch intra-op threads")->capture_default_str();
-  cmd->add_option("--device", f.device, "cpu or cuda:N (needs a CUDA build)")->capture_default_str();
+std::vector<std::string> backbone_setting_names() {
+  std::vector<std::string> names;
+  for (const Setting& s : settings_table())
+    if (s.group == SettingGroup::Backbone) names.push_back(s.name);
+  return names;
 }
 
-BackboneConfig resolve(const BackboneFlags& f) {
-  BackboneConfig c = backbone_preset(f.preset);
-  if (!f.config_file.empty()) apply_backbone_yaml(c, f.config_file);
-  if (!f.vit_weights.empty()) c.vit_weights = f.vit_weights;
-  if (!f.point_mae_weights.empty()) c.point_mae_weights = f.point_mae_weights;
-  if (f.layers) c.layers_kept = f.layers;
-  if (f.groups) c.point_mae.groups = f.groups;
-  if (f.group_size) c.point_mae.group_size = f.group_size;
-  if (!f.mode.empty()) c.mode = parse_mode(f.mode);
-  if (f.grid) c.grid = f.grid;
-  if (f.image_size) c.vit.image_size = f.image_size;
-  if (f.vit_heads) c.vit.heads = f.vit_heads;
-  if (f.point_mae_heads) c.point_mae.heads = f.point_mae_heads;
-  if (f.seed >= 0) c.seed = static_cast<std::uint64_t>(f.seed);
+void add_setting_options(CLI::App* cmd, SettingFlags& f, const std::vector<std::string>& names,
+                         const std::map<std::string, std::vector<std::string>>& aliases) {
+  cmd->add_option("--preset", f.preset, "Backbone preset: paper or demo")->capture_default_str();
+  cmd->add_option("--config", f.config_file, "YAML file of settings (applied after the preset)");
+  cmd->add_option("--device", f.device, "cpu or cuda:N (needs a CUDA build)")->capture_default_str();
+  for (const std::string& name : names) {
+    const Setting* s = find_setting(name);
+    CFM_ASSERT(s && s->set);
+    std::string flags = flag_name(name);
+    if (auto a = aliases.find(name); a != aliases.end())
+      for (const std::string& alias : a->second) flags += "," + alias;
+    std::string help = s->help + (name == "threads" ? " (default: every core)" : "");
+    help[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(help[0])));
+    cmd->add_option(flags, f.given[name], help);
+  }
+}
+
+CfmSettings resolve(const SettingFlags& f) {
+  CfmSettings c = cfm_defaults(f.preset);
+  c.training.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!f.config_file.empty()) apply_settings_yaml(c, f.config_file);
+  for (const auto& [name, text] : f.given) {
+    if (text.empty()) continue;  // not given
+    const Setting* s = find_setting(name);
+    nlohmann::json value = parse_setting_text(*s, text);
+    check_setting_value(*s, value);
+    s->set(c, value);
+  }
   return c;
 }
 

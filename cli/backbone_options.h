@@ -1,25 +1,32 @@
-// Backbone flags shared by `cfm features`, `cfm train` and `cfm eval`: preset, then YAML, then flags.
+// The setting flags of `cfm features`, `cfm train` and `cfm eval`, made from the settings table
+// (common/grid/settings.h): one flag per setting, named as the setting with dashes (--layers-kept), plus
+// --preset, --config (a YAML file of settings) and --device. Precedence: the preset, then --config,
+// then the flags.
 #pragma once
 
 #include <CLI/CLI.hpp>
-
+#include <map>
 #include <string>
-#include <thread>
+#include <vector>
 
-#include "common/models/backbone_config.h"
+#include "common/grid/settings.h"
 
 namespace cfm::cli {
 
-struct BackboneFlags {
-  std::string config_file, preset = "paper", mode;
-  std::string vit_weights, point_mae_weights;
-  std::string device = "cpu";
-  int layers = 0, groups = 0, group_size = 0, grid = 0, image_size = 0, vit_heads = 0, point_mae_heads = 0;
-  long long seed = -1;
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+struct SettingFlags {
+  std::string preset = "paper", config_file, device = "cpu";
+  std::map<std::string, std::string> given;  // setting name -> the text of its flag, when given
 };
 
-void add_backbone_options(CLI::App* cmd, BackboneFlags& flags);
-BackboneConfig resolve(const BackboneFlags& flags);
+// Every Backbone setting of the table.
+std::vector<std::string> backbone_setting_names();
+
+// Adds --preset, --config, --device and a flag for each setting in `names`; `aliases` gives extra flag
+// names for some settings (e.g. {"layers_kept", {"--layers"}}).
+void add_setting_options(CLI::App* cmd, SettingFlags& flags, const std::vector<std::string>& names,
+                         const std::map<std::string, std::vector<std::string>>& aliases = {});
+
+// The settings the flags ask for. `threads` defaults to every core of this machine on the command line.
+CfmSettings resolve(const SettingFlags& flags);
 
 }  // namespace cfm::cli

@@ -15,7 +15,8 @@ void add_check_command(CLI::App& app) {
     unsigned threads = 2;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("check", "List a dataset and report every problem found (missing files, bad TIFFs, size mismatches)");
+  CLI::App* cmd = app.add_subcommand(
+      "check", "List a dataset and report every problem found (missing files, bad TIFFs, size mismatches)");
   cmd->add_option("--data", o->data, "Dataset root in the MVTec 3D-AD layout")->required();
   cmd->add_flag("!--no-headers", o->headers, "Only list folders; do not open the files");
   cmd->add_flag("--decode", o->decode, "Also decode every point cloud (truncation, NaN/Inf, empty clouds)");
@@ -23,11 +24,12 @@ void add_check_command(CLI::App& app) {
   cmd->callback([o] {
     Dataset dataset(o->data);
     ScanReport report = dataset.scan(o->headers, o->decode, o->threads);
-    fmt::print("dataset {}: {} categories, {} samples ({} anomalous)\n", o->data, report.categories.size(), report.samples,
-               report.anomalous);
+    fmt::print("dataset {}: {} categories, {} samples ({} anomalous)\n", o->data, report.categories.size(),
+               report.samples, report.anomalous);
     for (const std::string& category : report.categories) {
       std::string splits;
-      for (const std::string& split : dataset.splits(category)) splits += (splits.empty() ? "" : ", ") + split;
+      for (const std::string& split : dataset.splits(category))
+        splits += (splits.empty() ? "" : ", ") + split;
       fmt::print("  {:<20} {}\n", category, splits);
     }
     if (report.ok()) {

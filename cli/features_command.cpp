@@ -1,15 +1,14 @@
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <memory>
 
-#include <fmt/format.h>
-
-#include "common/cfm/feature_extractor.h"
-#include "common/cfm/random_backbones.h"
 #include "backbone_options.h"
 #include "commands.h"
+#include "common/cfm/feature_extractor.h"
+#include "common/cfm/random_backbones.h"
 #include "common/data/sample_loader.h"
 #include "common/models/compute_device.h"
 #include "common/util/error.h"
@@ -21,9 +20,12 @@ namespace {
 void save(const std::string& path, const at::Tensor& tensor) {
   at::Tensor t = tensor.contiguous().cpu();
   std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
-  if (t.scalar_type() == torch::kBool) write_npy_bool(path, shape, t.data_ptr<bool>());
-  else if (t.scalar_type() == torch::kInt64) write_npy_i64(path, shape, t.data_ptr<std::int64_t>());
-  else write_npy_f32(path, shape, t.to(torch::kFloat32).contiguous().data_ptr<float>());
+  if (t.scalar_type() == torch::kBool)
+    write_npy_bool(path, shape, t.data_ptr<bool>());
+  else if (t.scalar_type() == torch::kInt64)
+    write_npy_i64(path, shape, t.data_ptr<std::int64_t>());
+  else
+    write_npy_f32(path, shape, t.to(torch::kFloat32).contiguous().data_ptr<float>());
 }
 
 }  // namespace
@@ -32,20 +34,26 @@ void add_features_command(CLI::App& app) {
   struct Options {
     std::string rgb, xyz, out;
     bool save_inputs = false;
-    BackboneFlags backbone;
+    SettingFlags settings;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("features", "Extract and align the backbone features of one sample (writes .npy files)");
+  CLI::App* cmd = app.add_subcommand(
+      "features", "Extract and align the backbone features of one sample (writes .npy files)");
   cmd->add_option("--rgb", o->rgb, "RGB image (PNG)")->required();
   cmd->add_option("--xyz", o->xyz, "Organized point cloud (TIFF, preprocessed)")->required();
   cmd->add_option("--out", o->out, "Output folder")->required();
-  cmd->add_flag("--save-inputs", o->save_inputs, "Also write the transformed inputs (rgb_input.npy, cloud_input.npy)");
-  add_backbone_options(cmd, o->backbone);
+  cmd->add_flag("--save-inputs", o->save_inputs,
+                "Also write the transformed inputs (rgb_input.npy, cloud_input.npy)");
+  std::vector<std::string> names = backbone_setting_names();
+  names.insert(names.end(), {"eval_seed", "threads"});
+  add_setting_options(cmd, o->settings, names, {{"layers_kept", {"--layers"}}, {"eval_seed", {"--seed"}}});
   cmd->callback([o] {
-    BackboneConfig config = resolve(o->backbone);
-    at::set_num_threads(static_cast<int>(o->backbone.threads));
+    CfmSettings settings = resolve(o->settings);
+    BackboneConfig config = settings.backbone;
+    config.seed = static_cast<std::uint64_t>(settings.training.eval_seed);  // official-mode DropPath
+    at::set_num_threads(settings.training.threads);
     fmt::print("backbones: {}\n", describe(config));
-    FeatureExtractor extractor(config, parse_compute_device(o->backbone.device));
+    FeatureExtractor extractor(config, parse_compute_device(o->settings.device));
     SampleFiles files;
     files.rgb = o->rgb;
     files.xyz = o->xyz;
@@ -73,9 +81,10 @@ void add_features_command(CLI::App& app) {
       save(path("rgb_input.npy"), rgb_tensor);
       save(path("cloud_input.npy"), cloud);
     }
-    fmt::print("features: {} valid points, rgb_patch {}x{}, xyz_patch {}x{}, {} empty pixels -> {}\n", raw.valid_points.size(0),
-               aligned.rgb_patch.size(0), aligned.rgb_patch.size(1), aligned.xyz_patch.size(0), aligned.xyz_patch.size(1),
-               aligned.empty.sum().item<std::int64_t>(), o->out);
+    fmt::print("features: {} valid points, rgb_patch {}x{}, xyz_patch {}x{}, {} empty pixels -> {}\n",
+               raw.valid_points.size(0), aligned.rgb_patch.size(0), aligned.rgb_patch.size(1),
+               aligned.xyz_patch.size(0), aligned.xyz_patch.size(1), aligned.empty.sum().item<std::int64_t>(),
+               o->out);
   });
 }
 
@@ -87,9 +96,11 @@ void add_backbones_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("backbones", "Backbone weight utilities");
   cmd->require_subcommand(1);
-  CLI::App* init = cmd->add_subcommand("init", "Write randomly initialised backbones in the original checkpoint layouts");
+  CLI::App* init =
+      cmd->add_subcommand("init", "Write randomly initialised backbones in the original checkpoint layouts");
   init->add_option("--out", o->out, "Output folder")->required();
-  init->add_option("--preset", o->preset, "paper (ViT-B/8 + Point-MAE sizes), demo or tiny")->capture_default_str();
+  init->add_option("--preset", o->preset, "paper (ViT-B/8 + Point-MAE sizes), demo or tiny")
+      ->capture_default_str();
   init->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   init->callback([o] {
     RandomBackboneFiles files = write_random_backbones(o->out, o->preset, o->seed);

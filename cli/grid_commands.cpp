@@ -1,5 +1,7 @@
 // Commands that drive grids: run (all local), serve (coordinator), worker, submit, status, and the
 // internal `job` command each worker runs per job.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -7,20 +9,17 @@
 #include <fstream>
 #include <thread>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "commands.h"
 #include "common/grid/grid_spec.h"
 #include "common/models/compute_device.h"
 #include "common/net/auth.h"
 #include "common/net/client.h"
 #include "common/net/messages.h"
+#include "common/store/sqlite.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/grid_summary.h"
 #include "orchestrator/local_run.h"
 #include "orchestrator/slurm_launcher.h"
-#include "common/store/sqlite.h"
 #include "worker/job_executor.h"
 #include "worker/worker.h"
 
@@ -46,7 +45,8 @@ std::string default_name() {
 json submit_message(const Grid& grid, bool force) {
   json jobs = json::array();
   for (const JobSpec& j : grid.jobs) jobs.push_back({{"key", j.key}, {"config", j.config}, {"axes", j.axes}});
-  return {{"type", net::message_type::kSubmit}, {"grid", grid.name}, {"spec", grid.yaml}, {"jobs", jobs}, {"max_attempts", grid.max_attempts}, {"force", force}};
+  return {{"type", net::message_type::kSubmit}, {"grid", grid.name}, {"spec", grid.yaml}, {"jobs", jobs},
+          {"max_attempts", grid.max_attempts},  {"force", force}};
 }
 
 // "cpu,cuda:0,cuda:1": the device slots of a worker (or of `cfm run`'s local workers).
@@ -71,13 +71,18 @@ void add_run(CLI::App& app) {
     bool force = false, no_progress = false;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("run", "Run a whole experiment grid on this machine (embedded coordinator + local workers)");
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run a whole experiment grid on this machine (embedded coordinator + local workers)");
   cmd->add_option("grid", f->grid, "Grid YAML (see experiments/)")->required();
   cmd->add_option("--db", f->db, "Results database (default runs/<grid>.sqlite)");
   cmd->add_option("--runs", f->runs, "Run folders (default runs/<grid>/runs)");
   cmd->add_option("--cache", f->cache, "Feature cache shared by the jobs (default <runs>/feature-cache)");
-  cmd->add_option("--workers", f->workers, "Local worker processes (one job each, on the CPU)")->capture_default_str()->check(CLI::Range(1, 256));
-  cmd->add_option("--devices", f->devices, "One local worker per slot instead, e.g. cuda:0,cuda:1 (a CUDA build)")->excludes("--workers");
+  cmd->add_option("--workers", f->workers, "Local worker processes (one job each, on the CPU)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--devices", f->devices,
+                  "One local worker per slot instead, e.g. cuda:0,cuda:1 (a CUDA build)")
+      ->excludes("--workers");
   cmd->add_flag("--force", f->force, "Run again jobs that succeeded before");
   cmd->add_flag("--no-progress", f->no_progress, "Do not draw the progress bar");
   cmd->callback([f] {
@@ -96,7 +101,8 @@ void add_run(CLI::App& app) {
     Database db(o.db_path);
     fmt::print("{}", grid_summary_table(db, grid.name));
     std::string failures = grid_failures(db, grid.name);
-    fmt::print("{} succeeded, {} failed; database {}\n{}", counts.succeeded, counts.failed, o.db_path, failures);
+    fmt::print("{} succeeded, {} failed; database {}\n{}", counts.succeeded, counts.failed, o.db_path,
+               failures);
     if (counts.failed) exit_code() = 1;
   });
 }
@@ -106,19 +112,29 @@ void add_serve(CLI::App& app) {
   auto listen = std::make_shared<std::string>("127.0.0.1:7733");
   auto token_file = std::make_shared<std::string>();
   auto port_file = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("serve", "Run the coordinator: owns the results database and hands jobs to workers");
+  CLI::App* cmd =
+      app.add_subcommand("serve", "Run the coordinator: owns the results database and hands jobs to workers");
   cmd->add_option("--db", o->db_path, "Results database (SQLite; created if missing)")->required();
-  cmd->add_option("--listen", *listen, "HOST:PORT to listen on (0.0.0.0:7733 for every interface: use a private network)")->capture_default_str();
+  cmd->add_option("--listen", *listen,
+                  "HOST:PORT to listen on (0.0.0.0:7733 for every interface: use a private network)")
+      ->capture_default_str();
   cmd->add_option("--token-file", *token_file, "File holding the shared secret token")->required();
   cmd->add_option("--runs", o->runs_root, "Run folders, shared with the workers (default: <db folder>/runs)");
-  cmd->add_option("--lease-seconds", o->lease_seconds, "A job without heartbeats for this long is requeued")->capture_default_str();
+  cmd->add_option("--lease-seconds", o->lease_seconds, "A job without heartbeats for this long is requeued")
+      ->capture_default_str();
   cmd->add_option("--port-file", *port_file, "Write the port listened on here (useful with port 0)");
-  cmd->add_option("--handshake-seconds", o->handshake_seconds, "An unauthenticated connection is closed after this long")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--idle-seconds", o->idle_seconds, "An authenticated connection without a message for this long is closed")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--max-unauthenticated", o->max_unauthenticated, "Unauthenticated connections kept at once (the oldest goes first)")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--handshake-seconds", o->handshake_seconds,
+                  "An unauthenticated connection is closed after this long")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--idle-seconds", o->idle_seconds,
+                  "An authenticated connection without a message for this long is closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-unauthenticated", o->max_unauthenticated,
+                  "Unauthenticated connections kept at once (the oldest goes first)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   cmd->callback([o, listen, token_file, port_file] {
     net::Endpoint e = net::parse_endpoint(*listen);
     o->host = e.host;
@@ -133,7 +149,8 @@ void add_serve(CLI::App& app) {
     g_serving = &coordinator;
     std::signal(SIGTERM, stop_serving);
     std::signal(SIGINT, stop_serving);
-    spdlog::info("coordinator on {}:{} (database {}, runs {})", o->host, coordinator.port(), o->db_path, o->runs_root);
+    spdlog::info("coordinator on {}:{} (database {}, runs {})", o->host, coordinator.port(), o->db_path,
+                 o->runs_root);
     coordinator.run();
     g_serving = nullptr;
     spdlog::info("coordinator stopped");
@@ -148,13 +165,19 @@ void add_worker(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("worker", "Run jobs from a coordinator, one per device slot");
   cmd->add_option("--coordinator", *coordinator, "HOST:PORT of `cfm serve`")->required();
   cmd->add_option("--token-file", *token_file, "File holding the shared secret token")->required();
-  cmd->add_option("--devices", *devices, "Comma-separated slots: cpu, cuda:0, cuda:1, ... (a device may repeat)")->capture_default_str();
+  cmd->add_option("--devices", *devices,
+                  "Comma-separated slots: cpu, cuda:0, cuda:1, ... (a device may repeat)")
+      ->capture_default_str();
   cmd->add_option("--name", o->name, "Worker name in the database (default <host>-<pid>)");
   cmd->add_option("--cache", o->cache_dir, "Feature cache folder for the jobs");
   cmd->add_option("--runs", o->folders.runs, "Refuse jobs whose run folder is not inside this folder");
-  cmd->add_option("--inputs", o->folders.inputs, "Refuse jobs whose datasets or weights are outside these folders")->delimiter(',');
-  cmd->add_flag("--exit-when-done", o->exit_when_done, "Exit once the coordinator has no pending or running job");
-  cmd->add_option("--give-up", o->give_up_seconds, "Exit when the coordinator stays unreachable this many seconds (0 = never)");
+  cmd->add_option("--inputs", o->folders.inputs,
+                  "Refuse jobs whose datasets or weights are outside these folders")
+      ->delimiter(',');
+  cmd->add_flag("--exit-when-done", o->exit_when_done,
+                "Exit once the coordinator has no pending or running job");
+  cmd->add_option("--give-up", o->give_up_seconds,
+                  "Exit when the coordinator stays unreachable this many seconds (0 = never)");
   cmd->callback([o, coordinator, token_file, devices] {
     o->coordinator = net::parse_endpoint(*coordinator);
     o->token = net::read_token_file(*token_file);
@@ -170,7 +193,8 @@ void add_token(CLI::App& app) {
   auto force = std::make_shared<bool>(false);
   CLI::App* token = app.add_subcommand("token", "Shared-secret tokens for a cluster");
   token->require_subcommand(1);
-  CLI::App* cmd = token->add_subcommand("new", "Write a fresh random token (32 bytes, hex) to a new file with mode 0600");
+  CLI::App* cmd =
+      token->add_subcommand("new", "Write a fresh random token (32 bytes, hex) to a new file with mode 0600");
   cmd->add_option("file", *path, "Token file to create")->required();
   cmd->add_flag("--force", *force, "Replace the file if it exists");
   cmd->callback([=] {
@@ -191,23 +215,26 @@ void add_submit_status(CLI::App& app) {
   submit->add_flag("--force", *force, "Run again jobs that succeeded before");
   submit->callback([=] {
     Grid grid = load_grid(*grid_path);
-    net::Client client(net::parse_endpoint(*coordinator), net::read_token_file(*token_file), "submit-" + default_name());
+    net::Client client(net::parse_endpoint(*coordinator), net::read_token_file(*token_file),
+                       "submit-" + default_name());
     net::Submitted r = net::Submitted::parse(client.request(submit_message(grid, *force)));
-    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before, {} already queued)\n", grid.name, grid.jobs.size(), r.added,
-               r.requeued, r.already_done, r.in_queue);
+    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before, {} already queued)\n", grid.name,
+               grid.jobs.size(), r.added, r.requeued, r.already_done, r.in_queue);
   });
 
   auto status_coordinator = std::make_shared<std::string>();
   auto status_token = std::make_shared<std::string>();
   auto db = std::make_shared<std::string>();
   auto grid = std::make_shared<std::string>();
-  CLI::App* status = app.add_subcommand("status", "Job counts per state, from a coordinator or straight from a database");
+  CLI::App* status =
+      app.add_subcommand("status", "Job counts per state, from a coordinator or straight from a database");
   status->add_option("--coordinator", *status_coordinator, "HOST:PORT of `cfm serve`");
   status->add_option("--token-file", *status_token, "Token file (with --coordinator)");
   status->add_option("--db", *db, "Read a results database instead");
   status->add_option("--grid", *grid, "Only this grid");
   status->callback([=] {
-    if (db->empty() == status_coordinator->empty()) throw UsageError("give either --coordinator (with --token-file) or --db");
+    if (db->empty() == status_coordinator->empty())
+      throw UsageError("give either --coordinator (with --token-file) or --db");
     net::StatusReply c;
     if (!db->empty()) {
       if (!fs::exists(*db)) throw FileError(*db, "no such results database");
@@ -216,11 +243,12 @@ void add_submit_status(CLI::App& app) {
       c = {s.pending, s.leased, s.running, s.succeeded, s.failed, store.grids()};
     } else {
       if (status_token->empty()) throw UsageError("--coordinator needs --token-file");
-      net::Client client(net::parse_endpoint(*status_coordinator), net::read_token_file(*status_token), "status-" + default_name());
+      net::Client client(net::parse_endpoint(*status_coordinator), net::read_token_file(*status_token),
+                         "status-" + default_name());
       c = net::StatusReply::parse(client.request(net::StatusRequest{*grid}.to_json()));
     }
-    fmt::print("{} pending, {} leased, {} running, {} succeeded, {} failed (grids: {})\n", c.pending, c.leased, c.running, c.succeeded,
-               c.failed, fmt::join(c.grids, ", "));
+    fmt::print("{} pending, {} leased, {} running, {} succeeded, {} failed (grids: {})\n", c.pending,
+               c.leased, c.running, c.succeeded, c.failed, fmt::join(c.grids, ", "));
   });
 }
 
@@ -228,7 +256,8 @@ void add_job(CLI::App& app) {
   auto config_path = std::make_shared<std::string>();
   auto result_path = std::make_shared<std::string>();
   auto context = std::make_shared<JobContext>();
-  CLI::App* cmd = app.add_subcommand("job", "Run one resolved job configuration (what workers run for each job)");
+  CLI::App* cmd =
+      app.add_subcommand("job", "Run one resolved job configuration (what workers run for each job)");
   cmd->add_option("--config", *config_path, "Resolved job configuration (JSON)")->required();
   cmd->add_option("--run-dir", context->run_dir, "Artifacts folder")->required();
   cmd->add_option("--result", *result_path, "Where to write the result JSON")->required();
@@ -257,13 +286,17 @@ void add_launch(CLI::App& app) {
   auto force = std::make_shared<bool>(false);
   CLI::App* launch = app.add_subcommand("launch", "Start workers on a cluster manager");
   launch->require_subcommand(1);
-  CLI::App* cmd = launch->add_subcommand("slurm", "Submit the grid to the coordinator and start workers as a Slurm job array");
+  CLI::App* cmd = launch->add_subcommand(
+      "slurm", "Submit the grid to the coordinator and start workers as a Slurm job array");
   cmd->add_option("grid", *grid_path, "Grid YAML")->required();
-  cmd->add_option("--coordinator", o->coordinator, "HOST:PORT of `cfm serve`, reachable from the nodes")->required();
+  cmd->add_option("--coordinator", o->coordinator, "HOST:PORT of `cfm serve`, reachable from the nodes")
+      ->required();
   cmd->add_option("--token-file", o->token_file, "Token file on a filesystem the nodes share")->required();
   cmd->add_option("--tasks", o->tasks, "Array tasks (workers)")->capture_default_str();
-  cmd->add_option("--throttle", o->throttle, "At most this many tasks at once (0 = no limit)")->capture_default_str();
-  cmd->add_option("--gpus-per-task", o->gpus_per_task, "GPUs per task, one job slot each (0 = one CPU slot)")->capture_default_str();
+  cmd->add_option("--throttle", o->throttle, "At most this many tasks at once (0 = no limit)")
+      ->capture_default_str();
+  cmd->add_option("--gpus-per-task", o->gpus_per_task, "GPUs per task, one job slot each (0 = one CPU slot)")
+      ->capture_default_str();
   cmd->add_option("--cpus-per-task", o->cpus_per_task, "CPU cores per task")->capture_default_str();
   cmd->add_option("--partition", o->partition, "Slurm partition");
   cmd->add_option("--time", o->time_limit, "Time limit per task (Slurm format, e.g. 12:00:00)");
@@ -278,15 +311,18 @@ void add_launch(CLI::App& app) {
     o->grid_name = grid.name;
     o->cfm_binary = self_executable();
     o->token_file = fs::absolute(o->token_file).string();
-    o->log_dir = fs::absolute(o->log_dir.empty() ? fmt::format("runs/{}/slurm", grid.name) : o->log_dir).string();
+    o->log_dir =
+        fs::absolute(o->log_dir.empty() ? fmt::format("runs/{}/slurm", grid.name) : o->log_dir).string();
     std::string script = slurm_script(*o);
     if (*dry_run) {
       fmt::print("{}", script);
       return;
     }
-    net::Client client(net::parse_endpoint(o->coordinator), net::read_token_file(o->token_file), "launch-" + default_name());
+    net::Client client(net::parse_endpoint(o->coordinator), net::read_token_file(o->token_file),
+                       "launch-" + default_name());
     net::Submitted r = net::Submitted::parse(client.request(submit_message(grid, *force)));
-    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before)\n", grid.name, grid.jobs.size(), r.added, r.requeued, r.already_done);
+    fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before)\n", grid.name, grid.jobs.size(),
+               r.added, r.requeued, r.already_done);
     std::string id = submit_slurm(script, o->log_dir + "/cfm-" + grid.name + ".sbatch");
     fmt::print("Slurm array job {} ({} tasks); logs in {}\n", id, o->tasks, o->log_dir);
   });

@@ -1,7 +1,7 @@
 // cfm: one executable with sub-commands, deployed the same way everywhere (laptop, container, Slurm node).
-#include <cstdlib>
-
 #include <fmt/format.h>
+
+#include <cstdlib>
 
 #include "commands.h"
 #include "common/util/error.h"
@@ -27,7 +27,8 @@ void stop_after_checking_arguments(CLI::App& app) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "cfm: Crossmodal Feature Mapping (Costanzino et al., CVPR 2024) for multimodal industrial anomaly detection.\n"
+      "cfm: Crossmodal Feature Mapping (Costanzino et al., CVPR 2024) for multimodal industrial anomaly "
+      "detection.\n"
       "See `cfm <command> --help`.",
       "cfm"};
   app.require_subcommand(1);

@@ -10,12 +10,14 @@
 namespace cfm::cli {
 
 void add_preprocess_command(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("preprocess", "Prepare a real dataset as CFM's official scripts intend (bugs fixed)");
+  CLI::App* cmd = app.add_subcommand("preprocess",
+                                     "Prepare a real dataset as CFM's official scripts intend (bugs fixed)");
   cmd->require_subcommand(1);
 
   auto mvtec = std::make_shared<MvtecDatasetOptions>();
   auto in_place = std::make_shared<bool>(false);
-  CLI::App* m = cmd->add_subcommand("mvtec", "MVTec 3D-AD: background plane removal, square padding, largest cluster");
+  CLI::App* m =
+      cmd->add_subcommand("mvtec", "MVTec 3D-AD: background plane removal, square padding, largest cluster");
   m->add_option("--in", mvtec->in, "Dataset root (<category>/<split>/<defect>/xyz/*.tiff)")->required();
   auto* out = m->add_option("--out", mvtec->out, "Output root (a full copy; only the TIFFs change)");
   auto* place = m->add_flag("--in-place", *in_place, "Rewrite the TIFFs under --in");
@@ -31,8 +33,10 @@ void add_preprocess_command(CLI::App& app) {
   });
 
   auto eyecandies = std::make_shared<EyecandiesConvertOptions>();
-  CLI::App* e = cmd->add_subcommand("eyecandies", "Eyecandies: depth + pose to point-cloud TIFFs in the MVTec-like layout");
-  e->add_option("--in", eyecandies->in, "Raw Eyecandies root (<Category>/{train,test_public}/data)")->required();
+  CLI::App* e = cmd->add_subcommand("eyecandies",
+                                    "Eyecandies: depth + pose to point-cloud TIFFs in the MVTec-like layout");
+  e->add_option("--in", eyecandies->in, "Raw Eyecandies root (<Category>/{train,test_public}/data)")
+      ->required();
   e->add_option("--out", eyecandies->out, "Output root")->required();
   e->add_option("--threads", eyecandies->threads, "Worker threads")->capture_default_str();
   e->add_flag("!--no-progress", eyecandies->progress, "Do not draw a progress bar");

@@ -1,18 +1,18 @@
 // `cfm results`: read a results database — tables, figures, gallery, HTML report, job list, CSV export.
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "common/store/schema.h"
+#include "common/store/sqlite.h"
+#include "common/util/error.h"
 #include "results/comparison_table.h"
 #include "results/gallery.h"
 #include "results/html_report.h"
 #include "results/plots.h"
 #include "results/result_rows.h"
-#include "common/store/schema.h"
-#include "common/store/sqlite.h"
-#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 
@@ -33,7 +33,8 @@ struct Selection {
   void add_options(CLI::App* cmd, bool with_where = true) {
     cmd->add_option("--db", db, "Results database")->required();
     cmd->add_option("--grid", grid, "Only this grid");
-    if (with_where) cmd->add_option("--where", where, "Filter on settings, e.g. \"shots=10,category=cookie\"");
+    if (with_where)
+      cmd->add_option("--where", where, "Filter on settings, e.g. \"shots=10,category=cookie\"");
   }
 };
 
@@ -69,14 +70,18 @@ void add_table(CLI::App* results) {
     std::string rows = "category", cols, metrics = "i_auroc,aupro@0.3,aupro@0.01,p_auroc", format = "md";
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = results->add_subcommand("table", "Comparison table: mean ± std over the jobs sharing a row and column value");
+  CLI::App* cmd = results->add_subcommand(
+      "table", "Comparison table: mean ± std over the jobs sharing a row and column value");
   f->selection.add_options(cmd);
   cmd->add_option("--rows", f->rows, "Setting whose values are the rows")->capture_default_str();
   cmd->add_option("--cols", f->cols, "Setting whose values are the columns (none: one column)");
   cmd->add_option("--metrics", f->metrics, "Comma-separated metrics")->capture_default_str();
-  cmd->add_option("--format", f->format, "md, latex, csv or json")->capture_default_str()->check(CLI::IsMember({"md", "latex", "csv", "json"}));
+  cmd->add_option("--format", f->format, "md, latex, csv or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"md", "latex", "csv", "json"}));
   cmd->callback([f] {
-    ComparisonTable t = build_comparison_table(select_rows(f->selection).rows, f->rows, f->cols, split(f->metrics));
+    ComparisonTable t =
+        build_comparison_table(select_rows(f->selection).rows, f->rows, f->cols, split(f->metrics));
     if (f->format == "md") fmt::print("{}", render_markdown(t));
     if (f->format == "latex") fmt::print("{}", render_latex(t));
     if (f->format == "csv") fmt::print("{}", render_csv(t));
@@ -86,31 +91,37 @@ void add_table(CLI::App* results) {
 
 void add_jobs(CLI::App* results) {
   auto selection = std::make_shared<Selection>();
-  CLI::App* cmd = results->add_subcommand("jobs", "Every job with its state, attempts, worker, duration and last error");
+  CLI::App* cmd =
+      results->add_subcommand("jobs", "Every job with its state, attempts, worker, duration and last error");
   selection->add_options(cmd, false);
   cmd->callback([=] {
     auto db = open_results(selection->db);
     const std::string& grid = selection->grid;
-    Statement s = db->prepare("SELECT g.grid, j.key, j.axes, j.state, j.attempts, j.max_attempts, COALESCE(j.worker, ''), "
-                              "j.finished_at - j.started_at, COALESCE(j.error, '') FROM jobs j JOIN grid_jobs g ON g.key = j.key "
-                              "WHERE ?1 = '' OR g.grid = ?1 ORDER BY g.grid, g.position");
+    Statement s = db->prepare(
+        "SELECT g.grid, j.key, j.axes, j.state, j.attempts, j.max_attempts, COALESCE(j.worker, ''), "
+        "j.finished_at - j.started_at, COALESCE(j.error, '') FROM jobs j JOIN grid_jobs g ON g.key = j.key "
+        "WHERE ?1 = '' OR g.grid = ?1 ORDER BY g.grid, g.position");
     s.bind(1, grid);
-    fmt::print("{:<12} {:<12} {:<10} {:>8} {:<14} {:>9}  {:<40} {}\n", "grid", "job", "state", "attempts", "worker", "seconds", "cell", "error");
+    fmt::print("{:<12} {:<12} {:<10} {:>8} {:<14} {:>9}  {:<40} {}\n", "grid", "job", "state", "attempts",
+               "worker", "seconds", "cell", "error");
     int n = 0;
     while (s.step()) {
       ++n;
       std::string seconds = s.is_null(7) ? "-" : fmt::format("{:.1f}", s.real(7));
-      fmt::print("{:<12} {:<12} {:<10} {:>8} {:<14} {:>9}  {:<40} {}\n", s.text(0), s.text(1).substr(0, 12), s.text(3),
-                 fmt::format("{}/{}", s.integer(4), s.integer(5)), s.text(6), seconds, s.text(2), s.text(8));
+      fmt::print("{:<12} {:<12} {:<10} {:>8} {:<14} {:>9}  {:<40} {}\n", s.text(0), s.text(1).substr(0, 12),
+                 s.text(3), fmt::format("{}/{}", s.integer(4), s.integer(5)), s.text(6), seconds, s.text(2),
+                 s.text(8));
     }
-    if (n == 0) throw UsageError(grid.empty() ? "the database holds no job yet" : "no job in grid '" + grid + "'");
+    if (n == 0)
+      throw UsageError(grid.empty() ? "the database holds no job yet" : "no job in grid '" + grid + "'");
   });
 }
 
 void add_export(CLI::App* results) {
   auto selection = std::make_shared<Selection>();
   auto all = std::make_shared<bool>(false);
-  CLI::App* cmd = results->add_subcommand("export", "Every finished job as one CSV row: settings, metrics, timings, resources");
+  CLI::App* cmd = results->add_subcommand(
+      "export", "Every finished job as one CSV row: settings, metrics, timings, resources");
   selection->add_options(cmd);
   cmd->add_flag("--all", *all, "Include jobs that did not succeed (their figures empty)");
   cmd->callback([=] {
@@ -125,7 +136,8 @@ void add_export(CLI::App* results) {
       for (const auto& s : settings) line += "," + csv_field(r.settings.count(s) ? r.settings.at(s) : "");
       for (const auto& v : values) {
         auto it = r.values.find(v);
-        line += "," + (it != r.values.end() && it->second ? fmt::format("{:.9g}", *it->second) : std::string());
+        line +=
+            "," + (it != r.values.end() && it->second ? fmt::format("{:.9g}", *it->second) : std::string());
       }
       fmt::print("{}\n", line);
     }
@@ -137,69 +149,92 @@ void add_export(CLI::App* results) {
 void add_paper(CLI::App* results) {
   auto selection = std::make_shared<Selection>();
   auto format = std::make_shared<std::string>("md");
-  CLI::App* cmd = results->add_subcommand("paper", "The paper's tables: detection/segmentation per category, few-shot, pruning, efficiency");
+  CLI::App* cmd = results->add_subcommand(
+      "paper", "The paper's tables: detection/segmentation per category, few-shot, pruning, efficiency");
   selection->add_options(cmd);
-  cmd->add_option("--format", *format, "md or latex")->capture_default_str()->check(CLI::IsMember({"md", "latex"}));
+  cmd->add_option("--format", *format, "md or latex")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"md", "latex"}));
   cmd->callback([=] {
     std::vector<ResultRow> rows = select_rows(*selection).rows;
-    auto render = [&](const ComparisonTable& t) { return *format == "md" ? render_markdown(t) : render_latex(t); };
+    auto render = [&](const ComparisonTable& t) {
+      return *format == "md" ? render_markdown(t) : render_latex(t);
+    };
     fmt::print("## Detection and segmentation per category (I-AUROC, AUPRO@30%, AUPRO@1%, P-AUROC)\n\n{}\n",
-               render(build_comparison_table(rows, "category", "", {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"})));
-    for (const auto& [setting, title] : {std::pair<std::string, std::string>{"shots", "Few-shot: metric vs training samples (0 = all)"},
-                                         {"layers_kept", "Layer pruning: metric vs transformer blocks kept"}}) {
+               render(build_comparison_table(rows, "category", "",
+                                             {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"})));
+    for (const auto& [setting, title] :
+         {std::pair<std::string, std::string>{"shots", "Few-shot: metric vs training samples (0 = all)"},
+          {"layers_kept", "Layer pruning: metric vs transformer blocks kept"}}) {
       if (!setting_varies(rows, setting)) {
         fmt::print("## {}\n\nno jobs vary '{}' in this database\n\n", title, setting);
         continue;
       }
-      fmt::print("## {}\n\n{}\n", title, render(build_comparison_table(rows, "category", setting, {"i_auroc", "aupro@0.3"})));
+      fmt::print("## {}\n\n{}\n", title,
+                 render(build_comparison_table(rows, "category", setting, {"i_auroc", "aupro@0.3"})));
       if (setting == "layers_kept")
-        fmt::print("{}\n", render(build_comparison_table(rows, "layers_kept", "", {"inference_fps", "peak_rss_gb", "aupro@0.3"})));
+        fmt::print("{}\n", render(build_comparison_table(rows, "layers_kept", "",
+                                                         {"inference_fps", "peak_rss_gb", "aupro@0.3"})));
     }
-    fmt::print("## Efficiency\n\n{}", render(build_comparison_table(rows, "preset", "", {"inference_fps", "peak_rss_gb", "model_mb",
-                                                                                            "parameters", "seconds_train_per_epoch"})));
+    fmt::print("## Efficiency\n\n{}",
+               render(build_comparison_table(
+                   rows, "preset", "",
+                   {"inference_fps", "peak_rss_gb", "model_mb", "parameters", "seconds_train_per_epoch"})));
   });
 }
 
 void add_plot(CLI::App* results) {
   auto selection = std::make_shared<Selection>();
   auto request = std::make_shared<PlotRequest>();
-  CLI::App* cmd = results->add_subcommand("plot", "Figures (PNG + SVG, gnuplot): metric vs shots or layers, fps vs memory, PRO curves");
-  cmd->add_option("kind", request->kind, "shots, layers, fps-memory or pro")->required()->check(CLI::IsMember({"shots", "layers", "fps-memory", "pro"}));
+  CLI::App* cmd = results->add_subcommand(
+      "plot", "Figures (PNG + SVG, gnuplot): metric vs shots or layers, fps vs memory, PRO curves");
+  cmd->add_option("kind", request->kind, "shots, layers, fps-memory or pro")
+      ->required()
+      ->check(CLI::IsMember({"shots", "layers", "fps-memory", "pro"}));
   selection->add_options(cmd);
   cmd->add_option("--out", request->out_dir, "Folder for the figures")->required();
   cmd->add_option("--metric", request->metric, "Metric of shots/layers plots")->capture_default_str();
-  cmd->add_option("--group-by", request->group_by, "Setting that groups the fps-memory points")->capture_default_str();
+  cmd->add_option("--group-by", request->group_by, "Setting that groups the fps-memory points")
+      ->capture_default_str();
   cmd->callback([=] {
     Selected selected = select_rows(*selection);
-    for (const std::string& path : write_plot(*selected.db, selected.rows, *request)) fmt::print("{}\n", path);
+    for (const std::string& path : write_plot(*selected.db, selected.rows, *request))
+      fmt::print("{}\n", path);
   });
 }
 
 void add_gallery(CLI::App* results) {
   auto selection = std::make_shared<Selection>();
   auto options = std::make_shared<GalleryOptions>();
-  CLI::App* cmd = results->add_subcommand("gallery", "Qualitative panels (RGB, GT, s3D, s2D, combined) of each job's best, worst and false-positive samples");
+  CLI::App* cmd = results->add_subcommand("gallery",
+                                          "Qualitative panels (RGB, GT, s3D, s2D, combined) of each job's "
+                                          "best, worst and false-positive samples");
   selection->add_options(cmd);
   cmd->add_option("--out", options->out_dir, "Folder for the panels and index.md")->required();
   cmd->add_option("--per-kind", options->per_kind, "Best and worst samples per job")->capture_default_str();
-  cmd->add_option("--tile", options->tile, "Tile side in pixels")->capture_default_str()->check(CLI::Range(32, 1024));
+  cmd->add_option("--tile", options->tile, "Tile side in pixels")
+      ->capture_default_str()
+      ->check(CLI::Range(32, 1024));
   cmd->callback([=] {
     Selected selected = select_rows(*selection);
     std::vector<GalleryPanel> panels = write_gallery(*selected.db, selected.rows, *options);
-    fmt::print("{} panels of {} jobs in {} (index.md lists them)\n", panels.size(), selected.rows.size(), options->out_dir);
+    fmt::print("{} panels of {} jobs in {} (index.md lists them)\n", panels.size(), selected.rows.size(),
+               options->out_dir);
   });
 }
 
 void add_report(CLI::App* results) {
   auto selection = std::make_shared<Selection>();
   auto options = std::make_shared<ReportOptions>();
-  CLI::App* cmd = results->add_subcommand("report", "One self-contained HTML file: tables, figures and a gallery, readable offline");
+  CLI::App* cmd = results->add_subcommand(
+      "report", "One self-contained HTML file: tables, figures and a gallery, readable offline");
   selection->add_options(cmd);
   cmd->add_option("--out", options->out_path, "The .html file to write")->required();
   cmd->add_option("--title", options->title, "Page title")->capture_default_str();
   cmd->callback([=] {
     Selected selected = select_rows(*selection);
-    if (fs::path(options->out_path).has_parent_path()) fs::create_directories(fs::path(options->out_path).parent_path());
+    if (fs::path(options->out_path).has_parent_path())
+      fs::create_directories(fs::path(options->out_path).parent_path());
     fmt::print("{}: {}\n", options->out_path, write_html_report(*selected.db, selected.rows, *options));
   });
 }
@@ -207,7 +242,8 @@ void add_report(CLI::App* results) {
 }  // namespace
 
 void add_results_commands(CLI::App& app) {
-  CLI::App* results = app.add_subcommand("results", "Tables and exports from a results database (schema: docs/results-schema.md)");
+  CLI::App* results = app.add_subcommand(
+      "results", "Tables and exports from a results database (schema: docs/results-schema.md)");
   results->require_subcommand(1);
   add_table(results);
   add_jobs(results);

@@ -1,28 +1,26 @@
 #include "orchestrator/coordinator.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
-
 #include <chrono>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <unordered_set>
 
-#include <spdlog/spdlog.h>
-
 #include "common/net/auth.h"
 #include "common/net/frame.h"
 #include "common/net/messages.h"
 #include "common/net/protocol_error.h"
-#include "orchestrator/submission.h"
 #include "common/store/job_store.h"
 #include "common/util/excerpt.h"
 #include "common/util/unix_time.h"
+#include "orchestrator/submission.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -31,8 +29,8 @@ using nlohmann::json;
 namespace cfm {
 namespace {
 
-constexpr std::size_t kMaxReasonBytes = 2048;        // what an error reply or log line quotes at most
-constexpr std::size_t kRememberedNonces = 16384;     // recent nonces, issued or received
+constexpr std::size_t kMaxReasonBytes = 2048;     // what an error reply or log line quotes at most
+constexpr std::size_t kRememberedNonces = 16384;  // recent nonces, issued or received
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 
 std::chrono::steady_clock::duration seconds(double s) {
@@ -147,7 +145,8 @@ struct Coordinator::Impl {
 
   void admit(tcp::socket socket) {
     while (static_cast<int>(handshaking.size()) >= std::max(1, options.max_unauthenticated))
-      evict_oldest_handshake("more than " + std::to_string(options.max_unauthenticated) + " unauthenticated connections");
+      evict_oldest_handshake("more than " + std::to_string(options.max_unauthenticated) +
+                             " unauthenticated connections");
     auto session = std::make_shared<Session>(*this, std::move(socket), next_session++);
     handshaking.emplace(session->id(), session);
     session->start();
@@ -172,11 +171,15 @@ struct Coordinator::Impl {
     double now = unix_now();
     if (t == type::kLease) return lease(net::LeaseRequest::parse(m).worker, now);
     if (t == type::kHeartbeat)
-      return net::HeartbeatReply{store.heartbeat(net::Heartbeat::parse(m).lease_id, options.lease_seconds, now)}.to_json();
+      return net::HeartbeatReply{
+          store.heartbeat(net::Heartbeat::parse(m).lease_id, options.lease_seconds, now)}
+          .to_json();
     if (t == type::kResult) {
       net::ResultReport report = net::ResultReport::parse(m);
       bool accepted = store.complete(report.lease_id, report.result, now);
-      if (!accepted) spdlog::warn("stale result from {} ignored (lease {} no longer current)", peer, excerpt(report.lease_id));
+      if (!accepted)
+        spdlog::warn("stale result from {} ignored (lease {} no longer current)", peer,
+                     excerpt(report.lease_id));
       return net::Acknowledgement{accepted}.to_json();
     }
     if (t == type::kFailure) {
@@ -185,7 +188,8 @@ struct Coordinator::Impl {
       if (accepted) spdlog::warn("job failed on {}: {}", peer, excerpt(report.error, 300));
       return net::Acknowledgement{accepted}.to_json();
     }
-    if (t == type::kRelease) return net::Acknowledgement{store.release(net::Release::parse(m).lease_id, now)}.to_json();
+    if (t == type::kRelease)
+      return net::Acknowledgement{store.release(net::Release::parse(m).lease_id, now)}.to_json();
     if (t == type::kSubmit) return submit(parse_submission(m), now);
     if (t == type::kStatus) {
       StateCounts c = store.counts(net::StatusRequest::parse(m).grid);
@@ -198,14 +202,15 @@ struct Coordinator::Impl {
     auto lease = store.lease(worker, options.runs_root, options.lease_seconds, now);
     if (!lease) return net::Idle{store.counts().finished()}.to_json();
     spdlog::info("job {} attempt {} -> {}", lease->key.substr(0, 12), lease->attempt, excerpt(worker));
-    return net::JobOfferMessage{lease->key, lease->lease_id, lease->run_dir, lease->attempt, lease->config, options.lease_seconds / 4}
+    return net::JobOfferMessage{lease->key,     lease->lease_id, lease->run_dir,
+                                lease->attempt, lease->config,   options.lease_seconds / 4}
         .to_json();
   }
 
   json submit(const Submission& s, double now) {
     SubmitSummary summary = store.submit(s.grid, s.spec, s.jobs, s.max_attempts, s.force, now);
-    spdlog::info("grid '{}' submitted: {} new, {} requeued, {} already done, {} in the queue", s.grid, summary.added, summary.requeued,
-                 summary.already_done, summary.in_queue);
+    spdlog::info("grid '{}' submitted: {} new, {} requeued, {} already done, {} in the queue", s.grid,
+                 summary.added, summary.requeued, summary.already_done, summary.in_queue);
     return net::Submitted{summary.added, summary.requeued, summary.already_done, summary.in_queue}.to_json();
   }
 
@@ -213,7 +218,8 @@ struct Coordinator::Impl {
   // peer leaves, breaks the protocol or stays silent past its deadline.
   class Session : public std::enable_shared_from_this<Session> {
    public:
-    Session(Impl& server, tcp::socket socket, std::uint64_t id) : server_(server), socket_(std::move(socket)), deadline_(server.io), id_(id) {
+    Session(Impl& server, tcp::socket socket, std::uint64_t id)
+        : server_(server), socket_(std::move(socket)), deadline_(server.io), id_(id) {
       boost::system::error_code ignored;
       auto remote = socket_.remote_endpoint(ignored);
       peer_ = remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -240,7 +246,8 @@ struct Coordinator::Impl {
       deadline_.expires_after(seconds(limit));
       deadline_.async_wait([self = shared_from_this(), limit](auto error) {
         if (error || self->stage_ == Stage::Closed) return;
-        if (self->stage_ != Stage::Authenticated) return self->reject(fmt::format("did not authenticate within {:g} s", limit));
+        if (self->stage_ != Stage::Authenticated)
+          return self->reject(fmt::format("did not authenticate within {:g} s", limit));
         spdlog::info("closing {}@{}: no message for {:g} s", self->name_, self->peer_, limit);
         self->close();
       });
@@ -250,7 +257,8 @@ struct Coordinator::Impl {
       if (stage_ == Stage::Authenticated) arm_deadline(server_.options.idle_seconds);
       asio::async_read(socket_, asio::buffer(header_), [self = shared_from_this()](auto error, std::size_t) {
         if (error) return self->closed(error);
-        std::uint32_t limit = self->stage_ == Stage::Authenticated ? net::kMaxFrameBytes : net::kMaxHandshakeFrameBytes;
+        std::uint32_t limit =
+            self->stage_ == Stage::Authenticated ? net::kMaxFrameBytes : net::kMaxHandshakeFrameBytes;
         try {
           self->body_.assign(net::frame_body_size(self->header_, limit), '\0');
         } catch (const net::ProtocolError& e) {
@@ -288,9 +296,12 @@ struct Coordinator::Impl {
       const std::string type = net::type_of(m);
       if (stage_ == Stage::Hello) return hello(m, type);
       if (stage_ == Stage::Challenged) {
-        if (type != net::message_type::kAuth) throw net::ProtocolError("expected 'auth' after the challenge, got '" + excerpt(type) + "'");
-        if (!net::proof_matches(server_.options.token, net::Role::Client, client_nonce_, server_nonce_, net::Auth::parse(m).proof))
-          throw net::ProtocolError("authentication failed (wrong token, or a proof taken from another connection)");
+        if (type != net::message_type::kAuth)
+          throw net::ProtocolError("expected 'auth' after the challenge, got '" + excerpt(type) + "'");
+        if (!net::proof_matches(server_.options.token, net::Role::Client, client_nonce_, server_nonce_,
+                                net::Auth::parse(m).proof))
+          throw net::ProtocolError(
+              "authentication failed (wrong token, or a proof taken from another connection)");
         stage_ = Stage::Authenticated;
         server_.handshaking.erase(id_);
         return net::Welcome{}.to_json();
@@ -299,17 +310,20 @@ struct Coordinator::Impl {
     }
 
     json hello(const json& m, const std::string& type) {
-      if (type != net::message_type::kHello) throw net::ProtocolError("expected 'hello' before '" + excerpt(type) + "'");
+      if (type != net::message_type::kHello)
+        throw net::ProtocolError("expected 'hello' before '" + excerpt(type) + "'");
       net::Hello hello = net::Hello::parse(m);
       name_ = hello.name;
       client_nonce_ = hello.nonce;
       if (server_.nonce_seen(client_nonce_))
-        throw net::ProtocolError("hello presents a nonce this coordinator has seen before (a reflected or replayed handshake)");
+        throw net::ProtocolError(
+            "hello presents a nonce this coordinator has seen before (a reflected or replayed handshake)");
       server_nonce_ = net::random_nonce();
       server_.remember_nonce(client_nonce_);
       server_.remember_nonce(server_nonce_);
       stage_ = Stage::Challenged;
-      std::string proof = net::handshake_proof(server_.options.token, net::Role::Coordinator, client_nonce_, server_nonce_);
+      std::string proof =
+          net::handshake_proof(server_.options.token, net::Role::Coordinator, client_nonce_, server_nonce_);
       return net::Challenge{server_nonce_, proof}.to_json();
     }
 
@@ -321,12 +335,14 @@ struct Coordinator::Impl {
         *frame = net::encode_frame(reply);
       } catch (const std::exception& e) {
         spdlog::error("reply to {} not sent: {}", peer_, excerpt(e.what(), kMaxReasonBytes));
-        *frame = net::encode_frame(net::ErrorReply{"the reply could not be sent: " + excerpt(e.what(), kMaxReasonBytes)}.to_json());
+        *frame = net::encode_frame(
+            net::ErrorReply{"the reply could not be sent: " + excerpt(e.what(), kMaxReasonBytes)}.to_json());
       }
-      asio::async_write(socket_, asio::buffer(*frame), [self = shared_from_this(), frame, close_after](auto error, std::size_t) {
-        if (error || close_after) return self->close();
-        self->read_header();
-      });
+      asio::async_write(socket_, asio::buffer(*frame),
+                        [self = shared_from_this(), frame, close_after](auto error, std::size_t) {
+                          if (error || close_after) return self->close();
+                          self->read_header();
+                        });
     }
 
     void reject(const std::string& reason) {
@@ -340,7 +356,8 @@ struct Coordinator::Impl {
     }
 
     void closed(const boost::system::error_code& error) {
-      if (error != asio::error::eof && error != asio::error::operation_aborted) spdlog::debug("connection {} ended: {}", peer_, error.message());
+      if (error != asio::error::eof && error != asio::error::operation_aborted)
+        spdlog::debug("connection {} ended: {}", peer_, error.message());
       close();
     }
 
@@ -405,7 +422,9 @@ void Coordinator::run() {
   }
 }
 
-void Coordinator::stop() { asio::post(impl_->io, [this] { impl_->io.stop(); }); }
+void Coordinator::stop() {
+  asio::post(impl_->io, [this] { impl_->io.stop(); });
+}
 
 JobStore& Coordinator::store() { return impl_->store; }
 

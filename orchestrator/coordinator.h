@@ -1,5 +1,5 @@
-// The coordinator (docs/architecture.md §4-5): a Boost.Asio TCP server that owns the results database, hands jobs
-// to authenticated workers as leases, takes their heartbeats and reports, and accepts grid submissions
+// The coordinator (docs/architecture.md §4-5): a Boost.Asio TCP server that owns the results database, hands
+// jobs to authenticated workers as leases, takes their heartbeats and reports, and accepts grid submissions
 // and status queries. Single-threaded: every handler runs on the io_context thread, so the store has a
 // single writer. A peer that breaks the protocol (garbage, oversized frame, bad token, unknown message,
 // an invalid submission) gets a short error reply, is logged and disconnected; the coordinator carries
@@ -17,8 +17,8 @@ class JobStore;
 
 struct CoordinatorOptions {
   std::string db_path;
-  std::string runs_root;          // run folders: <runs_root>/<job key>
-  std::string token;              // at least net::kMinTokenBytes
+  std::string runs_root;  // run folders: <runs_root>/<job key>
+  std::string token;      // at least net::kMinTokenBytes
   std::string host = "127.0.0.1";
   unsigned short port = 0;        // 0: any free port (see Coordinator::port)
   double lease_seconds = 30;      // a lease without heartbeats for this long expires

@@ -1,10 +1,10 @@
 #include "orchestrator/grid_summary.h"
 
-#include <algorithm>
-#include <vector>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "common/store/sqlite.h"
 
@@ -21,7 +21,8 @@ std::string render(const std::vector<std::vector<std::string>>& rows) {
   std::string out;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     out += "|";
-    for (std::size_t c = 0; c < rows[r].size(); ++c) out += " " + rows[r][c] + std::string(width[c] - rows[r][c].size(), ' ') + " |";
+    for (std::size_t c = 0; c < rows[r].size(); ++c)
+      out += " " + rows[r][c] + std::string(width[c] - rows[r][c].size(), ' ') + " |";
     out += "\n";
     if (r == 0) {
       out += "|";
@@ -35,8 +36,10 @@ std::string render(const std::vector<std::vector<std::string>>& rows) {
 }  // namespace
 
 std::string grid_summary_table(Database& db, const std::string& grid) {
-  Statement jobs = db.prepare("SELECT j.key, j.axes, j.state, (SELECT seconds FROM timings t WHERE t.key = j.key AND t.stage = 'total') "
-                              "FROM grid_jobs g JOIN jobs j ON j.key = g.key WHERE g.grid = ?1 ORDER BY g.position");
+  Statement jobs = db.prepare(
+      "SELECT j.key, j.axes, j.state, (SELECT seconds FROM timings t WHERE t.key = j.key AND t.stage = "
+      "'total') "
+      "FROM grid_jobs g JOIN jobs j ON j.key = g.key WHERE g.grid = ?1 ORDER BY g.position");
   jobs.bind(1, grid);
   Statement metric = db.prepare("SELECT value FROM metrics WHERE key = ?1 AND name = ?2");
   std::vector<std::string> axes;
@@ -46,7 +49,10 @@ std::string grid_summary_table(Database& db, const std::string& grid) {
     if (axes.empty())
       for (const auto& [name, value] : cell.items()) axes.push_back(name);
     std::vector<std::string> row;
-    for (const auto& axis : axes) row.push_back(cell.contains(axis) ? (cell[axis].is_string() ? cell[axis].get<std::string>() : cell[axis].dump()) : "");
+    for (const auto& axis : axes)
+      row.push_back(cell.contains(axis)
+                        ? (cell[axis].is_string() ? cell[axis].get<std::string>() : cell[axis].dump())
+                        : "");
     row.push_back(jobs.text(2));
     for (const auto& [name, header] : kColumns) {
       metric.bind(1, jobs.text(0)).bind(2, name);
@@ -65,11 +71,13 @@ std::string grid_summary_table(Database& db, const std::string& grid) {
 }
 
 std::string grid_failures(Database& db, const std::string& grid) {
-  Statement s = db.prepare("SELECT j.axes, j.attempts, j.error FROM grid_jobs g JOIN jobs j ON j.key = g.key "
-                           "WHERE g.grid = ?1 AND j.state = 'failed' ORDER BY g.position");
+  Statement s = db.prepare(
+      "SELECT j.axes, j.attempts, j.error FROM grid_jobs g JOIN jobs j ON j.key = g.key "
+      "WHERE g.grid = ?1 AND j.state = 'failed' ORDER BY g.position");
   s.bind(1, grid);
   std::string out;
-  while (s.step()) out += fmt::format("failed after {} attempt(s): {}: {}\n", s.integer(1), s.text(0), s.text(2));
+  while (s.step())
+    out += fmt::format("failed after {} attempt(s): {}: {}\n", s.integer(1), s.text(0), s.text(2));
   return out;
 }
 

@@ -1,20 +1,20 @@
 #include "orchestrator/local_run.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <algorithm>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "common/net/auth.h"
-#include "orchestrator/coordinator.h"
 #include "common/util/child_process.h"
 #include "common/util/error.h"
 #include "common/util/progress_bar.h"
 #include "common/util/unix_time.h"
+#include "orchestrator/coordinator.h"
 
 namespace fs = std::filesystem;
 
@@ -38,9 +38,11 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   co.runs_root = o.runs_root;
   co.token = net::read_token_file(token_file);
   Coordinator coordinator(co);
-  SubmitSummary summary = coordinator.store().submit(grid.name, grid.yaml, grid.jobs, grid.max_attempts, o.force, unix_now());
-  fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before, {} already queued); database {}\n", grid.name, grid.jobs.size(),
-             summary.added, summary.requeued, summary.already_done, summary.in_queue, o.db_path);
+  SubmitSummary summary =
+      coordinator.store().submit(grid.name, grid.yaml, grid.jobs, grid.max_attempts, o.force, unix_now());
+  fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before, {} already queued); database {}\n",
+             grid.name, grid.jobs.size(), summary.added, summary.requeued, summary.already_done,
+             summary.in_queue, o.db_path);
   std::fflush(stdout);
   JobStore monitor(o.db_path);  // a second connection: the coordinator's thread owns the first
   if (monitor.counts(grid.name).finished()) return monitor.counts(grid.name);
@@ -48,18 +50,33 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   std::thread server([&] { coordinator.run(); });
   std::vector<std::unique_ptr<ChildProcess>> workers;
   fs::create_directories(fs::path(o.runs_root) / "workers");
-  const std::vector<std::string> devices = o.devices.empty() ? std::vector<std::string>(static_cast<std::size_t>(o.workers), "cpu") : o.devices;
+  const std::vector<std::string> devices =
+      o.devices.empty() ? std::vector<std::string>(static_cast<std::size_t>(o.workers), "cpu") : o.devices;
   for (std::size_t i = 0; i < devices.size(); ++i) {
-    std::vector<std::string> argv = {o.cfm_binary, "worker", "--coordinator", fmt::format("127.0.0.1:{}", coordinator.port()), "--token-file",
-                                     token_file, "--devices", devices[i], "--name", fmt::format("local-{}", i), "--exit-when-done", "--give-up", "60",
-                                     "--runs", o.runs_root};
+    std::vector<std::string> argv = {o.cfm_binary,
+                                     "worker",
+                                     "--coordinator",
+                                     fmt::format("127.0.0.1:{}", coordinator.port()),
+                                     "--token-file",
+                                     token_file,
+                                     "--devices",
+                                     devices[i],
+                                     "--name",
+                                     fmt::format("local-{}", i),
+                                     "--exit-when-done",
+                                     "--give-up",
+                                     "60",
+                                     "--runs",
+                                     o.runs_root};
     if (!o.cache_dir.empty()) argv.insert(argv.end(), {"--cache", o.cache_dir});
-    workers.push_back(std::make_unique<ChildProcess>(argv, (fs::path(o.runs_root) / "workers" / fmt::format("local-{}.log", i)).string()));
+    workers.push_back(std::make_unique<ChildProcess>(
+        argv, (fs::path(o.runs_root) / "workers" / fmt::format("local-{}.log", i)).string()));
   }
 
   StateCounts start = monitor.counts(grid.name);
   std::size_t baseline = static_cast<std::size_t>(start.succeeded + start.failed);
-  ProgressBar bar("grid " + grid.name, static_cast<std::size_t>(start.total()) - baseline, o.progress ? stderr : nullptr);
+  ProgressBar bar("grid " + grid.name, static_cast<std::size_t>(start.total()) - baseline,
+                  o.progress ? stderr : nullptr);
   std::size_t shown = 0, shown_failed = 0;
   StateCounts now;
   while (true) {
@@ -76,7 +93,8 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
       bar.finish();
       coordinator.stop();
       server.join();
-      throw Error("every local worker exited before the grid finished; see " + (fs::path(o.runs_root) / "workers").string() + "/*.log");
+      throw Error("every local worker exited before the grid finished; see " +
+                  (fs::path(o.runs_root) / "workers").string() + "/*.log");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }

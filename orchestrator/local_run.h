@@ -15,10 +15,11 @@ namespace cfm {
 struct LocalRunOptions {
   std::string db_path;
   std::string runs_root;
-  std::string cache_dir;     // shared feature cache ("" = <runs_root>/feature-cache)
-  std::string cfm_binary;    // executable for workers and jobs
+  std::string cache_dir;   // shared feature cache ("" = <runs_root>/feature-cache)
+  std::string cfm_binary;  // executable for workers and jobs
   int workers = 2;
-  std::vector<std::string> devices;  // one local worker per entry ("cpu", "cuda:N"); empty: `workers` cpu workers
+  std::vector<std::string>
+      devices;  // one local worker per entry ("cpu", "cuda:N"); empty: `workers` cpu workers
   bool force = false;
   bool progress = true;
 };

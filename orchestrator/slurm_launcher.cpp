@@ -1,12 +1,11 @@
 #include "orchestrator/slurm_launcher.h"
 
+#include <fmt/format.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 #include "common/util/error.h"
 
@@ -24,8 +23,10 @@ std::string quoted(const std::string& s) {
 
 std::string slurm_script(const SlurmOptions& o) {
   if (o.tasks < 1) throw UsageError("--tasks must be at least 1");
-  if (o.throttle < 0 || o.gpus_per_task < 0 || o.cpus_per_task < 1) throw UsageError("--throttle, --gpus-per-task must be >= 0 and --cpus-per-task >= 1");
-  if (o.coordinator.empty() || o.token_file.empty()) throw UsageError("the workers need --coordinator and --token-file");
+  if (o.throttle < 0 || o.gpus_per_task < 0 || o.cpus_per_task < 1)
+    throw UsageError("--throttle, --gpus-per-task must be >= 0 and --cpus-per-task >= 1");
+  if (o.coordinator.empty() || o.token_file.empty())
+    throw UsageError("the workers need --coordinator and --token-file");
   std::string name = "cfm-" + o.grid_name;
   std::string s = "#!/bin/bash\n";
   s += fmt::format("#SBATCH --job-name={}\n", name);
@@ -43,9 +44,11 @@ std::string slurm_script(const SlurmOptions& o) {
   } else {
     s += "devices=cpu\n";
   }
-  s += fmt::format("exec {} worker --coordinator {} --token-file {} --devices \"$devices\" \\\n", quoted(o.cfm_binary), quoted(o.coordinator),
-                   quoted(o.token_file));
-  s += fmt::format("  --name \"slurm-${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\" --exit-when-done --give-up {}", o.give_up_seconds);
+  s += fmt::format("exec {} worker --coordinator {} --token-file {} --devices \"$devices\" \\\n",
+                   quoted(o.cfm_binary), quoted(o.coordinator), quoted(o.token_file));
+  s += fmt::format(
+      "  --name \"slurm-${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\" --exit-when-done --give-up {}",
+      o.give_up_seconds);
   if (!o.cache_dir.empty()) s += " --cache " + quoted(o.cache_dir);
   return s + "\n";
 }
@@ -61,7 +64,10 @@ std::string submit_slurm(const std::string& script, const std::string& path) {
   int status = pclose(pipe);
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error("sbatch refused " + path + (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (sbatch not found: is Slurm installed?)" : "") + ": " + output);
+    throw Error(
+        "sbatch refused " + path +
+        (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (sbatch not found: is Slurm installed?)" : "") +
+        ": " + output);
   return output.substr(0, output.find(';'));  // "jobid;cluster" on federated clusters
 }
 

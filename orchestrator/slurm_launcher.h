@@ -9,13 +9,13 @@ namespace cfm {
 
 struct SlurmOptions {
   std::string grid_name;
-  std::string coordinator;     // HOST:PORT reachable from the compute nodes
-  std::string token_file;      // on a filesystem the nodes share
-  std::string cfm_binary;      // absolute path, valid on the nodes
-  std::string log_dir;         // per-task logs: <log_dir>/cfm-<grid>-<array job>_<task>.out
-  std::string cache_dir;       // feature cache for the jobs ("" = next to the run folders)
-  int tasks = 1;               // array size = number of workers
-  int throttle = 0;            // at most this many tasks at once (0 = no limit)
+  std::string coordinator;  // HOST:PORT reachable from the compute nodes
+  std::string token_file;   // on a filesystem the nodes share
+  std::string cfm_binary;   // absolute path, valid on the nodes
+  std::string log_dir;      // per-task logs: <log_dir>/cfm-<grid>-<array job>_<task>.out
+  std::string cache_dir;    // feature cache for the jobs ("" = next to the run folders)
+  int tasks = 1;            // array size = number of workers
+  int throttle = 0;         // at most this many tasks at once (0 = no limit)
   int gpus_per_task = 0;
   int cpus_per_task = 4;
   std::string partition, time_limit, memory, account;

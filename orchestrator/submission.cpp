@@ -1,8 +1,8 @@
 #include "orchestrator/submission.h"
 
-#include <set>
-
 #include <fmt/format.h>
+
+#include <set>
 
 #include "common/grid/job_config.h"
 #include "common/net/message_fields.h"
@@ -19,14 +19,16 @@ namespace {
 void check_axes(const json& axes, const json& config, const std::string& where) {
   if (!axes.is_object()) throw net::ProtocolError(where + ": 'axes' is not an object");
   for (const auto& [name, value] : axes.items())
-    if (!config.contains(name)) throw net::ProtocolError(where + ": axis '" + excerpt(name) + "' is not a setting of the job");
+    if (!config.contains(name))
+      throw net::ProtocolError(where + ": axis '" + excerpt(name) + "' is not a setting of the job");
 }
 
 JobSpec parse_job(const json& job, std::size_t index) {
   std::string where = fmt::format("submitted job {}", index);
   if (!job.is_object()) throw net::ProtocolError(where + " is not an object");
   std::string key = net::string_field(job, "key", 64);
-  if (!is_job_key(key)) throw net::ProtocolError(where + ": key '" + excerpt(key) + "' is not 64 lower-case hex characters");
+  if (!is_job_key(key))
+    throw net::ProtocolError(where + ": key '" + excerpt(key) + "' is not 64 lower-case hex characters");
   where += " (" + key.substr(0, 12) + ")";
   json config = net::object_field(job, "config");
   try {
@@ -44,15 +46,20 @@ JobSpec parse_job(const json& job, std::size_t index) {
 Submission parse_submission(const json& m) {
   Submission s;
   s.grid = net::string_field(m, "grid", kMaxPlainNameBytes + 1);
-  if (!is_plain_name(s.grid)) throw net::ProtocolError("grid name '" + excerpt(s.grid) + "' is not a plain name (" + kPlainNameRule + ")");
+  if (!is_plain_name(s.grid))
+    throw net::ProtocolError("grid name '" + excerpt(s.grid) + "' is not a plain name (" + kPlainNameRule +
+                             ")");
   s.spec = net::optional_string_field(m, "spec", 1u << 20);
   s.max_attempts = static_cast<int>(net::optional_integer_field(m, "max_attempts", 1, kMaxAttemptsLimit, 3));
   s.force = net::optional_bool_field(m, "force", false);
-  if (!m.contains("jobs") || !m["jobs"].is_array()) throw net::ProtocolError("submit message without a jobs list");
+  if (!m.contains("jobs") || !m["jobs"].is_array())
+    throw net::ProtocolError("submit message without a jobs list");
   std::set<std::string> keys;
   for (const json& job : m["jobs"]) {
     s.jobs.push_back(parse_job(job, s.jobs.size()));
-    if (!keys.insert(s.jobs.back().key).second) throw net::ProtocolError("submitted job " + std::to_string(s.jobs.size() - 1) + " repeats key " + s.jobs.back().key);
+    if (!keys.insert(s.jobs.back().key).second)
+      throw net::ProtocolError("submitted job " + std::to_string(s.jobs.size() - 1) + " repeats key " +
+                               s.jobs.back().key);
   }
   return s;
 }

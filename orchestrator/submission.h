@@ -4,10 +4,9 @@
 // submission is refused as a whole (net::ProtocolError naming the job and the field); nothing is stored.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/store/job_store.h"
 

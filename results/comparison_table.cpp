@@ -1,9 +1,9 @@
 #include "results/comparison_table.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/util/error.h"
@@ -30,7 +30,9 @@ std::vector<std::string> labels_of(const std::vector<ResultRow>& rows, const std
     std::strtod(s.c_str(), &end);
     return !s.empty() && *end == '\0';
   });
-  if (numeric) std::sort(labels.begin(), labels.end(), [](const auto& a, const auto& b) { return std::stod(a) < std::stod(b); });
+  if (numeric)
+    std::sort(labels.begin(), labels.end(),
+              [](const auto& a, const auto& b) { return std::stod(a) < std::stod(b); });
   return labels;
 }
 
@@ -51,7 +53,8 @@ TableCell summarise(const std::vector<double>& v, std::size_t undefined) {
 
 std::string cell_text(const TableCell* c, const char* plus_minus) {
   if (!c || c->n == 0) return c && c->undefined ? "undef." : "";
-  std::string s = c->n > 1 ? fmt::format("{} {} {}", format_value(c->mean), plus_minus, format_value(c->std)) : format_value(c->mean);
+  std::string s = c->n > 1 ? fmt::format("{} {} {}", format_value(c->mean), plus_minus, format_value(c->std))
+                           : format_value(c->mean);
   return s + fmt::format(" ({})", c->n);
 }
 
@@ -73,7 +76,9 @@ std::string latex_escape(const std::string& s) {
 }  // namespace
 
 std::string format_value(double v) {
-  return std::fabs(v) >= 1000 ? fmt::format("{:.0f}", v) : std::fabs(v) >= 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.3f}", v);
+  return std::fabs(v) >= 1000 ? fmt::format("{:.0f}", v)
+         : std::fabs(v) >= 10 ? fmt::format("{:.2f}", v)
+                              : fmt::format("{:.3f}", v);
 }
 
 const TableCell* ComparisonTable::cell(std::size_t r, std::size_t c, std::size_t m) const {
@@ -81,7 +86,8 @@ const TableCell* ComparisonTable::cell(std::size_t r, std::size_t c, std::size_t
   return it == cells.end() ? nullptr : &it->second;
 }
 
-ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const std::string& row_setting, const std::string& col_setting,
+ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const std::string& row_setting,
+                                       const std::string& col_setting,
                                        const std::vector<std::string>& metrics) {
   std::vector<std::string> settings = setting_names(rows), values = value_names(rows);
   for (const std::string& s : {row_setting, col_setting})
@@ -89,7 +95,8 @@ ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const
       throw UsageError("unknown setting '" + s + "' for rows/columns (available: " + join(settings) + ")");
   if (metrics.empty()) throw UsageError("no metric given (available: " + join(values) + ")");
   for (const auto& m : metrics)
-    if (std::find(values.begin(), values.end(), m) == values.end()) throw UsageError("unknown metric '" + m + "' (available: " + join(values) + ")");
+    if (std::find(values.begin(), values.end(), m) == values.end())
+      throw UsageError("unknown metric '" + m + "' (available: " + join(values) + ")");
 
   ComparisonTable t;
   t.row_setting = row_setting;
@@ -107,8 +114,10 @@ ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const
           if (!col_setting.empty() && row.settings.at(col_setting) != t.col_labels[c]) continue;
           ++jobs;
           auto it = row.values.find(metrics[m]);
-          if (it != row.values.end() && it->second) v.push_back(*it->second);
-          else ++undefined;
+          if (it != row.values.end() && it->second)
+            v.push_back(*it->second);
+          else
+            ++undefined;
         }
         if (jobs) t.cells[{r, c, m}] = summarise(v, undefined);
       }
@@ -121,7 +130,8 @@ ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const
         auto it = t.cells.find({r, c, m});
         if (it == t.cells.end() || it->second.n == 0) continue;
         ++present;
-        bool better = !best || (higher_is_better(metrics[m]) ? it->second.mean > best->mean : it->second.mean < best->mean);
+        bool better = !best || (higher_is_better(metrics[m]) ? it->second.mean > best->mean
+                                                             : it->second.mean < best->mean);
         if (better) best = &it->second;
       }
       if (best && present > 1) best->best = true;  // a lone value is not "best" of anything
@@ -160,14 +170,19 @@ std::string render_markdown(const ComparisonTable& t) {
   for (std::size_t c = 0; c < t.col_labels.size(); ++c)
     for (std::size_t m = 0; m < t.metrics.size(); ++m) {
       auto it = t.mean_row.find({c, m});
-      out += " " + (it == t.mean_row.end() ? std::string("—") : format_value(it->second.mean) + (it->second.undefined ? " (partial)" : "")) + " |";
+      out += " " +
+             (it == t.mean_row.end()
+                  ? std::string("—")
+                  : format_value(it->second.mean) + (it->second.undefined ? " (partial)" : "")) +
+             " |";
     }
   return out + "\n";
 }
 
 std::string render_latex(const ComparisonTable& t) {
   std::size_t columns = t.col_labels.size() * t.metrics.size();
-  std::string out = "\\begin{tabular}{l" + std::string(columns, 'c') + "}\n\\toprule\n" + latex_escape(t.row_setting);
+  std::string out =
+      "\\begin{tabular}{l" + std::string(columns, 'c') + "}\n\\toprule\n" + latex_escape(t.row_setting);
   for (std::size_t c = 0; c < t.col_labels.size(); ++c)
     for (std::size_t m = 0; m < t.metrics.size(); ++m) out += " & " + latex_escape(header(t, c, m));
   out += " \\\\\n\\midrule\n";
@@ -192,7 +207,8 @@ std::string render_latex(const ComparisonTable& t) {
 }
 
 std::string render_csv(const ComparisonTable& t) {
-  std::string out = fmt::format("{},{},metric,mean,std,n,undefined,best\n", t.row_setting, t.col_setting.empty() ? "column" : t.col_setting);
+  std::string out = fmt::format("{},{},metric,mean,std,n,undefined,best\n", t.row_setting,
+                                t.col_setting.empty() ? "column" : t.col_setting);
   for (std::size_t r = 0; r <= t.row_labels.size(); ++r)
     for (std::size_t c = 0; c < t.col_labels.size(); ++c)
       for (std::size_t m = 0; m < t.metrics.size(); ++m) {
@@ -203,11 +219,12 @@ std::string render_csv(const ComparisonTable& t) {
         }
         std::string label = r < t.row_labels.size() ? t.row_labels[r] : "mean";
         if (!cell || cell->n == 0) {
-          out += fmt::format("{},{},{},,,0,{},0\n", label, t.col_labels[c], t.metrics[m], cell ? cell->undefined : 0);
+          out += fmt::format("{},{},{},,,0,{},0\n", label, t.col_labels[c], t.metrics[m],
+                             cell ? cell->undefined : 0);
           continue;
         }
-        out += fmt::format("{},{},{},{:.6g},{:.6g},{},{},{}\n", label, t.col_labels[c], t.metrics[m], cell->mean, cell->std, cell->n,
-                           cell->undefined, cell->best ? 1 : 0);
+        out += fmt::format("{},{},{},{:.6g},{:.6g},{},{},{}\n", label, t.col_labels[c], t.metrics[m],
+                           cell->mean, cell->std, cell->n, cell->undefined, cell->best ? 1 : 0);
       }
   return out;
 }
@@ -216,8 +233,10 @@ std::string render_json(const ComparisonTable& t) {
   nlohmann::json cells = nlohmann::json::array();
   auto add = [&](const std::string& row, std::size_t c, std::size_t m, const TableCell* cell) {
     nlohmann::json j = {{"row", row}, {"column", t.col_labels[c]}, {"metric", t.metrics[m]}};
-    if (cell && cell->n) j.update({{"mean", cell->mean}, {"std", cell->std}, {"n", cell->n}, {"best", cell->best}});
-    else j.update({{"mean", nullptr}, {"n", 0}});
+    if (cell && cell->n)
+      j.update({{"mean", cell->mean}, {"std", cell->std}, {"n", cell->n}, {"best", cell->best}});
+    else
+      j.update({{"mean", nullptr}, {"n", 0}});
     j["undefined"] = cell ? cell->undefined : 0;
     cells.push_back(j);
   };
@@ -229,7 +248,10 @@ std::string render_json(const ComparisonTable& t) {
       auto it = t.mean_row.find({c, m});
       add("mean", c, m, it == t.mean_row.end() ? nullptr : &it->second);
     }
-  return nlohmann::json({{"rows", t.row_setting}, {"columns", t.col_setting}, {"metrics", t.metrics}, {"cells", cells}}).dump(2) + "\n";
+  return nlohmann::json(
+             {{"rows", t.row_setting}, {"columns", t.col_setting}, {"metrics", t.metrics}, {"cells", cells}})
+             .dump(2) +
+         "\n";
 }
 
 }  // namespace cfm

@@ -26,13 +26,14 @@ struct ComparisonTable {
   std::string row_setting, col_setting;  // col_setting "" = one column
   std::vector<std::string> row_labels, col_labels, metrics;
   std::map<std::tuple<std::size_t, std::size_t, std::size_t>, TableCell> cells;  // (row, col, metric)
-  std::map<std::pair<std::size_t, std::size_t>, TableCell> mean_row;            // (col, metric): mean of the row means
+  std::map<std::pair<std::size_t, std::size_t>, TableCell> mean_row;  // (col, metric): mean of the row means
 
   const TableCell* cell(std::size_t r, std::size_t c, std::size_t m) const;
 };
 
 // UsageError naming the unknown setting or metric and listing the available ones.
-ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const std::string& row_setting, const std::string& col_setting,
+ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const std::string& row_setting,
+                                       const std::string& col_setting,
                                        const std::vector<std::string>& metrics);
 
 // A table value with 3 significant decimals below 10, 2 below 1000, none above (shared by every format).

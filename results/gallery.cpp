@@ -1,11 +1,11 @@
 #include "results/gallery.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "common/data/heat_map.h"
 #include "common/data/png_io.h"
@@ -39,8 +39,10 @@ std::vector<ScoredSample> read_scores(const fs::path& path) {
     std::getline(fields, score, ',');
     std::getline(fields, label, ',');
     auto slash = map.find('/');
-    if (slash == std::string::npos || map.size() < 5) throw FormatError(path.string(), "malformed line '" + line + "'");
-    samples.push_back({map.substr(0, slash), map.substr(slash + 1, map.size() - slash - 6), std::stod(score), label == "1"});
+    if (slash == std::string::npos || map.size() < 5)
+      throw FormatError(path.string(), "malformed line '" + line + "'");
+    samples.push_back({map.substr(0, slash), map.substr(slash + 1, map.size() - slash - 6), std::stod(score),
+                       label == "1"});
   }
   return samples;
 }
@@ -59,12 +61,22 @@ void paste(ImageU8& canvas, const ImageU8& tile, int slot) {
 
 ImageU8 panel(const fs::path& sample_dir, const fs::path& eval_dir, const ScoredSample& s, int tile) {
   ImageU8 canvas(5 * tile + 4 * 4, tile, 3, 255);
-  paste(canvas, pillow_resize_bicubic(square_pad_edge(read_png_rgb((sample_dir / "rgb" / (s.name + ".png")).string())), tile, tile), 0);
+  paste(canvas,
+        pillow_resize_bicubic(
+            square_pad_edge(read_png_rgb((sample_dir / "rgb" / (s.name + ".png")).string())), tile, tile),
+        0);
   fs::path gt = eval_dir / "gt" / s.defect / (s.name + ".png");
-  paste(canvas, fs::exists(gt) ? pillow_resize_nearest(read_png_luma(gt.string()), tile, tile) : ImageU8(tile, tile, 1, 0), 1);
+  paste(canvas,
+        fs::exists(gt) ? pillow_resize_nearest(read_png_luma(gt.string()), tile, tile)
+                       : ImageU8(tile, tile, 1, 0),
+        1);
   int slot = 2;
   for (const char* folder : {"maps-3d", "maps-2d", "maps"})
-    paste(canvas, pillow_resize_nearest(heat_map(read_map_tiff((eval_dir / folder / s.defect / (s.name + ".tiff")).string())), tile, tile), slot++);
+    paste(canvas,
+          pillow_resize_nearest(
+              heat_map(read_map_tiff((eval_dir / folder / s.defect / (s.name + ".tiff")).string())), tile,
+              tile),
+          slot++);
   return canvas;
 }
 
@@ -73,7 +85,8 @@ std::vector<std::pair<std::string, ScoredSample>> pick(std::vector<ScoredSample>
   std::vector<ScoredSample> anomalous, good;
   for (const auto& s : samples) (s.anomalous ? anomalous : good).push_back(s);
   std::vector<std::pair<std::string, ScoredSample>> chosen;
-  for (int i = 0; i < per_kind && i < static_cast<int>(anomalous.size()); ++i) chosen.emplace_back("best", anomalous[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < per_kind && i < static_cast<int>(anomalous.size()); ++i)
+    chosen.emplace_back("best", anomalous[static_cast<std::size_t>(i)]);
   for (int i = 0; i < per_kind && static_cast<int>(anomalous.size()) - 1 - i >= per_kind; ++i)
     chosen.emplace_back("worst", anomalous[anomalous.size() - 1 - static_cast<std::size_t>(i)]);
   if (!good.empty()) chosen.emplace_back("false-positive", good.front());
@@ -82,7 +95,8 @@ std::vector<std::pair<std::string, ScoredSample>> pick(std::vector<ScoredSample>
 
 }  // namespace
 
-std::vector<GalleryPanel> write_gallery(Database& db, const std::vector<ResultRow>& rows, const GalleryOptions& o) {
+std::vector<GalleryPanel> write_gallery(Database& db, const std::vector<ResultRow>& rows,
+                                        const GalleryOptions& o) {
   std::vector<GalleryPanel> panels;
   std::string index = "# Gallery\n\nTiles: RGB | ground truth | s3D | s2D | combined map.\n\n";
   for (const ResultRow& row : rows) {
@@ -99,13 +113,17 @@ std::vector<GalleryPanel> write_gallery(Database& db, const std::vector<ResultRo
     for (const auto& [kind, sample] : pick(read_scores(eval_dir / "scores.csv"), o.per_kind)) {
       fs::path path = out / fmt::format("{}-{}-{}.png", kind, sample.defect, sample.name);
       write_png(path.string(), panel(test_dir / sample.defect, eval_dir, sample, o.tile));
-      panels.push_back({path.string(), row.key, category, kind, sample.defect + "/" + sample.name, sample.score});
-      index += fmt::format("- {} {}/{} (score {:.4f}): ![]({})\n", kind, sample.defect, sample.name, sample.score,
-                           fs::relative(path, o.out_dir).string());
+      panels.push_back(
+          {path.string(), row.key, category, kind, sample.defect + "/" + sample.name, sample.score});
+      index += fmt::format("- {} {}/{} (score {:.4f}): ![]({})\n", kind, sample.defect, sample.name,
+                           sample.score, fs::relative(path, o.out_dir).string());
     }
     index += "\n";
   }
-  if (panels.empty()) throw UsageError("none of the selected jobs has an evaluation in its run folder (are the run folders on this machine?)");
+  if (panels.empty())
+    throw UsageError(
+        "none of the selected jobs has an evaluation in its run folder (are the run folders on this "
+        "machine?)");
   std::ofstream(fs::path(o.out_dir) / "index.md") << index;
   return panels;
 }

@@ -27,6 +27,7 @@ struct GalleryPanel {
 };
 
 // Jobs whose run folder has no evaluation are skipped; none at all is a UsageError.
-std::vector<GalleryPanel> write_gallery(Database& db, const std::vector<ResultRow>& rows, const GalleryOptions& options);
+std::vector<GalleryPanel> write_gallery(Database& db, const std::vector<ResultRow>& rows,
+                                        const GalleryOptions& options);
 
 }  // namespace cfm

@@ -13,7 +13,7 @@ namespace cfm {
 class Database;
 
 struct ReportOptions {
-  std::string out_path;          // the .html file
+  std::string out_path;  // the .html file
   std::string title = "CFM results";
   int gallery_per_kind = 1;
 };

@@ -16,7 +16,7 @@ namespace cfm {
 class Database;
 
 struct PlotRequest {
-  std::string kind;                 // shots, layers, fps-memory, pro
+  std::string kind;  // shots, layers, fps-memory, pro
   std::string metric = "aupro@0.3";
   std::string group_by = "layers_kept";  // fps-memory
   std::string out_dir;
@@ -24,6 +24,7 @@ struct PlotRequest {
 
 // Returns the paths written (PNG and SVG). UsageError for an unknown kind, a setting that never varies
 // in the selected rows, or jobs without stored PRO curves.
-std::vector<std::string> write_plot(Database& db, const std::vector<ResultRow>& rows, const PlotRequest& request);
+std::vector<std::string> write_plot(Database& db, const std::vector<ResultRow>& rows,
+                                    const PlotRequest& request);
 
 }  // namespace cfm

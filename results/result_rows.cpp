@@ -1,9 +1,8 @@
 #include "results/result_rows.h"
 
 #include <algorithm>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/store/sqlite.h"
 #include "common/util/error.h"
@@ -29,14 +28,19 @@ std::string as_text(const nlohmann::json& v) { return v.is_string() ? v.get<std:
 void add_figures(Database& db, ResultRow& row) {
   Statement metrics = db.prepare("SELECT name, value FROM metrics WHERE key = ?1");
   metrics.bind(1, row.key);
-  while (metrics.step()) row.values[metrics.text(0)] = metrics.is_null(1) ? std::nullopt : std::optional<double>(metrics.real(1));
+  while (metrics.step())
+    row.values[metrics.text(0)] = metrics.is_null(1) ? std::nullopt : std::optional<double>(metrics.real(1));
   Statement timings = db.prepare("SELECT stage, seconds FROM timings WHERE key = ?1");
   timings.bind(1, row.key);
   while (timings.step()) row.values["seconds_" + timings.text(0)] = timings.real(1);
-  Statement r = db.prepare("SELECT inference_fps, peak_rss_bytes, parameters, model_bytes, peak_gpu_bytes FROM resources WHERE key = ?1");
+  Statement r = db.prepare(
+      "SELECT inference_fps, peak_rss_bytes, parameters, model_bytes, peak_gpu_bytes FROM resources WHERE "
+      "key = ?1");
   r.bind(1, row.key);
   if (r.step()) {
-    auto real = [&](int c, double scale) { return r.is_null(c) ? std::nullopt : std::optional<double>(r.real(c) * scale); };
+    auto real = [&](int c, double scale) {
+      return r.is_null(c) ? std::nullopt : std::optional<double>(r.real(c) * scale);
+    };
     row.values["inference_fps"] = real(0, 1);
     row.values["peak_rss_gb"] = real(1, 1e-9);
     row.values["parameters"] = real(2, 1);
@@ -54,7 +58,8 @@ std::vector<std::pair<std::string, std::string>> parse_where(const std::string& 
     std::size_t end = text.find(',', start);
     std::string clause = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
     auto eq = clause.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == clause.size()) throw UsageError("--where clause '" + clause + "' is not setting=value");
+    if (eq == std::string::npos || eq == 0 || eq + 1 == clause.size())
+      throw UsageError("--where clause '" + clause + "' is not setting=value");
     clauses.emplace_back(clause.substr(0, eq), clause.substr(eq + 1));
     if (end == std::string::npos) break;
     start = end + 1;
@@ -64,10 +69,12 @@ std::vector<std::pair<std::string, std::string>> parse_where(const std::string& 
 
 std::vector<ResultRow> load_result_rows(Database& db, const RowFilter& filter) {
   std::vector<std::string> grids = grids_in(db);
-  if (grids.empty()) throw UsageError(db.path() + ": the database holds no grid yet (run or submit one first)");
+  if (grids.empty())
+    throw UsageError(db.path() + ": the database holds no grid yet (run or submit one first)");
   if (!filter.grid.empty() && std::find(grids.begin(), grids.end(), filter.grid) == grids.end())
     throw UsageError("no grid '" + filter.grid + "' in " + db.path() + " (grids: " + join(grids) + ")");
-  std::string sql = "SELECT j.key, g.grid, j.state, j.config FROM jobs j JOIN grid_jobs g ON g.key = j.key WHERE 1 = 1";
+  std::string sql =
+      "SELECT j.key, g.grid, j.state, j.config FROM jobs j JOIN grid_jobs g ON g.key = j.key WHERE 1 = 1";
   if (!filter.grid.empty()) sql += " AND g.grid = ?1";
   if (filter.succeeded_only) sql += " AND j.state = 'succeeded'";
   sql += " ORDER BY g.grid, g.position";
@@ -80,8 +87,9 @@ std::vector<ResultRow> load_result_rows(Database& db, const RowFilter& filter) {
     for (const auto& [name, value] : config.items()) row.settings[name] = as_text(value);
     rows.push_back(std::move(row));
   }
-  if (rows.empty()) throw UsageError("no " + std::string(filter.succeeded_only ? "finished " : "") + "job in " +
-                                     (filter.grid.empty() ? "any grid" : "grid '" + filter.grid + "'") + " of " + db.path());
+  if (rows.empty())
+    throw UsageError("no " + std::string(filter.succeeded_only ? "finished " : "") + "job in " +
+                     (filter.grid.empty() ? "any grid" : "grid '" + filter.grid + "'") + " of " + db.path());
   std::vector<std::string> settings = setting_names(rows);
   for (const auto& [name, value] : filter.where)
     if (std::find(settings.begin(), settings.end(), name) == settings.end())
@@ -89,13 +97,16 @@ std::vector<ResultRow> load_result_rows(Database& db, const RowFilter& filter) {
   std::vector<ResultRow> kept;
   for (auto& row : rows) {
     bool match = true;
-    for (const auto& [name, value] : filter.where) match = match && row.settings.count(name) && row.settings[name] == value;
+    for (const auto& [name, value] : filter.where)
+      match = match && row.settings.count(name) && row.settings[name] == value;
     if (match) {
       add_figures(db, row);
       kept.push_back(std::move(row));
     }
   }
-  if (kept.empty()) throw UsageError("no finished job matches --where (" + std::to_string(rows.size()) + " before filtering)");
+  if (kept.empty())
+    throw UsageError("no finished job matches --where (" + std::to_string(rows.size()) +
+                     " before filtering)");
   return kept;
 }
 
@@ -120,7 +131,8 @@ bool setting_varies(const std::vector<ResultRow>& rows, const std::string& setti
 }
 
 bool higher_is_better(const std::string& name) {
-  return !(name.rfind("seconds_", 0) == 0 || name == "peak_rss_gb" || name == "peak_gpu_gb" || name == "model_mb" || name == "parameters");
+  return !(name.rfind("seconds_", 0) == 0 || name == "peak_rss_gb" || name == "peak_gpu_gb" ||
+           name == "model_mb" || name == "parameters");
 }
 
 }  // namespace cfm

@@ -19,7 +19,7 @@ struct ResultRow {
 };
 
 struct RowFilter {
-  std::string grid;                                  // "" = every grid
+  std::string grid;                                        // "" = every grid
   std::vector<std::pair<std::string, std::string>> where;  // setting = value, all must hold
   bool succeeded_only = true;
 };

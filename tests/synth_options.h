@@ -7,7 +7,8 @@
 
 namespace cfm::test {
 
-inline synth::SynthOptions small_synth(const std::string& out, int categories, int size, int train, int validation, int test,
+inline synth::SynthOptions small_synth(const std::string& out, int categories, int size, int train,
+                                       int validation, int test,
                                        synth::DatasetFormat format = synth::DatasetFormat::Mvtec) {
   synth::SynthOptions o;
   o.out = out;

@@ -1,6 +1,7 @@
 #include "worker/job_executor.h"
 
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
 
@@ -10,12 +11,11 @@
 #include <numeric>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "common/cfm/evaluator.h"
 #include "common/cfm/trainer.h"
 #include "common/data/dataset.h"
 #include "common/data/few_shot.h"
+#include "common/grid/settings.h"
 #include "common/models/compute_device.h"
 #include "common/util/error.h"
 
@@ -33,21 +33,6 @@ std::int64_t peak_rss_bytes() {
   return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
-BackboneConfig backbone_config(const nlohmann::json& c) {
-  BackboneConfig b = backbone_preset(c["preset"]);
-  b.vit_weights = c["vit_weights"];
-  b.point_mae_weights = c["point_mae_weights"];
-  b.vit.heads = c["vit_heads"];
-  b.point_mae.heads = c["point_mae_heads"];
-  b.vit.image_size = c["image_size"];
-  b.point_mae.groups = c["groups"];
-  b.point_mae.group_size = c["group_size"];
-  b.layers_kept = c["layers_kept"];
-  b.mode = parse_mode(c["mode"]);
-  b.grid = c["grid"];
-  return b;
-}
-
 std::int64_t parameter_count(CrossmodalMappers& mappers) {
   std::int64_t n = 0;
   for (auto* net : {&mappers.to_3d, &mappers.to_2d})
@@ -59,8 +44,10 @@ nlohmann::json execute_noop(const nlohmann::json& c, const JobContext& context) 
   auto start = Clock::now();
   std::this_thread::sleep_for(std::chrono::milliseconds(c["sleep_ms"].get<long long>()));
   if (context.attempt <= c["fail_attempts"].get<int>())
-    throw Error(fmt::format("noop job fails on purpose on attempt {} (fail_attempts = {})", context.attempt, c["fail_attempts"].get<int>()));
-  return {{"metrics", {{"noop", 1.0}}}, {"timings", {{"total", since(start)}}},
+    throw Error(fmt::format("noop job fails on purpose on attempt {} (fail_attempts = {})", context.attempt,
+                            c["fail_attempts"].get<int>()));
+  return {{"metrics", {{"noop", 1.0}}},
+          {"timings", {{"total", since(start)}}},
           {"resources", {{"device", context.device}, {"peak_rss_bytes", peak_rss_bytes()}}}};
 }
 
@@ -70,33 +57,42 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   const at::Device device = parse_compute_device(context.device);
   reset_peak_gpu_memory(device);
   auto total = Clock::now();
-  at::set_num_threads(c["threads"].get<int>());
-  BackboneConfig config = backbone_config(c);
+  const CfmSettings settings = cfm_settings(c);
+  at::set_num_threads(settings.training.threads);
+  BackboneConfig config = settings.backbone;
   std::string category = c["category"];
   nlohmann::json timings = nlohmann::json::object();
 
   auto start = Clock::now();
   Dataset dataset(c["dataset"].get<std::string>());
   std::vector<SampleFiles> train = dataset.samples(category, "train");
-  if (c["shots"].get<std::size_t>() > 0) train = select_few_shot(train, c["shots"], c["split_seed"]);
+  if (settings.training.shots > 0)
+    train = select_few_shot(train, static_cast<std::size_t>(settings.training.shots),
+                            static_cast<std::uint64_t>(settings.training.split_seed));
   std::vector<SampleFiles> test = dataset.samples(category, "test");
   FeatureExtractor extractor(config, device);
-  FeatureCache cache(context.cache_dir.empty() ? (fs::path(context.run_dir).parent_path() / "feature-cache").string() : context.cache_dir, config);
+  FeatureCache cache(context.cache_dir.empty()
+                         ? (fs::path(context.run_dir).parent_path() / "feature-cache").string()
+                         : context.cache_dir,
+                     config);
   timings["load"] = since(start);
 
-  config.seed = c["seed"];  // the official training seed (115) also seeds the mapping networks
+  config.seed = static_cast<std::uint64_t>(settings.training.seed);  // also seeds the mapping networks
   extractor.reseed(config.seed);
-  CrossmodalMappers mappers = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels(), config.seed);
+  CrossmodalMappers mappers =
+      make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels(), config.seed);
   TrainOptions options;
-  options.epochs = c["epochs"];
-  options.batch_size = c["batch_size"];
-  options.learning_rate = c["lr"];
+  options.epochs = settings.training.epochs;
+  options.batch_size = settings.training.batch_size;
+  options.learning_rate = settings.training.lr;
   options.seed = config.seed;
   TrainReport report = train_mappers(mappers, extractor, cache, train, options);
   // Eval mode: "extract" is reading the training samples and their backbone outputs (cache or backbones),
   // done once before the epochs. Official mode reruns the backbones inside every epoch.
-  if (config.mode == BackboneMode::Eval) timings["extract"] = report.prepare_seconds;
-  else timings["load"] = timings["load"].get<double>() + report.prepare_seconds;
+  if (config.mode == BackboneMode::Eval)
+    timings["extract"] = report.prepare_seconds;
+  else
+    timings["load"] = timings["load"].get<double>() + report.prepare_seconds;
   double train_seconds = std::accumulate(report.epoch_seconds.begin(), report.epoch_seconds.end(), 0.0);
   timings["train"] = train_seconds;
   timings["train_per_epoch"] = train_seconds / options.epochs;
@@ -104,14 +100,16 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   fs::create_directories(context.run_dir);
   nlohmann::json artifacts = {{"run_dir", context.run_dir}};
   std::int64_t model_bytes = 0;
-  for (auto [direction, network] : {std::pair{"2Dto3D", &mappers.to_3d}, std::pair{"3Dto2D", &mappers.to_2d}}) {
-    fs::path path = fs::path(context.run_dir) / mapping_checkpoint_name(direction, category, options.epochs, options.batch_size);
+  for (auto [direction, network] :
+       {std::pair{"2Dto3D", &mappers.to_3d}, std::pair{"3Dto2D", &mappers.to_2d}}) {
+    fs::path path = fs::path(context.run_dir) /
+                    mapping_checkpoint_name(direction, category, options.epochs, options.batch_size);
     save_mapping_network(*network, path.string());
     model_bytes += static_cast<std::int64_t>(fs::file_size(path));
     artifacts[std::string("checkpoint_") + direction] = path.string();
   }
 
-  extractor.reseed(c["eval_seed"]);
+  extractor.reseed(static_cast<std::uint64_t>(settings.training.eval_seed));
   fs::path eval_dir = fs::path(context.run_dir) / "eval";
   fs::create_directories(eval_dir);
   // Test samples bypass the cache: inference_fps is then the full pipeline (backbones included) in every job.
@@ -126,10 +124,17 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   nlohmann::json metrics = nlohmann::json::parse(evaluation_json(evaluation.metrics, {}));
   nlohmann::json result = {
       {"metrics", nlohmann::json::object()},
-      {"counts", {{"test_images", evaluation.metrics.images}, {"anomalous_images", evaluation.metrics.anomalous_images}, {"train_images", train.size()}}},
+      {"counts",
+       {{"test_images", evaluation.metrics.images},
+        {"anomalous_images", evaluation.metrics.anomalous_images},
+        {"train_images", train.size()}}},
       {"timings", timings},
-      {"resources", {{"device", context.device}, {"peak_rss_bytes", peak_rss_bytes()}, {"parameters", parameter_count(mappers)},
-                     {"model_bytes", model_bytes}, {"inference_fps", 1.0 / evaluation.seconds_per_sample}}},
+      {"resources",
+       {{"device", context.device},
+        {"peak_rss_bytes", peak_rss_bytes()},
+        {"parameters", parameter_count(mappers)},
+        {"model_bytes", model_bytes},
+        {"inference_fps", 1.0 / evaluation.seconds_per_sample}}},
       {"artifacts", artifacts},
       {"train_files", sample_names(train)},
       {"epoch_loss", report.epoch_loss},
@@ -138,7 +143,9 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
       {"config", c}};
   if (auto gpu_bytes = peak_gpu_memory_bytes(device)) result["resources"]["peak_gpu_bytes"] = *gpu_bytes;
   for (const char* name : {"i_auroc", "p_auroc", "aupro@0.3", "aupro@0.1", "aupro@0.05", "aupro@0.01"})
-    result["metrics"][name] = metrics.contains(name) ? metrics[name] : nlohmann::json();  // null: undefined (e.g. no good test image)
+    result["metrics"][name] = metrics.contains(name)
+                                  ? metrics[name]
+                                  : nlohmann::json();  // null: undefined (e.g. no good test image)
   std::ofstream(fs::path(context.run_dir) / "result.json") << result.dump(2) << "\n";
   return result;
 }

@@ -1,20 +1,19 @@
-// Runs one job of a grid end to end in this process (docs/architecture.md §2): for a CFM job, backbone features
-// (through the feature cache), training, scoring and metrics, with the artifacts in the run folder
+// Runs one job of a grid end to end in this process (docs/architecture.md §2): for a CFM job, backbone
+// features (through the feature cache), training, scoring and metrics, with the artifacts in the run folder
 // (checkpoints, maps, train.json, metrics.json). Returns the result message the coordinator stores:
 //   {"metrics": {...}, "timings": {stage: seconds}, "resources": {...}, "artifacts": {kind: path},
 //    "train_files": [...], "epoch_loss": [...], "config": {...}}
 // Workers run it in a child process (`cfm job`), so a crash or a kill takes only that job down.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace cfm {
 
 struct JobContext {
-  std::string run_dir;      // artifacts of this job
-  std::string cache_dir;    // shared feature cache ("" = <run_dir>/../feature-cache)
+  std::string run_dir;    // artifacts of this job
+  std::string cache_dir;  // shared feature cache ("" = <run_dir>/../feature-cache)
   std::string device = "cpu";
   int attempt = 1;
 };

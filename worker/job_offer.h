@@ -7,10 +7,9 @@
 // A refused offer throws JobRefused with the reason; the worker reports it as the job's failure.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/util/error.h"
 

@@ -1,6 +1,8 @@
 #include "worker/worker.h"
 
+#include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -9,9 +11,6 @@
 #include <fstream>
 #include <optional>
 #include <thread>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "common/net/messages.h"
 #include "common/net/protocol_error.h"
@@ -116,7 +115,8 @@ class Slot {
       lease_id = offer_lease_id(job);
       run_job(check_job_offer(job, options_.folders));
     } catch (const std::exception& e) {
-      std::string error = fmt::format("worker {} refused or could not run the job: {}", name_, excerpt(e.what(), 2000));
+      std::string error =
+          fmt::format("worker {} refused or could not run the job: {}", name_, excerpt(e.what(), 2000));
       spdlog::error("{}", error);
       if (!lease_id.empty()) request(net::FailureReport{lease_id, error, ""}.to_json());
     }
@@ -127,12 +127,14 @@ class Slot {
     const std::string& lease_id = job.lease_id;
     int attempt = job.attempt;
     fs::create_directories(run_dir);
-    std::string config_path = fmt::format("{}/config.json", run_dir), result_path = fmt::format("{}/result-attempt-{}.json", run_dir, attempt);
+    std::string config_path = fmt::format("{}/config.json", run_dir),
+                result_path = fmt::format("{}/result-attempt-{}.json", run_dir, attempt);
     std::string log_path = fmt::format("{}/attempt-{}.log", run_dir, attempt);
     std::ofstream(config_path) << job.config.dump(2) << "\n";
     fs::remove(result_path);
-    std::vector<std::string> argv = {options_.cfm_binary, "job", "--config", config_path, "--run-dir", run_dir, "--result", result_path,
-                                     "--device", device_, "--attempt", std::to_string(attempt)};
+    std::vector<std::string> argv = {options_.cfm_binary, "job",   "--config",  config_path,
+                                     "--run-dir",         run_dir, "--result",  result_path,
+                                     "--device",          device_, "--attempt", std::to_string(attempt)};
     if (!options_.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options_.cache_dir});
     spdlog::info("{}: job {} attempt {} (log {})", name_, job.key.substr(0, 12), attempt, log_path);
     ChildProcess process(argv, log_path);
@@ -160,7 +162,8 @@ class Slot {
     report(*status, lease_id, result_path, log_path);
   }
 
-  void report(int status, const std::string& lease_id, const std::string& result_path, const std::string& log_path) {
+  void report(int status, const std::string& lease_id, const std::string& result_path,
+              const std::string& log_path) {
     std::string log = tail_of(log_path);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       std::ifstream in(result_path);
@@ -169,7 +172,8 @@ class Slot {
         request(net::ResultReport{lease_id, result}.to_json());
         return;
       }
-      request(net::FailureReport{lease_id, "the job ended without a readable result file " + result_path, log}.to_json());
+      request(net::FailureReport{lease_id, "the job ended without a readable result file " + result_path, log}
+                  .to_json());
       return;
     }
     std::string reason = excerpt(error_line(log), 2000);
@@ -186,7 +190,7 @@ class Slot {
 }  // namespace
 
 int run_worker(const WorkerOptions& options) {
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = on_signal;
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
@@ -194,7 +198,8 @@ int run_worker(const WorkerOptions& options) {
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (std::size_t i = 0; i < options.devices.size(); ++i) {
-    std::string slot_name = options.devices.size() == 1 ? options.name : fmt::format("{}/{}", options.name, i);
+    std::string slot_name =
+        options.devices.size() == 1 ? options.name : fmt::format("{}/{}", options.name, i);
     threads.emplace_back([&, i, slot_name] {
       try {
         Slot slot(options, options.devices[i], slot_name);

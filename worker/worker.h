@@ -1,6 +1,6 @@
-// A worker (docs/architecture.md §4): one slot per device, each slot a loop that leases a job from the coordinator,
-// runs it as a child process (`cfm job`, output to a per-attempt log file in the run folder), sends
-// heartbeats while it runs and reports the result or the failure with the log's tail.
+// A worker (docs/architecture.md §4): one slot per device, each slot a loop that leases a job from the
+// coordinator, runs it as a child process (`cfm job`, output to a per-attempt log file in the run folder),
+// sends heartbeats while it runs and reports the result or the failure with the log's tail.
 //  - A lost coordinator is retried with exponential back-off (0.5 s doubling to 30 s); a running job
 //    keeps running meanwhile and its heartbeats resume on the new connection.
 //  - SIGTERM/SIGINT: the slots stop their jobs and return the leases (requeued without costing an
@@ -28,7 +28,7 @@ struct WorkerOptions {
   WorkerFolders folders;             // where run folders and job inputs may be
   bool exit_when_done = false;       // leave once the coordinator has nothing pending or running
   double idle_poll_seconds = 1;
-  double give_up_seconds = 0;        // > 0: exit when the coordinator stays unreachable this long
+  double give_up_seconds = 0;  // > 0: exit when the coordinator stays unreachable this long
 };
 
 // Runs until stopped by a signal (or, with exit_when_done, until the queue is empty); returns the exit code.

@@ -1,5 +1,6 @@
 #include "common/cfm/evaluator.h"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -7,8 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 #include "common/cfm/scorer.h"
 #include "common/data/heat_map.h"
@@ -31,9 +30,9 @@ Image<float> to_image(const at::Tensor& map) {
 
 }  // namespace
 
-CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,
-                                     const std::vector<SampleFiles>& test, const std::string& out_dir,
-                                     const EvaluationOptions& options) {
+CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor,
+                                     FeatureCache& cache, const std::vector<SampleFiles>& test,
+                                     const std::string& out_dir, const EvaluationOptions& options) {
   if (test.empty()) throw Error("no test samples");
   torch::NoGradGuard no_grad;
   mappers.to_3d->to(extractor.device());
@@ -49,16 +48,20 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
     AlignedFeatures a = extractor.align(cache.outputs(extractor, files, sample.rgb, sample.cloud));
     // The networks run only on pixels with a 3D feature: the scores of the others are zeroed anyway.
     at::Tensor keep = (~a.empty).nonzero().squeeze(1);
-    at::Tensor rgb_prediction = torch::zeros_like(a.rgb_patch), xyz_prediction = torch::zeros_like(a.xyz_patch);
+    at::Tensor rgb_prediction = torch::zeros_like(a.rgb_patch),
+               xyz_prediction = torch::zeros_like(a.xyz_patch);
     rgb_prediction.index_copy_(0, keep, mappers.to_2d->forward(a.xyz_patch.index_select(0, keep)));
     xyz_prediction.index_copy_(0, keep, mappers.to_3d->forward(a.rgb_patch.index_select(0, keep)));
-    AnomalyMaps scored = score_sample(a.rgb_patch, rgb_prediction, a.xyz_patch, xyz_prediction, a.empty, config.grid);
+    AnomalyMaps scored =
+        score_sample(a.rgb_patch, rgb_prediction, a.xyz_patch, xyz_prediction, a.empty, config.grid);
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Image<float> map = to_image(scored.combined);
     ImageU8 mask(config.grid, config.grid, 1);
     at::Tensor gt = sample.gt.reshape({-1}).contiguous();
-    for (std::size_t p = 0; p < mask.pixels.size(); ++p) mask.pixels[p] = gt.data_ptr<float>()[p] > 0.5f ? 255 : 0;
-    fs::path maps_dir = fs::path(out_dir) / "maps" / files.defect, gt_dir = fs::path(out_dir) / "gt" / files.defect;
+    for (std::size_t p = 0; p < mask.pixels.size(); ++p)
+      mask.pixels[p] = gt.data_ptr<float>()[p] > 0.5f ? 255 : 0;
+    fs::path maps_dir = fs::path(out_dir) / "maps" / files.defect,
+             gt_dir = fs::path(out_dir) / "gt" / files.defect;
     fs::create_directories(maps_dir);
     write_map_tiff((maps_dir / (files.name + ".tiff")).string(), map);
     for (auto [folder, part] : {std::pair{"maps-2d", &scored.map_2d}, std::pair{"maps-3d", &scored.map_3d}}) {
@@ -77,12 +80,14 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
   CategoryEvaluation result;
   auto metrics_start = std::chrono::steady_clock::now();
   result.metrics = evaluate_maps(maps, {}, options);
-  result.metrics_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - metrics_start).count();
+  result.metrics_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - metrics_start).count();
   result.seconds_per_sample = seconds / static_cast<double>(test.size());
   std::ofstream scores(fs::path(out_dir) / "scores.csv");
   scores << "map,score,label\n";
   for (std::size_t i = 0; i < test.size(); ++i)
-    scores << test[i].defect << "/" << test[i].name << ".tiff," << result.metrics.image_scores[i] << "," << test[i].label << "\n";
+    scores << test[i].defect << "/" << test[i].name << ".tiff," << result.metrics.image_scores[i] << ","
+           << test[i].label << "\n";
   std::ofstream(fs::path(out_dir) / "metrics.json") << evaluation_json(result.metrics, options) << "\n";
   return result;
 }

@@ -21,8 +21,8 @@ struct CategoryEvaluation {
   double metrics_seconds = 0;     // the metrics over all maps
 };
 
-CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor, FeatureCache& cache,
-                                     const std::vector<SampleFiles>& test, const std::string& out_dir,
-                                     const EvaluationOptions& options = {});
+CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor,
+                                     FeatureCache& cache, const std::vector<SampleFiles>& test,
+                                     const std::string& out_dir, const EvaluationOptions& options = {});
 
 }  // namespace cfm

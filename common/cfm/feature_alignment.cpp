@@ -12,8 +12,8 @@ at::Tensor valid_pixel_indices(const at::Tensor& cloud) {
   return (flat != 0).all(0).nonzero().squeeze(1);
 }
 
-at::Tensor interpolate_point_features(const at::Tensor& points, const at::Tensor& centres, const at::Tensor& features,
-                                      std::int64_t points_per_chunk) {
+at::Tensor interpolate_point_features(const at::Tensor& points, const at::Tensor& centres,
+                                      const at::Tensor& features, std::int64_t points_per_chunk) {
   torch::NoGradGuard no_grad;
   // square_distance as the official code, in one product over all points (N x G floats, 200 MB at 50k
   // points and G = 1024): -2 p.c, then + |p|², then + |c|². The expansion cancels badly for points next
@@ -35,7 +35,7 @@ at::Tensor interpolate_point_features(const at::Tensor& points, const at::Tensor
   at::Tensor reciprocal = 1.0 / (nearest + 1e-8);
   at::Tensor weight = reciprocal / reciprocal.sum(1, true);  // N x 3
   at::Tensor by_centre = features.transpose(0, 1);           // G x C
-  std::vector<at::Tensor> parts;  // the N x 3 x C gather is done in chunks
+  std::vector<at::Tensor> parts;                             // the N x 3 x C gather is done in chunks
   for (std::int64_t start = 0; start < points.size(0); start += points_per_chunk) {
     std::int64_t end = std::min(points.size(0), start + points_per_chunk);
     at::Tensor gathered = by_centre.index({index.slice(0, start, end)});  // n x 3 x C
@@ -52,7 +52,8 @@ struct Window {
 };
 std::vector<Window> adaptive_windows(std::int64_t in, std::int64_t out) {
   std::vector<Window> windows(static_cast<std::size_t>(out));
-  for (std::int64_t o = 0; o < out; ++o) windows[static_cast<std::size_t>(o)] = {o * in / out, ((o + 1) * in + out - 1) / out - 1};
+  for (std::int64_t o = 0; o < out; ++o)
+    windows[static_cast<std::size_t>(o)] = {o * in / out, ((o + 1) * in + out - 1) / out - 1};
   return windows;
 }
 
@@ -73,13 +74,15 @@ void pooled_row(const float* grid, std::int64_t s, std::int64_t c, std::int64_t 
 
 }  // namespace
 
-at::Tensor point_features_to_grid(const at::Tensor& point_features, const at::Tensor& pixel_indices, int grid) {
+at::Tensor point_features_to_grid(const at::Tensor& point_features, const at::Tensor& pixel_indices,
+                                  int grid) {
   torch::NoGradGuard no_grad;
   // AvgPool2d(3, 1, 0) then AdaptiveAvgPool2d(S), computed directly on the pixel-major S² x C layout:
   // every step reads whole contiguous feature vectors, no S² x C temporaries besides input and output,
   // and the result needs no transpose. Sums run in the kernels' order, so values match them.
   const std::int64_t s = grid, c = point_features.size(1);
-  at::Tensor full = torch::zeros({s * s, c}, point_features.options().device(torch::kCPU).dtype(torch::kFloat32));
+  at::Tensor full =
+      torch::zeros({s * s, c}, point_features.options().device(torch::kCPU).dtype(torch::kFloat32));
   full.index_copy_(0, pixel_indices.cpu(), point_features.cpu().to(torch::kFloat32));
   at::Tensor out = torch::empty({s * s, c}, full.options());
   const float* in = full.data_ptr<float>();
@@ -100,7 +103,8 @@ at::Tensor point_features_to_grid(const at::Tensor& point_features, const at::Te
           for (std::int64_t px = wx.first; px <= wx.last; ++px)
             for (std::int64_t k = 0; k < c; ++k) o[k] += row[px * c + k];
         }
-        const float kh = static_cast<float>(wy.last - wy.first + 1), kw = static_cast<float>(wx.last - wx.first + 1);
+        const float kh = static_cast<float>(wy.last - wy.first + 1),
+                    kw = static_cast<float>(wx.last - wx.first + 1);
         for (std::int64_t k = 0; k < c; ++k) o[k] = o[k] / kh / kw;
       }
     }

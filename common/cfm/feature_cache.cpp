@@ -18,15 +18,17 @@ FeatureCache::FeatureCache(std::string folder, const BackboneConfig& config)
     : folder_(std::move(folder)), enabled_(!folder_.empty() && config.mode == BackboneMode::Eval) {
   if (!enabled_) return;
   fs::create_directories(folder_);
-  fingerprint_ = sha256_hex(sha256_file_hex(config.vit_weights) + sha256_file_hex(config.point_mae_weights) + describe(config) +
-                            std::to_string(config.vit.patch) + std::to_string(config.point_mae.eps));
+  fingerprint_ =
+      sha256_hex(sha256_file_hex(config.vit_weights) + sha256_file_hex(config.point_mae_weights) +
+                 describe(config) + std::to_string(config.vit.patch) + std::to_string(config.point_mae.eps));
 }
 
 std::string FeatureCache::key(const SampleFiles& files) const {
   return sha256_hex(fingerprint_ + sha256_file_hex(files.rgb) + sha256_file_hex(files.xyz));
 }
 
-BackboneOutputs FeatureCache::outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb, const at::Tensor& cloud) {
+BackboneOutputs FeatureCache::outputs(FeatureExtractor& extractor, const SampleFiles& files,
+                                      const at::Tensor& rgb, const at::Tensor& cloud) {
   if (!enabled_) return extractor.extract(rgb, cloud);
   std::string path = (fs::path(folder_) / (key(files) + ".pth")).string();
   if (fs::exists(path)) {
@@ -48,9 +50,13 @@ BackboneOutputs FeatureCache::outputs(FeatureExtractor& extractor, const SampleF
   ++misses_;
   BackboneOutputs out = extractor.extract(rgb, cloud);
   std::string partial = path + ".partial";
-  write_torch_checkpoint(partial, {{"", {{"rgb_map", out.rgb_map}, {"centres", out.points.centres},
-                                         {"centre_index", out.points.centre_index}, {"features", out.points.features},
-                                         {"pixel_indices", out.pixel_indices}, {"valid_points", out.valid_points}}}});
+  write_torch_checkpoint(partial, {{"",
+                                    {{"rgb_map", out.rgb_map},
+                                     {"centres", out.points.centres},
+                                     {"centre_index", out.points.centre_index},
+                                     {"features", out.points.features},
+                                     {"pixel_indices", out.pixel_indices},
+                                     {"valid_points", out.valid_points}}}});
   fs::rename(partial, path);
   return out;
 }

@@ -1,5 +1,5 @@
-// Content-addressed cache of backbone outputs (docs/architecture.md §2): the key hashes the sample's RGB and xyz
-// bytes, the weight files and the backbone configuration, so any change misses. Only eval mode is
+// Content-addressed cache of backbone outputs (docs/architecture.md §2): the key hashes the sample's RGB and
+// xyz bytes, the weight files and the backbone configuration, so any change misses. Only eval mode is
 // cacheable: official mode is stochastic (DropPath) and bypasses the cache.
 #pragma once
 
@@ -16,7 +16,8 @@ class FeatureCache {
   FeatureCache(std::string folder, const BackboneConfig& config);
 
   // Backbone outputs for a loaded sample (rgb/cloud tensors), from the cache when present.
-  BackboneOutputs outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb, const at::Tensor& cloud);
+  BackboneOutputs outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb,
+                          const at::Tensor& cloud);
 
   std::size_t hits() const { return hits_; }
   std::size_t misses() const { return misses_; }

@@ -7,8 +7,8 @@
 #pragma once
 
 #include <ATen/core/Generator.h>
-#include <c10/core/Device.h>
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <memory>
 

@@ -1,15 +1,15 @@
 #include "common/cfm/mapping_network.h"
 
-#include <torch/torch.h>
-
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "common/models/weight_check.h"
 #include "common/util/error.h"
 
 namespace cfm {
 
-MappingNetworkImpl::MappingNetworkImpl(std::int64_t in_features, std::int64_t out_features) : in_(in_features), out_(out_features) {
+MappingNetworkImpl::MappingNetworkImpl(std::int64_t in_features, std::int64_t out_features)
+    : in_(in_features), out_(out_features) {
   const std::int64_t hidden = (in_features + out_features) / 2;
   input_ = register_module("input", torch::nn::Linear(in_features, hidden));
   projection_ = register_module("projection", torch::nn::Linear(hidden, hidden));
@@ -31,14 +31,19 @@ StateDict MappingNetworkImpl::state() const {
 void MappingNetworkImpl::load_state(const StateDict& weights, const std::string& path) {
   const std::int64_t h = hidden_features();
   check_weights(weights,
-                {{"input.weight", {h, in_}}, {"input.bias", {h}}, {"projection.weight", {h, h}}, {"projection.bias", {h}},
-                 {"output.weight", {out_, h}}, {"output.bias", {out_}}},
+                {{"input.weight", {h, in_}},
+                 {"input.bias", {h}},
+                 {"projection.weight", {h, h}},
+                 {"projection.bias", {h}},
+                 {"output.weight", {out_, h}},
+                 {"output.bias", {out_}}},
                 {}, path, fmt::format("mapping network {} -> {}", in_, out_));
   torch::NoGradGuard no_grad;
   for (auto& item : named_parameters()) item.value().copy_(weights.at(item.key()).to(torch::kFloat32));
 }
 
-std::string mapping_checkpoint_name(const std::string& direction, const std::string& category, int epochs, int batch_size) {
+std::string mapping_checkpoint_name(const std::string& direction, const std::string& category, int epochs,
+                                    int batch_size) {
   return fmt::format("CFM_{}_{}_{}ep_{}bs.pth", direction, category, epochs, batch_size);
 }
 

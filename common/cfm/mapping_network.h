@@ -34,7 +34,8 @@ class MappingNetworkImpl : public torch::nn::Module {
 TORCH_MODULE(MappingNetwork);
 
 // Official checkpoint file names: CFM_2Dto3D_<class>_<E>ep_<B>bs.pth and CFM_3Dto2D_…
-std::string mapping_checkpoint_name(const std::string& direction, const std::string& category, int epochs, int batch_size);
+std::string mapping_checkpoint_name(const std::string& direction, const std::string& category, int epochs,
+                                    int batch_size);
 
 void save_mapping_network(MappingNetwork& network, const std::string& path);
 
@@ -45,7 +46,8 @@ struct CrossmodalMappers {
 };
 
 // Freshly initialised networks (PyTorch's default initialisation, from `seed`).
-CrossmodalMappers make_mappers(std::int64_t rgb_channels, std::int64_t point_channels, std::uint64_t seed = 115);
+CrossmodalMappers make_mappers(std::int64_t rgb_channels, std::int64_t point_channels,
+                               std::uint64_t seed = 115);
 // Reads a state-dict file (.pth or .safetensors) and builds a network of the sizes it holds.
 MappingNetwork load_mapping_network(const std::string& path);
 

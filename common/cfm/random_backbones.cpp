@@ -1,10 +1,9 @@
 #include "common/cfm/random_backbones.h"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "common/models/checkpoint/state_dict.h"
 #include "common/util/error.h"
@@ -13,7 +12,9 @@ namespace cfm {
 namespace {
 
 // timm-style initialisation: weights ~ N(0, std) truncated at 2 std, biases 0, norms 1/0.
-at::Tensor normal(std::vector<std::int64_t> shape, double std) { return torch::randn(shape).clamp(-2, 2) * std; }
+at::Tensor normal(std::vector<std::int64_t> shape, double std) {
+  return torch::randn(shape).clamp(-2, 2) * std;
+}
 
 void linear(StateDict& w, const std::string& name, std::int64_t out, std::int64_t in, bool bias = true) {
   w[name + ".weight"] = normal({out, in}, 1.0 / std::sqrt(static_cast<double>(in)));
@@ -25,7 +26,8 @@ void norm(StateDict& w, const std::string& name, std::int64_t dim) {
   w[name + ".bias"] = normal({dim}, 0.05);
 }
 
-void transformer_block(StateDict& w, const std::string& b, std::int64_t dim, std::int64_t mlp, bool qkv_bias) {
+void transformer_block(StateDict& w, const std::string& b, std::int64_t dim, std::int64_t mlp,
+                       bool qkv_bias) {
   norm(w, b + "norm1", dim);
   linear(w, b + "attn.qkv", 3 * dim, dim, qkv_bias);
   linear(w, b + "attn.proj", dim, dim);
@@ -48,7 +50,8 @@ StateDict random_vit(const BackboneShapes& s) {
   w["pos_embed"] = normal({1, tokens, d}, 0.5);
   w["patch_embed.proj.weight"] = normal({d, 3, s.patch, s.patch}, 1.0 / std::sqrt(3.0 * s.patch * s.patch));
   w["patch_embed.proj.bias"] = normal({d}, 0.02);
-  for (int i = 0; i < s.vit_depth; ++i) transformer_block(w, fmt::format("blocks.{}.", i), d, s.vit_mlp, true);
+  for (int i = 0; i < s.vit_depth; ++i)
+    transformer_block(w, fmt::format("blocks.{}.", i), d, s.vit_mlp, true);
   norm(w, "norm", d);
   return w;
 }
@@ -90,7 +93,8 @@ void calibrate_batch_norms(StateDict& w, const std::string& encoder, const at::T
     const std::vector<std::int64_t> batch_and_points = {0, 2};
     w[bn + ".running_mean"] = x.mean(batch_and_points);
     w[bn + ".running_var"] = x.var(batch_and_points, /*unbiased=*/true);
-    return torch::relu(torch::batch_norm(x, w[bn + ".weight"], w[bn + ".bias"], w[bn + ".running_mean"], w[bn + ".running_var"],
+    return torch::relu(torch::batch_norm(x, w[bn + ".weight"], w[bn + ".bias"], w[bn + ".running_mean"],
+                                         w[bn + ".running_var"],
                                          /*training=*/false, 0.1, 1e-5, /*cudnn_enabled=*/false));
   };
   at::Tensor f = conv(normalise(conv(neighbourhoods, "first_conv.0"), "first_conv.1"), "first_conv.3");
@@ -101,20 +105,25 @@ void calibrate_batch_norms(StateDict& w, const std::string& encoder, const at::T
 StateDict random_point_mae(const BackboneShapes& s) {
   StateDict w;
   const std::string e = "module.MAE_encoder.";
-  w[e + "encoder.first_conv.0.weight"] = normal({s.pm_c1, 3, 1}, 1.0 / std::sqrt(3.0) / 0.01);  // inputs are ~cm
+  w[e + "encoder.first_conv.0.weight"] =
+      normal({s.pm_c1, 3, 1}, 1.0 / std::sqrt(3.0) / 0.01);  // inputs are ~cm
   w[e + "encoder.first_conv.0.bias"] = normal({s.pm_c1}, 0.02);
   batch_norm(w, e + "encoder.first_conv.1", s.pm_c1);
-  w[e + "encoder.first_conv.3.weight"] = normal({s.pm_c2, s.pm_c1, 1}, 1.0 / std::sqrt(static_cast<double>(s.pm_c1)));
+  w[e + "encoder.first_conv.3.weight"] =
+      normal({s.pm_c2, s.pm_c1, 1}, 1.0 / std::sqrt(static_cast<double>(s.pm_c1)));
   w[e + "encoder.first_conv.3.bias"] = normal({s.pm_c2}, 0.02);
   w[e + "encoder.second_conv.0.weight"] = normal({s.pm_c3, 2 * s.pm_c2, 1}, 1.0 / std::sqrt(2.0 * s.pm_c2));
   w[e + "encoder.second_conv.0.bias"] = normal({s.pm_c3}, 0.02);
   batch_norm(w, e + "encoder.second_conv.1", s.pm_c3);
-  w[e + "encoder.second_conv.3.weight"] = normal({s.pm_dim, s.pm_c3, 1}, 1.0 / std::sqrt(static_cast<double>(s.pm_c3)));
+  w[e + "encoder.second_conv.3.weight"] =
+      normal({s.pm_dim, s.pm_c3, 1}, 1.0 / std::sqrt(static_cast<double>(s.pm_c3)));
   w[e + "encoder.second_conv.3.bias"] = normal({s.pm_dim}, 0.02);
-  w[e + "pos_embed.0.weight"] = normal({s.pm_pos_hidden, 3}, 1.0 / std::sqrt(3.0));  // metres in: positions barely vary
+  w[e + "pos_embed.0.weight"] =
+      normal({s.pm_pos_hidden, 3}, 1.0 / std::sqrt(3.0));  // metres in: positions barely vary
   w[e + "pos_embed.0.bias"] = normal({s.pm_pos_hidden}, 0.5);
   linear(w, e + "pos_embed.2", s.pm_dim, s.pm_pos_hidden);
-  for (int i = 0; i < s.pm_depth; ++i) transformer_block(w, fmt::format("{}blocks.blocks.{}.", e, i), s.pm_dim, s.pm_mlp, false);
+  for (int i = 0; i < s.pm_depth; ++i)
+    transformer_block(w, fmt::format("{}blocks.blocks.{}.", e, i), s.pm_dim, s.pm_mlp, false);
   norm(w, e + "norm", s.pm_dim);
   calibrate_batch_norms(w, e + "encoder.", surface_neighbourhoods(s.pm_group_size));
   // Pre-training leftovers that real checkpoints carry and the encoder ignores.
@@ -134,7 +143,8 @@ BackboneShapes backbone_shapes(const std::string& preset) {
   throw UsageError("unknown backbone shape preset '" + preset + "' (known: paper, demo, tiny)");
 }
 
-RandomBackboneFiles write_random_backbones(const std::string& dir, const std::string& preset, std::uint64_t seed) {
+RandomBackboneFiles write_random_backbones(const std::string& dir, const std::string& preset,
+                                           std::uint64_t seed) {
   BackboneShapes shapes = backbone_shapes(preset);
   std::error_code error;
   std::filesystem::create_directories(dir, error);

@@ -32,6 +32,7 @@ struct RandomBackboneFiles {
 };
 
 // Writes <dir>/vit_<preset>_random.pth and <dir>/pointmae_<preset>_random.pth.
-RandomBackboneFiles write_random_backbones(const std::string& dir, const std::string& preset, std::uint64_t seed);
+RandomBackboneFiles write_random_backbones(const std::string& dir, const std::string& preset,
+                                           std::uint64_t seed);
 
 }  // namespace cfm

@@ -24,7 +24,8 @@ at::Tensor box_filter(const at::Tensor& map, int size, int passes) {
       for (std::int64_t x = 0; x < w; ++x) {
         float sum = 0;  // direct convolution, window in row-major order; outside the image counts as 0
         for (std::int64_t yy = std::max<std::int64_t>(0, y - r); yy <= std::min(h - 1, y + r); ++yy)
-          for (std::int64_t xx = std::max<std::int64_t>(0, x - r); xx <= std::min(w - 1, x + r); ++xx) sum += in[yy * w + xx] * weight;
+          for (std::int64_t xx = std::max<std::int64_t>(0, x - r); xx <= std::min(w - 1, x + r); ++xx)
+            sum += in[yy * w + xx] * weight;
         out[y * w + x] = sum;
       }
     current = next;
@@ -32,8 +33,9 @@ at::Tensor box_filter(const at::Tensor& map, int size, int passes) {
   return current;
 }
 
-AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_prediction, const at::Tensor& xyz_patch,
-                         const at::Tensor& xyz_prediction, const at::Tensor& empty, int grid) {
+AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_prediction,
+                         const at::Tensor& xyz_patch, const at::Tensor& xyz_prediction,
+                         const at::Tensor& empty, int grid) {
   torch::NoGradGuard no_grad;
   AnomalyMaps maps;
   at::Tensor keep = (~empty).to(torch::kFloat32);

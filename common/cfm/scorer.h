@@ -1,8 +1,9 @@
 // Anomaly maps from the crossmodal predictions (docs/method.md §5 steps 3-6):
-//   s3D = || n(xyz_pred) - n(xyz_patch) ||, s2D = || n(rgb_pred) - n(rgb_patch) ||, n(v) = v / max(|v|, 1e-12),
-//   both zeroed on 3D-empty pixels, S = s2D * s3D zeroed again, then 5 passes of a 5x5 and 3 passes of a
-//   7x7 zero-padded mean filter. The smoothing is a direct convolution: pixels farther than 19 px from any
-//   non-zero score stay exactly 0, which the per-image normalisations rely on (FFT or Winograd would not).
+//   s3D = || n(xyz_pred) - n(xyz_patch) ||, s2D = || n(rgb_pred) - n(rgb_patch) ||, n(v) = v / max(|v|,
+//   1e-12), both zeroed on 3D-empty pixels, S = s2D * s3D zeroed again, then 5 passes of a 5x5 and 3 passes
+//   of a 7x7 zero-padded mean filter. The smoothing is a direct convolution: pixels farther than 19 px from
+//   any non-zero score stay exactly 0, which the per-image normalisations rely on (FFT or Winograd would
+//   not).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -22,7 +23,8 @@ at::Tensor normalised_discrepancy(const at::Tensor& prediction, const at::Tensor
 at::Tensor box_filter(const at::Tensor& map, int size, int passes);
 
 // rgb/xyz patches and predictions are S² x C; `empty` is the S² 3D-empty mask.
-AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_prediction, const at::Tensor& xyz_patch,
-                         const at::Tensor& xyz_prediction, const at::Tensor& empty, int grid);
+AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_prediction,
+                         const at::Tensor& xyz_patch, const at::Tensor& xyz_prediction,
+                         const at::Tensor& empty, int grid);
 
 }  // namespace cfm

@@ -1,12 +1,11 @@
 #include "common/cfm/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "common/data/sample_loader.h"
 #include "common/util/error.h"
@@ -41,15 +40,18 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
     else
       prepared[i] = cache.outputs(extractor, train[i], sample.rgb, sample.cloud);
   }
-  const double prepare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - prepare_start).count();
+  const double prepare_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - prepare_start).count();
   // Eval mode: the loss rows of a sample (its aligned non-empty pixels) are the same every epoch, so they
   // are kept in memory while they fit the budget; beyond it they are recomputed (same values either way).
   std::vector<std::pair<at::Tensor, at::Tensor>> kept_rows(train.size());
   std::size_t kept_bytes = 0;
   auto loss_rows = [&](std::size_t i) -> std::pair<at::Tensor, at::Tensor> {
     if (kept_rows[i].first.defined()) return kept_rows[i];
-    std::pair<at::Tensor, at::Tensor> rows = selected_rows(extractor.align(official ? extractor.extract(inputs[i].rgb, inputs[i].cloud) : prepared[i]));
-    std::size_t bytes = (rows.first.numel() * rows.first.element_size()) + (rows.second.numel() * rows.second.element_size());
+    std::pair<at::Tensor, at::Tensor> rows = selected_rows(
+        extractor.align(official ? extractor.extract(inputs[i].rgb, inputs[i].cloud) : prepared[i]));
+    std::size_t bytes =
+        (rows.first.numel() * rows.first.element_size()) + (rows.second.numel() * rows.second.element_size());
     if (!official && kept_bytes + bytes <= o.aligned_cache_bytes) {
       kept_rows[i] = rows;
       kept_bytes += bytes;
@@ -70,7 +72,8 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   report.prepare_seconds = prepare_seconds;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();
-    at::Tensor order = torch::randperm(static_cast<std::int64_t>(train.size()), shuffle, torch::kInt64);  // shuffle = True
+    at::Tensor order =
+        torch::randperm(static_cast<std::int64_t>(train.size()), shuffle, torch::kInt64);  // shuffle = True
     double loss_sum = 0;
     int batches = 0;
     for (std::int64_t first = 0; first < order.size(0); first += o.batch_size) {
@@ -82,13 +85,15 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
         xyz_rows.push_back(xyz);
       }
       at::Tensor rgb = torch::cat(rgb_rows), xyz = torch::cat(xyz_rows);
-      if (rgb.size(0) == 0) throw Error("a training batch has no pixel with a 3D feature (empty point clouds?)");
+      if (rgb.size(0) == 0)
+        throw Error("a training batch has no pixel with a 3D feature (empty point clouds?)");
       // Masked cosine losses, both directions, averaged over the batch's non-empty pixels (§4.2).
       at::Tensor loss_3d = 1 - torch::cosine_similarity(mappers.to_3d->forward(rgb), xyz, 1, 1e-6).mean();
       at::Tensor loss_2d = 1 - torch::cosine_similarity(mappers.to_2d->forward(xyz), rgb, 1, 1e-6).mean();
       at::Tensor loss = loss_3d + loss_2d;
       double value = loss.item<double>();
-      if (!std::isfinite(value)) throw Error(fmt::format("training loss is {} at epoch {}", value, epoch + 1));
+      if (!std::isfinite(value))
+        throw Error(fmt::format("training loss is {} at epoch {}", value, epoch + 1));
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -96,7 +101,8 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
       ++batches;
     }
     report.epoch_loss.push_back(loss_sum / batches);
-    report.epoch_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    report.epoch_seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (progress) progress(epoch + 1, report.epoch_loss.back());
   }
   mappers.to_3d->eval();

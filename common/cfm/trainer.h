@@ -20,14 +20,16 @@ struct TrainOptions {
   int batch_size = 4;
   double learning_rate = 1e-3;
   std::uint64_t seed = 115;
-  // Eval mode: aligned loss rows kept in memory across epochs up to this many bytes (0 = realign every epoch).
+  // Eval mode: aligned loss rows kept in memory across epochs up to this many bytes (0 = realign every
+  // epoch).
   std::size_t aligned_cache_bytes = std::size_t{2} << 30;
 };
 
 struct TrainReport {
-  std::vector<double> epoch_loss;     // mean of (loss_2Dto3D + loss_3Dto2D) over the epoch's batches
+  std::vector<double> epoch_loss;  // mean of (loss_2Dto3D + loss_3Dto2D) over the epoch's batches
   std::vector<double> epoch_seconds;
-  double prepare_seconds = 0;         // reading the samples (and, in eval mode, their backbone outputs) before epoch 1
+  double prepare_seconds =
+      0;  // reading the samples (and, in eval mode, their backbone outputs) before epoch 1
 };
 
 // Calls `progress(epoch, loss)` after every epoch. Throws Error when a loss is NaN/Inf (as the official

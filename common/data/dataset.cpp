@@ -49,7 +49,8 @@ Dataset::Dataset(std::string root) : root_(std::move(root)) {
 std::vector<std::string> Dataset::categories() const {
   std::vector<std::string> result;
   for (const std::string& name : sorted_subfolders(root_))
-    if (fs::is_directory(fs::path(root_) / name / "train") || fs::is_directory(fs::path(root_) / name / "test"))
+    if (fs::is_directory(fs::path(root_) / name / "train") ||
+        fs::is_directory(fs::path(root_) / name / "test"))
       result.push_back(name);
   return result;
 }
@@ -70,7 +71,8 @@ std::vector<SampleFiles> Dataset::list_split(const std::string& category, const 
     return samples;
   }
   std::vector<std::string> defects = sorted_subfolders(split_folder);
-  if (defects.empty()) problems.push_back({split_folder.string(), "no defect folders (expected at least good/)"});
+  if (defects.empty())
+    problems.push_back({split_folder.string(), "no defect folders (expected at least good/)"});
   for (const std::string& defect : defects) {
     fs::path folder = split_folder / defect;
     bool good = defect == "good";
@@ -81,7 +83,8 @@ std::vector<SampleFiles> Dataset::list_split(const std::string& category, const 
     for (const char* modality : {"rgb", "xyz"})
       if (!fs::is_directory(folder / modality))
         problems.push_back({(folder / modality).string(), "missing folder"});
-    if (!good && !fs::is_directory(folder / "gt")) problems.push_back({(folder / "gt").string(), "missing folder"});
+    if (!good && !fs::is_directory(folder / "gt"))
+      problems.push_back({(folder / "gt").string(), "missing folder"});
     auto rgb = files_by_stem(folder / "rgb", ".png");
     auto xyz = files_by_stem(folder / "xyz", ".tiff");
     auto gt = good ? std::map<std::string, std::string>() : files_by_stem(folder / "gt", ".png");

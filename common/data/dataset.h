@@ -21,8 +21,8 @@ struct SampleFiles {
   std::string name;    // file stem, e.g. "000"
   std::string rgb;
   std::string xyz;
-  std::string gt;      // empty for good samples: their GT is all zeros (the loader never reads it)
-  int label = 0;       // 0 good, 1 anomalous
+  std::string gt;  // empty for good samples: their GT is all zeros (the loader never reads it)
+  int label = 0;   // 0 good, 1 anomalous
 
   std::string id() const { return category + "/" + split + "/" + defect + "/" + name; }
 };

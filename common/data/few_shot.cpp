@@ -7,7 +7,8 @@
 
 namespace cfm {
 
-std::vector<SampleFiles> select_few_shot(const std::vector<SampleFiles>& train, std::size_t k, std::uint64_t split_seed) {
+std::vector<SampleFiles> select_few_shot(const std::vector<SampleFiles>& train, std::size_t k,
+                                         std::uint64_t split_seed) {
   if (k == 0) throw UsageError("few-shot: the number of shots must be at least 1");
   if (k >= train.size()) return train;
   std::vector<std::pair<std::string, std::size_t>> ranked;
@@ -17,7 +18,8 @@ std::vector<SampleFiles> select_few_shot(const std::vector<SampleFiles>& train, 
   std::sort(ranked.begin(), ranked.end());
   std::vector<SampleFiles> chosen;
   for (std::size_t i = 0; i < k; ++i) chosen.push_back(train[ranked[i].second]);
-  std::sort(chosen.begin(), chosen.end(), [](const SampleFiles& a, const SampleFiles& b) { return a.name < b.name; });
+  std::sort(chosen.begin(), chosen.end(),
+            [](const SampleFiles& a, const SampleFiles& b) { return a.name < b.name; });
   return chosen;
 }
 

@@ -17,7 +17,9 @@ struct Image {
 
   Image() = default;
   Image(int width_, int height_, int channels_, T fill = T())
-      : width(width_), height(height_), channels(channels_),
+      : width(width_),
+        height(height_),
+        channels(channels_),
         pixels(static_cast<std::size_t>(width_) * height_ * channels_, fill) {}
 
   std::size_t index(int y, int x, int c = 0) const {

@@ -54,9 +54,11 @@ void on_png_warning(png_structp, png_const_charp) {}
 RawPng decode_png(const std::string& path) {
   auto context = std::make_unique<DecodeContext>();
   context->file = read_file_bytes(path);
-  if (context->file.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(context->file.data()), 0, 8) != 0)
+  if (context->file.size() < 8 ||
+      png_sig_cmp(reinterpret_cast<png_const_bytep>(context->file.data()), 0, 8) != 0)
     throw FormatError(path, "not a PNG file (bad signature)");
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, context.get(), on_png_error, on_png_warning);
+  png_structp png =
+      png_create_read_struct(PNG_LIBPNG_VER_STRING, context.get(), on_png_error, on_png_warning);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (!info) throw Error("libpng: out of memory");
   if (setjmp(png_jmpbuf(png))) {
@@ -78,10 +80,12 @@ RawPng decode_png(const std::string& path) {
   raw.channels = png_get_channels(png, info);
   raw.sixteen_bit = png_get_bit_depth(png, info) == 16;
   std::size_t row_values = static_cast<std::size_t>(raw.width) * raw.channels;
-  (raw.sixteen_bit ? raw.bytes16.resize(row_values * raw.height) : raw.bytes8.resize(row_values * raw.height));
+  (raw.sixteen_bit ? raw.bytes16.resize(row_values * raw.height)
+                   : raw.bytes8.resize(row_values * raw.height));
   context->rows.resize(static_cast<std::size_t>(raw.height));
   for (int y = 0; y < raw.height; ++y)
-    context->rows[y] = raw.sixteen_bit ? reinterpret_cast<png_bytep>(&raw.bytes16[y * row_values]) : &raw.bytes8[y * row_values];
+    context->rows[y] = raw.sixteen_bit ? reinterpret_cast<png_bytep>(&raw.bytes16[y * row_values])
+                                       : &raw.bytes8[y * row_values];
   png_read_image(png, context->rows.data());
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &info, nullptr);
@@ -146,7 +150,8 @@ void write_png_any(const std::string& path, const Image<T>& image, bool sixteen_
   png.version = PNG_IMAGE_VERSION;
   png.width = static_cast<png_uint_32>(image.width);
   png.height = static_cast<png_uint_32>(image.height);
-  png.format = (image.channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY) | (sixteen_bit ? PNG_FORMAT_FLAG_LINEAR : 0);
+  png.format =
+      (image.channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY) | (sixteen_bit ? PNG_FORMAT_FLAG_LINEAR : 0);
   if (!png_image_write_to_file(&png, path.c_str(), 0, image.pixels.data(), 0, nullptr))
     throw IoError(path, std::string("cannot write PNG: ") + png.message);
 }

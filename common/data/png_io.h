@@ -1,6 +1,6 @@
-// PNG reading (libpng's classic API) and writing (its simplified API). Readers convert to the mode cfm needs the way Pillow
-// does, because the official pipeline decodes with PIL: convert('RGB') drops alpha, convert('L') uses the
-// ITU-R 601-2 luma with Pillow's fixed-point rounding.
+// PNG reading (libpng's classic API) and writing (its simplified API). Readers convert to the mode cfm needs
+// the way Pillow does, because the official pipeline decodes with PIL: convert('RGB') drops alpha,
+// convert('L') uses the ITU-R 601-2 luma with Pillow's fixed-point rounding.
 #pragma once
 
 #include <string>

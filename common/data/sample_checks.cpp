@@ -1,9 +1,9 @@
 #include "common/data/sample_checks.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace cfm {
 
@@ -14,9 +14,10 @@ int preprocessed_side(int width, int height) {
 
 std::string xyz_size_problem(int rgb_width, int rgb_height, int xyz_width, int xyz_height) {
   if (xyz_width != xyz_height && xyz_width == rgb_width && xyz_height == rgb_height)
-    return fmt::format("xyz is {}x{}, not square: the loader square-pads the RGB image but not the point cloud, "
-                       "so they would be misaligned; run `cfm preprocess mvtec` first (docs/method.md §1.3, §2.2)",
-                       xyz_width, xyz_height);
+    return fmt::format(
+        "xyz is {}x{}, not square: the loader square-pads the RGB image but not the point cloud, "
+        "so they would be misaligned; run `cfm preprocess mvtec` first (docs/method.md §1.3, §2.2)",
+        xyz_width, xyz_height);
   if (xyz_width == rgb_width && xyz_height == rgb_height) return "";
   int side = preprocessed_side(rgb_width, rgb_height);
   if (xyz_width == side && xyz_height == side) return "";
@@ -26,7 +27,8 @@ std::string xyz_size_problem(int rgb_width, int rgb_height, int xyz_width, int x
 
 std::string gt_size_problem(int rgb_width, int rgb_height, int gt_width, int gt_height) {
   if (gt_width == rgb_width && gt_height == rgb_height) return "";
-  return fmt::format("GT mask is {}x{} but the RGB image is {}x{}", gt_width, gt_height, rgb_width, rgb_height);
+  return fmt::format("GT mask is {}x{} but the RGB image is {}x{}", gt_width, gt_height, rgb_width,
+                     rgb_height);
 }
 
 std::string point_cloud_problem(const PointImage& points) {

@@ -2,8 +2,8 @@
 //   rgb   3 x S x S float32, ImageNet-normalised (edge SquarePad + Pillow bicubic),
 //   cloud 3 x S x S float32 organized point cloud (PyTorch nearest; (0,0,0) = no point),
 //   gt    1 x S x S float32 in {0, 1} (edge SquarePad + Pillow nearest, > 0.5); zeros for good samples.
-// S is 224 in the paper and configurable; the RGB side (the ViT input) is separate. Errors are typed (IoError, FormatError, DataError) and name
-// the file and what was expected.
+// S is 224 in the paper and configurable; the RGB side (the ViT input) is separate. Errors are typed
+// (IoError, FormatError, DataError) and name the file and what was expected.
 #pragma once
 
 #include <ATen/core/Tensor.h>

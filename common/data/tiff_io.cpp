@@ -59,10 +59,12 @@ TiffHandle open_tiff(const std::string& path, const char* mode) {
   if (!tiff) {
     if (std::strcmp(mode, "r") == 0) {
       std::string detail = last_tiff_message.empty() ? "" : " (" + last_tiff_message + ")";
-      if (has_tiff_signature(path)) throw FormatError(path, "truncated or corrupt TIFF: cannot read its directory" + detail);
+      if (has_tiff_signature(path))
+        throw FormatError(path, "truncated or corrupt TIFF: cannot read its directory" + detail);
       throw FormatError(path, "not a TIFF file" + detail);
     }
-    throw IoError(path, "cannot create TIFF file" + (last_tiff_message.empty() ? "" : " (" + last_tiff_message + ")"));
+    throw IoError(
+        path, "cannot create TIFF file" + (last_tiff_message.empty() ? "" : " (" + last_tiff_message + ")"));
   }
   return TiffHandle(tiff);
 }
@@ -86,11 +88,12 @@ TiffInfo info_of(TIFF* tiff) {
 
 void check_float_layout(const std::string& path, const TiffInfo& info, int channels, const char* what) {
   if (info.samples_per_pixel != channels)
-    throw FormatError(path, "expected " + std::to_string(channels) + " channel" + (channels > 1 ? "s" : "") + " (" + what + "), found " +
-                                std::to_string(info.samples_per_pixel));
+    throw FormatError(path, "expected " + std::to_string(channels) + " channel" + (channels > 1 ? "s" : "") +
+                                " (" + what + "), found " + std::to_string(info.samples_per_pixel));
   if (!info.ieee_float || (info.bits_per_sample != 32 && info.bits_per_sample != 64))
     throw FormatError(path, "expected 32- or 64-bit IEEE float samples, found " +
-                                std::to_string(info.bits_per_sample) + "-bit " + (info.ieee_float ? "float" : "integer"));
+                                std::to_string(info.bits_per_sample) + "-bit " +
+                                (info.ieee_float ? "float" : "integer"));
   if (info.width <= 0 || info.height <= 0) throw FormatError(path, "TIFF has an empty image");
 }
 
@@ -122,7 +125,8 @@ void place_block(PointImage& out, const Block& b, int bits) {
   for (int y = 0; y < b.height && b.y0 + y < out.height; ++y)
     for (int x = 0; x < b.width && b.x0 + x < out.width; ++x)
       for (int s = 0; s < spp; ++s) {
-        std::size_t index = (static_cast<std::size_t>(y) * b.width + x) * static_cast<std::size_t>(spp) + static_cast<std::size_t>(s);
+        std::size_t index = (static_cast<std::size_t>(y) * b.width + x) * static_cast<std::size_t>(spp) +
+                            static_cast<std::size_t>(s);
         out.at(b.y0 + y, b.x0 + x, b.plane < 0 ? s : b.plane) = sample_value(b.bytes, index, bits);
       }
 }
@@ -157,8 +161,9 @@ void read_tiles(TIFF* tiff, const std::string& path, PointImage& out, int bits, 
       for (uint32_t x = 0; x < static_cast<uint32_t>(out.width); x += tile_width) {
         if (TIFFReadTile(tiff, buffer.data(), x, y, 0, static_cast<uint16_t>(planar ? plane : 0)) < 0)
           throw_truncated(path, "tile (" + std::to_string(x) + ", " + std::to_string(y) + ")");
-        place_block(out, Block{buffer.data(), static_cast<int>(x), static_cast<int>(y), static_cast<int>(tile_width),
-                               static_cast<int>(tile_height), planar ? plane : -1},
+        place_block(out,
+                    Block{buffer.data(), static_cast<int>(x), static_cast<int>(y),
+                          static_cast<int>(tile_width), static_cast<int>(tile_height), planar ? plane : -1},
                     bits);
       }
 }
@@ -212,7 +217,8 @@ void write_map_tiff(const std::string& path, const Image<float>& map) {
   TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(t, 0));
   for (int y = 0; y < map.height; ++y) {
     std::vector<float> row(map.pixels.begin() + static_cast<std::ptrdiff_t>(map.index(y, 0)),
-                           map.pixels.begin() + static_cast<std::ptrdiff_t>(map.index(y, 0) + static_cast<std::size_t>(map.width)));
+                           map.pixels.begin() + static_cast<std::ptrdiff_t>(
+                                                    map.index(y, 0) + static_cast<std::size_t>(map.width)));
     if (TIFFWriteScanline(t, row.data(), static_cast<uint32_t>(y), 0) < 0)
       throw IoError(path, "cannot write TIFF row " + std::to_string(y) + " (" + last_tiff_message + ")");
   }

@@ -30,6 +30,7 @@ enum class TiffSampleType { Float32, Float64 };
 // Writes a single-channel float32 TIFF.
 void write_map_tiff(const std::string& path, const Image<float>& map);
 // Writes HxWx3 uncompressed, interleaved, striped: the layout of MVTec 3D-AD's own files.
-void write_xyz_tiff(const std::string& path, const PointImage& points, TiffSampleType type = TiffSampleType::Float32);
+void write_xyz_tiff(const std::string& path, const PointImage& points,
+                    TiffSampleType type = TiffSampleType::Float32);
 
 }  // namespace cfm

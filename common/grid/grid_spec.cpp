@@ -23,31 +23,28 @@ class GridParser {
   explicit GridParser(std::string origin) : origin_(std::move(origin)) {}
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
-    std::string where = node.Mark().is_null() ? origin_ : origin_ + ":" + std::to_string(node.Mark().line + 1);
+    std::string where =
+        node.Mark().is_null() ? origin_ : origin_ + ":" + std::to_string(node.Mark().line + 1);
     throw UsageError(where + ": " + message);
   }
 
   // A scalar setting as JSON, typed by the setting table (so "4" stays a string only where text is expected).
   nlohmann::json value(const std::string& key, const YAML::Node& node) const {
-    auto it = known_settings().find(key);
-    if (it == known_settings().end()) fail(node, "unknown setting '" + key + "' (known: " + known_setting_names() + ")");
+    const Setting* setting = find_setting(key);
+    if (!setting) fail(node, "unknown setting '" + key + "' (known: " + known_setting_names() + ")");
     if (!node.IsScalar()) fail(node, "setting '" + key + "' must be a single value here");
     try {
-      switch (it->second.type) {
-        case SettingType::Integer: return node.as<long long>();
-        case SettingType::Real: return node.as<double>();
-        default: return node.as<std::string>();
-      }
-    } catch (const YAML::Exception&) {
-      fail(node, "setting '" + key + "' must be " + (it->second.type == SettingType::Integer ? "an integer" : "a number") + ", not '" +
-                     node.Scalar() + "'");
+      return parse_setting_text(*setting, node.Scalar());
+    } catch (const UsageError& e) {
+      fail(node, e.what());
     }
   }
 
   nlohmann::json settings(const YAML::Node& map, const char* section) const {
     if (!map.IsMap()) fail(map, std::string("'") + section + "' must be a mapping of setting: value");
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& entry : map) out[entry.first.as<std::string>()] = value(entry.first.as<std::string>(), entry.second);
+    for (const auto& entry : map)
+      out[entry.first.as<std::string>()] = value(entry.first.as<std::string>(), entry.second);
     return out;
   }
 
@@ -70,8 +67,8 @@ bool matches(const nlohmann::json& cell, const nlohmann::json& rule) {
 
 }  // namespace
 
-Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir, const std::string& default_name,
-                bool with_keys) {
+Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir,
+                const std::string& default_name, bool with_keys) {
   GridParser p(origin);
   YAML::Node root;
   try {
@@ -79,16 +76,22 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
   } catch (const YAML::Exception& e) {
     throw UsageError(origin + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
   }
-  if (!root.IsMap()) throw UsageError(origin + ": a grid file must be a mapping (name, fixed, axes, exclude, include, max_attempts)");
-  static const std::set<std::string> sections = {"name", "max_attempts", "fixed", "axes", "exclude", "include", "description"};
+  if (!root.IsMap())
+    throw UsageError(origin +
+                     ": a grid file must be a mapping (name, fixed, axes, exclude, include, max_attempts)");
+  static const std::set<std::string> sections = {"name",    "max_attempts", "fixed",      "axes",
+                                                 "exclude", "include",      "description"};
   for (const auto& entry : root)
     if (!sections.count(entry.first.as<std::string>()))
-      p.fail(entry.first, "unknown section '" + entry.first.as<std::string>() + "' (known: name, description, max_attempts, fixed, axes, exclude, include)");
+      p.fail(entry.first, "unknown section '" + entry.first.as<std::string>() +
+                              "' (known: name, description, max_attempts, fixed, axes, exclude, include)");
 
   Grid grid;
   grid.yaml = yaml;
   grid.name = root["name"] ? root["name"].as<std::string>() : default_name;
-  if (!is_plain_name(grid.name)) p.fail(root["name"], "the grid name '" + excerpt(grid.name) + "' is not a plain name (" + kPlainNameRule + ")");
+  if (!is_plain_name(grid.name))
+    p.fail(root["name"],
+           "the grid name '" + excerpt(grid.name) + "' is not a plain name (" + kPlainNameRule + ")");
   if (root["max_attempts"]) {
     try {
       grid.max_attempts = root["max_attempts"].as<int>();
@@ -104,7 +107,8 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
     if (!root["axes"].IsMap()) p.fail(root["axes"], "'axes' must be a mapping of setting: [values]");
     for (const auto& axis : root["axes"]) {
       std::string key = axis.first.as<std::string>();
-      if (!axis.second.IsSequence() || axis.second.size() == 0) p.fail(axis.second, "axis '" + key + "' must be a non-empty list");
+      if (!axis.second.IsSequence() || axis.second.size() == 0)
+        p.fail(axis.second, "axis '" + key + "' must be a non-empty list");
       if (fixed.contains(key)) p.fail(axis.first, "'" + key + "' is both fixed and an axis");
       std::vector<nlohmann::json> values;
       for (const auto& v : axis.second) values.push_back(p.value(key, v));
@@ -112,8 +116,10 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
       grid.axes.push_back(key);
     }
   }
-  std::vector<nlohmann::json> excludes = root["exclude"] ? p.rules(root["exclude"], "exclude") : std::vector<nlohmann::json>{};
-  std::vector<nlohmann::json> includes = root["include"] ? p.rules(root["include"], "include") : std::vector<nlohmann::json>{};
+  std::vector<nlohmann::json> excludes =
+      root["exclude"] ? p.rules(root["exclude"], "exclude") : std::vector<nlohmann::json>{};
+  std::vector<nlohmann::json> includes =
+      root["include"] ? p.rules(root["include"], "include") : std::vector<nlohmann::json>{};
 
   // Cartesian product, last axis fastest.
   std::vector<nlohmann::json> cells = {nlohmann::json::object()};
@@ -129,7 +135,8 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
   }
   std::vector<nlohmann::json> kept;
   for (const auto& cell : cells)
-    if (std::none_of(excludes.begin(), excludes.end(), [&](const auto& rule) { return matches(cell, rule); })) kept.push_back(cell);
+    if (std::none_of(excludes.begin(), excludes.end(), [&](const auto& rule) { return matches(cell, rule); }))
+      kept.push_back(cell);
   for (const auto& extra : includes) kept.push_back(extra);
 
   Fingerprints fingerprints;
@@ -145,7 +152,8 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
       throw UsageError(origin + ": grid cell " + cell.dump() + ": " + e.what());
     }
     job.axes = cell;
-    if (keys.insert(with_keys ? job.key : job.config.dump()).second) grid.jobs.push_back(std::move(job));  // an include may repeat a cell
+    if (keys.insert(with_keys ? job.key : job.config.dump()).second)
+      grid.jobs.push_back(std::move(job));  // an include may repeat a cell
   }
   if (grid.jobs.empty()) throw UsageError(origin + ": the grid has no jobs (every cell excluded?)");
   return grid;

@@ -21,7 +21,7 @@ namespace cfm {
 
 struct Grid {
   std::string name;
-  std::string yaml;          // the file's text, stored with the grid
+  std::string yaml;  // the file's text, stored with the grid
   int max_attempts = 3;
   std::vector<std::string> axes;  // axis names in file order
   std::vector<JobSpec> jobs;      // resolved, with keys
@@ -31,7 +31,7 @@ struct Grid {
 Grid load_grid(const std::string& path, bool with_keys = true);
 
 // Same, from text (`origin` names it in messages; paths resolve against `base_dir`).
-Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir, const std::string& default_name,
-                bool with_keys = true);
+Grid parse_grid(const std::string& yaml, const std::string& origin, const std::string& base_dir,
+                const std::string& default_name, bool with_keys = true);
 
 }  // namespace cfm

@@ -1,33 +1,20 @@
-// One job of a grid as a fully resolved configuration (docs/architecture.md §3, §7): a flat JSON object whose keys
-// are the settings below. Resolution fills every default (from the backbone preset for CFM jobs), so a
-// stored config says exactly what ran. The job key hashes the settings that change results, plus the
-// content fingerprints of the weights and the dataset category and the method version.
+// One job of a grid as a fully resolved configuration (docs/architecture.md §3, §7): a flat JSON object whose
+// keys are the settings of common/grid/settings.h. Resolution fills every default (from the backbone preset
+// for CFM jobs), so a stored config says exactly what ran. The job key hashes the settings that change
+// results, plus the content fingerprints of the weights and the dataset category and the method version.
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "common/grid/settings.h"
 
 namespace cfm {
 
 // Bump when a code change alters results: every job key changes, so grids re-run.
 constexpr const char* kMethodVersion = "cfm-method-1";
-
-enum class SettingType { Integer, Real, Text, Path };
-
-struct SettingInfo {
-  SettingType type;
-  const char* help;
-  bool in_key;  // false for execution-only settings (threads): they do not change results
-};
-
-// Every setting a grid may fix or vary, by name.
-const std::map<std::string, SettingInfo>& known_settings();
-
-// Comma-separated names of known settings, for error messages.
-std::string known_setting_names();
 
 // Fills the defaults of `method` (cfm: from the backbone preset; noop: timing only) under the given
 // settings, makes paths absolute relative to `base_dir`, and checks values (UsageError naming the key).
@@ -36,8 +23,9 @@ nlohmann::json resolve_job_config(const nlohmann::json& settings, const std::str
 // Caches file hashes so that a grid with 100 cells hashes each weights file once.
 class Fingerprints {
  public:
-  std::string file(const std::string& path);       // SHA-256 of the content
-  std::string category(const std::string& dataset, const std::string& category);  // names + sizes of its files
+  std::string file(const std::string& path);  // SHA-256 of the content
+  std::string category(const std::string& dataset,
+                       const std::string& category);  // names + sizes of its files
  private:
   std::map<std::string, std::string> cache_;
 };

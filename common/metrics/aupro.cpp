@@ -63,12 +63,14 @@ std::vector<int> label_regions(const ImageU8& mask, int* count) {
     while (!stack.empty()) {
       std::size_t p = stack.back();
       stack.pop_back();
-      int y = static_cast<int>(p / static_cast<std::size_t>(mask.width)), x = static_cast<int>(p % static_cast<std::size_t>(mask.width));
+      int y = static_cast<int>(p / static_cast<std::size_t>(mask.width)),
+          x = static_cast<int>(p % static_cast<std::size_t>(mask.width));
       for (int dy = -1; dy <= 1; ++dy)
         for (int dx = -1; dx <= 1; ++dx) {
           int yy = y + dy, xx = x + dx;
           if (yy < 0 || xx < 0 || yy >= mask.height || xx >= mask.width) continue;
-          std::size_t q = static_cast<std::size_t>(yy) * static_cast<std::size_t>(mask.width) + static_cast<std::size_t>(xx);
+          std::size_t q = static_cast<std::size_t>(yy) * static_cast<std::size_t>(mask.width) +
+                          static_cast<std::size_t>(xx);
           if (mask.pixels[q] && !labels[q]) {
             labels[q] = next;
             stack.push_back(q);
@@ -92,10 +94,12 @@ ProCurve pro_curve_official(const PixelMaps& maps, int thresholds) {
   for (int k = 0; k < thresholds; ++k) {
     std::int64_t position = k == thresholds - 1 ? n - 1 : static_cast<std::int64_t>(k * step);
     float threshold = r.ok[static_cast<std::size_t>(position)];
-    points.emplace_back(1.0 - static_cast<double>(position + 1) / static_cast<double>(n), pro_at(r, threshold));
+    points.emplace_back(1.0 - static_cast<double>(position + 1) / static_cast<double>(n),
+                        pro_at(r, threshold));
   }
   points.emplace_back(1.0, 1.0);
-  std::stable_sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(points.begin(), points.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [fpr, pro] : points) {
     curve.fpr.push_back(fpr);
     curve.pro.push_back(pro);
@@ -116,7 +120,8 @@ ProCurve pro_curve_exact(const PixelMaps& maps) {
   for (std::size_t i = 0; i < r.scores.size(); ++i)
     for (float s : r.scores[i]) keys.push_back((static_cast<std::uint64_t>(ordered_bits(s)) << 32) | (i + 1));
   radix_sort(keys, 64);
-  const double regions = static_cast<double>(r.scores.size()), fpr_step = 1.0 / static_cast<double>(r.ok.size());
+  const double regions = static_cast<double>(r.scores.size()),
+               fpr_step = 1.0 / static_cast<double>(r.ok.size());
   curve.fpr.push_back(0);
   curve.pro.push_back(0);
   double fpr = 0, pro = 0;
@@ -146,13 +151,15 @@ double area_under_pro(const ProCurve& curve, double limit) {
   if (x.size() < 2) return std::nan("");
   double correction = 0;
   if (std::find(x.begin(), x.end(), limit) == x.end()) {
-    std::size_t ins = static_cast<std::size_t>(std::upper_bound(x.begin(), x.end(), limit) - x.begin());  // bisect right
+    std::size_t ins =
+        static_cast<std::size_t>(std::upper_bound(x.begin(), x.end(), limit) - x.begin());  // bisect right
     if (ins == 0 || ins >= x.size()) return std::nan("");
     double y_at = y[ins - 1] + (y[ins] - y[ins - 1]) * (limit - x[ins - 1]) / (x[ins] - x[ins - 1]);
     correction = 0.5 * (y_at + y[ins - 1]) * (limit - x[ins - 1]);
   }
   double area = 0;
-  for (std::size_t i = 1; i < x.size() && x[i] <= limit; ++i) area += 0.5 * (y[i] + y[i - 1]) * (x[i] - x[i - 1]);
+  for (std::size_t i = 1; i < x.size() && x[i] <= limit; ++i)
+    area += 0.5 * (y[i] + y[i - 1]) * (x[i] - x[i - 1]);
   return (area + correction) / limit;
 }
 

@@ -1,6 +1,5 @@
 #include "common/metrics/auroc.h"
 
-
 #include "common/util/error.h"
 #include "common/util/radix_sort.h"
 

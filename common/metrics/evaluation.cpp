@@ -1,10 +1,10 @@
 #include "common/metrics/evaluation.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <future>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/metrics/auroc.h"
@@ -15,9 +15,9 @@ namespace {
 
 // The official per-image normalisations (§5.7); means in double.
 struct Normalised {
-  Image<float> for_pro;   // S / mean over non-zero pixels
+  Image<float> for_pro;     // S / mean over non-zero pixels
   Image<float> for_pixels;  // S / sqrt(mean over all pixels)
-  float image_score;      // max(S) / sqrt(mean over non-zero pixels)
+  float image_score;        // max(S) / sqrt(mean over non-zero pixels)
 };
 
 Normalised normalise_map(const Image<float>& map) {
@@ -33,7 +33,8 @@ Normalised normalise_map(const Image<float>& map) {
   Normalised n{map, map, static_cast<float>(peak / std::sqrt(mean_nonzero))};
   // The maps are divided in float32, as the official code divides float32 tensors: the rounding decides
   // ties between pixels, and ties matter to every metric.
-  const float pro_divisor = static_cast<float>(mean_nonzero), pixel_divisor = static_cast<float>(std::sqrt(mean_all));
+  const float pro_divisor = static_cast<float>(mean_nonzero),
+              pixel_divisor = static_cast<float>(std::sqrt(mean_all));
   for (std::size_t i = 0; i < map.pixels.size(); ++i) {
     n.for_pro.pixels[i] = map.pixels[i] / pro_divisor;
     n.for_pixels.pixels[i] = map.pixels[i] / pixel_divisor;
@@ -43,7 +44,8 @@ Normalised normalise_map(const Image<float>& map) {
 
 }  // namespace
 
-Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_scores, const EvaluationOptions& o) {
+Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_scores,
+                         const EvaluationOptions& o) {
   CFM_ASSERT(maps.scores.size() == maps.masks.size());
   CFM_ASSERT(image_scores.empty() || image_scores.size() == maps.scores.size());
   Evaluation e;
@@ -54,7 +56,8 @@ Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_
   for (std::size_t i = 0; i < maps.scores.size(); ++i) {
     const Image<float>& map = maps.scores[i];
     const ImageU8& mask = maps.masks[i];
-    bool anomalous = std::any_of(mask.pixels.begin(), mask.pixels.end(), [](std::uint8_t v) { return v != 0; });
+    bool anomalous =
+        std::any_of(mask.pixels.begin(), mask.pixels.end(), [](std::uint8_t v) { return v != 0; });
     e.anomalous_images += anomalous;
     labels.push_back(anomalous);
     float image_score;
@@ -87,17 +90,22 @@ Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_
 }
 
 std::string evaluation_table(const Evaluation& e) {
-  auto cell = [&](const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : std::string("n/a"); };
+  auto cell = [&](const std::optional<double>& v) {
+    return v ? fmt::format("{:.3f}", *v) : std::string("n/a");
+  };
   auto aupro = [&](double limit) {
     auto it = e.aupro.find(limit);
     return it == e.aupro.end() ? std::string("n/a") : cell(it->second);
   };
-  return fmt::format("AUPRO@30% & AUPRO@10% & AUPRO@5% & AUPRO@1% & P-AUROC & I-AUROC\n{} & {} & {} & {} & {} & {}\n",
-                     aupro(0.3), aupro(0.1), aupro(0.05), aupro(0.01), cell(e.p_auroc), cell(e.i_auroc));
+  return fmt::format(
+      "AUPRO@30% & AUPRO@10% & AUPRO@5% & AUPRO@1% & P-AUROC & I-AUROC\n{} & {} & {} & {} & {} & {}\n",
+      aupro(0.3), aupro(0.1), aupro(0.05), aupro(0.01), cell(e.p_auroc), cell(e.i_auroc));
 }
 
 std::string evaluation_json(const Evaluation& e, const EvaluationOptions& o) {
-  auto value = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  auto value = [](const std::optional<double>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
   nlohmann::json j;
   j["i_auroc"] = value(e.i_auroc);
   j["p_auroc"] = value(e.p_auroc);

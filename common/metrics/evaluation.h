@@ -17,13 +17,13 @@ namespace cfm {
 
 struct EvaluationOptions {
   bool normalise = true;
-  bool exact = false;     // all thresholds instead of the official 99
+  bool exact = false;  // all thresholds instead of the official 99
   int thresholds = 99;
   std::vector<double> limits = {0.3, 0.1, 0.05, 0.01};
 };
 
 struct Evaluation {
-  std::optional<double> i_auroc, p_auroc;    // nullopt: undefined (only one class present)
+  std::optional<double> i_auroc, p_auroc;         // nullopt: undefined (only one class present)
   std::map<double, std::optional<double>> aupro;  // by FPR limit; nullopt without anomalous regions
   ProCurve curve;
   std::size_t images = 0, anomalous_images = 0, regions = 0;
@@ -32,7 +32,8 @@ struct Evaluation {
 
 // `image_scores`: optional per-image scores replacing the map maxima (empty: use the maps).
 // Image labels: 1 when the mask has a non-zero pixel.
-Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_scores, const EvaluationOptions& options);
+Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_scores,
+                         const EvaluationOptions& options);
 
 // The official result line (as the .md files of the official code): a header
 // "AUPRO@30% & AUPRO@10% & AUPRO@5% & AUPRO@1% & P-AUROC & I-AUROC" and one line of values with 3

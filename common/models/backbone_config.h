@@ -25,8 +25,8 @@ struct VitConfig {
 
 struct PointMaeConfig {
   int heads = 6;
-  int groups = 1024;      // G, number of FPS centres
-  int group_size = 128;   // k, points per group
+  int groups = 1024;     // G, number of FPS centres
+  int group_size = 128;  // k, points per group
   double eps = 1e-5;
   double drop_path_rate = 0.1;
 };
@@ -37,10 +37,10 @@ struct BackboneConfig {
   std::string point_mae_weights;  // Point-MAE pretrain.pth
   VitConfig vit;
   PointMaeConfig point_mae;
-  int layers_kept = 12;           // first k blocks of both backbones (layer pruning: 12, 8, 4)
+  int layers_kept = 12;  // first k blocks of both backbones (layer pruning: 12, 8, 4)
   BackboneMode mode = BackboneMode::Eval;
-  int grid = 224;                 // side of the pixel grid the features are aligned to
-  std::uint64_t seed = 42;        // official mode: DropPath generator seed
+  int grid = 224;                   // side of the pixel grid the features are aligned to
+  std::uint64_t seed = 42;          // official mode: DropPath generator seed
   std::size_t chunk_points = 4096;  // KNN / interpolation chunk (bounds peak memory)
 };
 
@@ -53,9 +53,6 @@ std::vector<int> point_mae_fetch_layers(int layers_kept);
 
 std::string mode_name(BackboneMode mode);
 BackboneMode parse_mode(const std::string& name);  // UsageError on anything but eval / official
-
-// Overrides fields from a YAML file (keys as in the struct: vit_weights, layers_kept, groups, ...).
-void apply_backbone_yaml(BackboneConfig& config, const std::string& path);
 
 // One-line description for logs and results.
 std::string describe(const BackboneConfig& config);

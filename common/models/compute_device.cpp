@@ -1,8 +1,7 @@
 #include "common/models/compute_device.h"
 
-#include <torch/cuda.h>
-
 #include <fmt/format.h>
+#include <torch/cuda.h>
 
 #include "common/util/error.h"
 
@@ -28,11 +27,13 @@ at::Device parse_compute_device(const std::string& name) {
   const at::Device device = parse_device_name(name);
   if (device.is_cpu()) return device;
   if (!torch::cuda::is_available())
-    throw Error(fmt::format("device {}: this cfm has no CUDA (its LibTorch is CPU-only, as Debian's); build it with "
-                            "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (README, \"Building by hand, CUDA\") or use cpu",
-                            name));
+    throw Error(fmt::format(
+        "device {}: this cfm has no CUDA (its LibTorch is CPU-only, as Debian's); build it with "
+        "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (README, \"Building by hand, CUDA\") or use cpu",
+        name));
   const auto count = static_cast<int>(torch::cuda::device_count());
-  if (device.index() >= count) throw Error(fmt::format("device {}: this machine has {} CUDA device(s)", name, count));
+  if (device.index() >= count)
+    throw Error(fmt::format("device {}: this machine has {} CUDA device(s)", name, count));
   return device;
 }
 
@@ -48,7 +49,8 @@ std::optional<std::int64_t> peak_gpu_memory_bytes(const at::Device& device) {
 #ifdef CFM_WITH_CUDA
   // Index 0 of the per-pool statistics is the aggregate over all pools (StatType::AGGREGATE in every
   // LibTorch version, whose namespace moved between versions).
-  if (device.is_cuda()) return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[0].peak;
+  if (device.is_cuda())
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[0].peak;
 #else
   (void)device;
 #endif

@@ -1,8 +1,7 @@
 #include "common/models/point_mae.h"
 
-#include <torch/torch.h>
-
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "common/models/point_sampling.h"
 #include "common/models/weight_check.h"
@@ -13,7 +12,6 @@ namespace {
 
 const char* const kModel = "Point-MAE encoder";
 constexpr int kOfficialDepth = 12;  // DropPath rates are spread over the configured 12 blocks
-
 
 }  // namespace
 
@@ -30,36 +28,59 @@ StateDict normalise_point_mae_keys(const StateDict& weights) {
   return out;
 }
 
-PointMaeBackbone::PointMaeBackbone(const StateDict& raw, const PointMaeConfig& config, int layers_kept, BackboneMode mode,
-                                   const std::string& path)
-    : weights_(normalise_point_mae_keys(raw)), config_(config), layers_kept_(layers_kept), mode_(mode),
+PointMaeBackbone::PointMaeBackbone(const StateDict& raw, const PointMaeConfig& config, int layers_kept,
+                                   BackboneMode mode, const std::string& path)
+    : weights_(normalise_point_mae_keys(raw)),
+      config_(config),
+      layers_kept_(layers_kept),
+      mode_(mode),
       fetch_(point_mae_fetch_layers(layers_kept)) {
   const std::int64_t c1 = required_tensor(weights_, "encoder.first_conv.0.weight", path, kModel).size(0);
   const std::int64_t c2 = required_tensor(weights_, "encoder.first_conv.3.weight", path, kModel).size(0);
   const std::int64_t c3 = required_tensor(weights_, "encoder.second_conv.0.weight", path, kModel).size(0);
   const std::int64_t d = required_tensor(weights_, "encoder.second_conv.3.weight", path, kModel).size(0);
   const std::int64_t pos_hidden = required_tensor(weights_, "pos_embed.0.weight", path, kModel).size(0);
-  const std::int64_t hidden = required_tensor(weights_, "blocks.blocks.0.mlp.fc1.weight", path, kModel).size(0);
+  const std::int64_t hidden =
+      required_tensor(weights_, "blocks.blocks.0.mlp.fc1.weight", path, kModel).size(0);
   width_ = static_cast<int>(d);
   while (weights_.count(fmt::format("blocks.blocks.{}.norm1.weight", depth_in_file_))) ++depth_in_file_;
   if (layers_kept < 1 || layers_kept > depth_in_file_)
-    throw FormatError(path, fmt::format("cannot keep {} Point-MAE blocks: the weights hold {}", layers_kept, depth_in_file_));
-  if (d % config.heads != 0) throw UsageError(fmt::format("Point-MAE width {} is not divisible by {} heads", d, config.heads));
-  std::vector<ExpectedTensor> expected = {
-      {"encoder.first_conv.0.weight", {c1, 3, 1}}, {"encoder.first_conv.0.bias", {c1}},
-      {"encoder.first_conv.3.weight", {c2, c1, 1}}, {"encoder.first_conv.3.bias", {c2}},
-      {"encoder.second_conv.0.weight", {c3, 2 * c2, 1}}, {"encoder.second_conv.0.bias", {c3}},
-      {"encoder.second_conv.3.weight", {d, c3, 1}}, {"encoder.second_conv.3.bias", {d}},
-      {"pos_embed.0.weight", {pos_hidden, 3}}, {"pos_embed.0.bias", {pos_hidden}},
-      {"pos_embed.2.weight", {d, pos_hidden}}, {"pos_embed.2.bias", {d}}, {"norm.weight", {d}}, {"norm.bias", {d}}};
-  for (auto [prefix, channels] : {std::pair<std::string, std::int64_t>{"encoder.first_conv.1.", c1}, {"encoder.second_conv.1.", c3}})
-    for (const char* n : {"weight", "bias", "running_mean", "running_var"}) expected.push_back({prefix + n, {channels}});
+    throw FormatError(path, fmt::format("cannot keep {} Point-MAE blocks: the weights hold {}", layers_kept,
+                                        depth_in_file_));
+  if (d % config.heads != 0)
+    throw UsageError(fmt::format("Point-MAE width {} is not divisible by {} heads", d, config.heads));
+  std::vector<ExpectedTensor> expected = {{"encoder.first_conv.0.weight", {c1, 3, 1}},
+                                          {"encoder.first_conv.0.bias", {c1}},
+                                          {"encoder.first_conv.3.weight", {c2, c1, 1}},
+                                          {"encoder.first_conv.3.bias", {c2}},
+                                          {"encoder.second_conv.0.weight", {c3, 2 * c2, 1}},
+                                          {"encoder.second_conv.0.bias", {c3}},
+                                          {"encoder.second_conv.3.weight", {d, c3, 1}},
+                                          {"encoder.second_conv.3.bias", {d}},
+                                          {"pos_embed.0.weight", {pos_hidden, 3}},
+                                          {"pos_embed.0.bias", {pos_hidden}},
+                                          {"pos_embed.2.weight", {d, pos_hidden}},
+                                          {"pos_embed.2.bias", {d}},
+                                          {"norm.weight", {d}},
+                                          {"norm.bias", {d}}};
+  for (auto [prefix, channels] :
+       {std::pair<std::string, std::int64_t>{"encoder.first_conv.1.", c1}, {"encoder.second_conv.1.", c3}})
+    for (const char* n : {"weight", "bias", "running_mean", "running_var"})
+      expected.push_back({prefix + n, {channels}});
   for (int i = 0; i < layers_kept; ++i)
     append_transformer_block(expected, fmt::format("blocks.blocks.{}.", i), d, hidden, /*qkv_bias=*/false);
   // Pre-training leftovers the encoder does not use, and blocks removed by pruning.
-  std::vector<std::string> allowed = {"encoder.first_conv.1.num_batches_tracked", "encoder.second_conv.1.num_batches_tracked",
-                                      "mask_token", "decoder_pos_embed.", "MAE_decoder.", "increase_dim.", "cls_token",
-                                      "cls_pos", "reduce_dim.", "cls_head_finetune.", "loss_func."};
+  std::vector<std::string> allowed = {"encoder.first_conv.1.num_batches_tracked",
+                                      "encoder.second_conv.1.num_batches_tracked",
+                                      "mask_token",
+                                      "decoder_pos_embed.",
+                                      "MAE_decoder.",
+                                      "increase_dim.",
+                                      "cls_token",
+                                      "cls_pos",
+                                      "reduce_dim.",
+                                      "cls_head_finetune.",
+                                      "loss_func."};
   for (int i = layers_kept; i < depth_in_file_; ++i) allowed.push_back(fmt::format("blocks.blocks.{}.", i));
   check_weights(weights_, expected, allowed, path, kModel);
   for (auto& [key, tensor] : weights_)
@@ -72,8 +93,8 @@ at::Tensor PointMaeBackbone::batch_norm(const at::Tensor& x, const std::string& 
   bool batch_statistics = mode_ == BackboneMode::Official;
   return torch::batch_norm(x, w(prefix + "weight"), w(prefix + "bias"),
                            batch_statistics ? at::Tensor() : w(prefix + "running_mean"),
-                           batch_statistics ? at::Tensor() : w(prefix + "running_var"), batch_statistics, 0.1, config_.eps,
-                           false);
+                           batch_statistics ? at::Tensor() : w(prefix + "running_var"), batch_statistics, 0.1,
+                           config_.eps, false);
 }
 
 at::Tensor PointMaeBackbone::encode_groups(const at::Tensor& neighbourhoods) const {
@@ -86,9 +107,9 @@ at::Tensor PointMaeBackbone::encode_groups(const at::Tensor& neighbourhoods) con
   };
   at::Tensor f = pointwise(neighbourhoods.reshape({g * k, 3}), "encoder.first_conv.0");
   f = torch::relu(batch_norm(f, "encoder.first_conv.1."));
-  f = pointwise(f, "encoder.first_conv.3").view({g, k, -1});                    // G x k x c2
+  f = pointwise(f, "encoder.first_conv.3").view({g, k, -1});  // G x k x c2
   at::Tensor global = std::get<0>(f.max(1, true));
-  f = torch::cat({global.expand({-1, k, -1}), f}, 2).view({g * k, -1});        // global first (§3.4 step 4)
+  f = torch::cat({global.expand({-1, k, -1}), f}, 2).view({g * k, -1});  // global first (§3.4 step 4)
   f = torch::relu(batch_norm(pointwise(f, "encoder.second_conv.0"), "encoder.second_conv.1."));
   f = pointwise(f, "encoder.second_conv.3").view({g, k, -1});
   return std::get<0>(f.max(1, false));  // G x C
@@ -102,12 +123,16 @@ at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& ge
     if (mode_ != BackboneMode::Official || rate <= 0) return branch;
     double keep = 1.0 - rate;  // timm drop_path with a batch of one: keep or drop the whole branch
     // Drawn on the CPU generator whatever the device, so that a GPU run makes the same draws.
-    at::Tensor mask = (torch::rand({1}, generator, torch::TensorOptions().dtype(branch.dtype())) + keep).floor_().to(branch.device());
+    at::Tensor mask = (torch::rand({1}, generator, torch::TensorOptions().dtype(branch.dtype())) + keep)
+                          .floor_()
+                          .to(branch.device());
     return branch.div(keep) * mask;
   };
   at::Tensor h = torch::layer_norm(x, {width_}, w(b + "norm1.weight"), w(b + "norm1.bias"), config_.eps);
-  at::Tensor qkv = torch::linear(h, w(b + "attn.qkv.weight")).reshape({n, 3, heads, head_dim}).permute({1, 2, 0, 3});
-  at::Tensor attention = torch::softmax(torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim))), -1);
+  at::Tensor qkv =
+      torch::linear(h, w(b + "attn.qkv.weight")).reshape({n, 3, heads, head_dim}).permute({1, 2, 0, 3});
+  at::Tensor attention = torch::softmax(
+      torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(head_dim))), -1);
   at::Tensor out = torch::matmul(attention, qkv[2]).transpose(0, 1).reshape({n, width_});
   at::Tensor y = x + drop_path(torch::linear(out, w(b + "attn.proj.weight"), w(b + "attn.proj.bias")));
   h = torch::layer_norm(y, {width_}, w(b + "norm2.weight"), w(b + "norm2.bias"), config_.eps);
@@ -115,12 +140,13 @@ at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& ge
   return y + drop_path(torch::linear(h, w(b + "mlp.fc2.weight"), w(b + "mlp.fc2.bias")));
 }
 
-PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator& generator, std::int64_t centres_per_chunk) const {
+PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator& generator,
+                                        std::int64_t centres_per_chunk) const {
   torch::NoGradGuard no_grad;
   const std::int64_t n = points.size(0);
   if (n < config_.groups || n < config_.group_size)
-    throw Error(fmt::format("point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours", n,
-                            config_.groups, config_.group_size));
+    throw Error(fmt::format("point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours",
+                            n, config_.groups, config_.group_size));
   PointFeatures out;
   std::vector<std::int64_t> chosen = farthest_point_sample(points, config_.groups);
   out.centre_index = torch::tensor(chosen, torch::kInt64).to(points.device());  // FPS runs on the CPU
@@ -128,8 +154,9 @@ PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator&
   at::Tensor neighbours = k_nearest_points(points, out.centres, config_.group_size, centres_per_chunk);
   at::Tensor neighbourhoods = points.index({neighbours}) - out.centres.unsqueeze(1);  // G x k x 3
   at::Tensor x = encode_groups(neighbourhoods);
-  at::Tensor pos = torch::linear(torch::gelu(torch::linear(out.centres, w("pos_embed.0.weight"), w("pos_embed.0.bias"))),
-                                 w("pos_embed.2.weight"), w("pos_embed.2.bias"));
+  at::Tensor pos =
+      torch::linear(torch::gelu(torch::linear(out.centres, w("pos_embed.0.weight"), w("pos_embed.0.bias"))),
+                    w("pos_embed.2.weight"), w("pos_embed.2.bias"));
   std::vector<at::Tensor> fetched;
   for (int i = 0; i < layers_kept_; ++i) {
     x = block(x + pos, i, generator);  // position embedding re-added before every block
@@ -143,8 +170,10 @@ PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator&
 std::int64_t PointMaeBackbone::parameter_count() const {
   std::int64_t n = 0;
   for (const auto& [key, t] : weights_) {
-    bool used = key.rfind("encoder.", 0) == 0 || key.rfind("pos_embed.", 0) == 0 || key.rfind("norm.", 0) == 0;
-    for (int i = 0; i < layers_kept_; ++i) used = used || key.rfind(fmt::format("blocks.blocks.{}.", i), 0) == 0;
+    bool used =
+        key.rfind("encoder.", 0) == 0 || key.rfind("pos_embed.", 0) == 0 || key.rfind("norm.", 0) == 0;
+    for (int i = 0; i < layers_kept_; ++i)
+      used = used || key.rfind(fmt::format("blocks.blocks.{}.", i), 0) == 0;
     if (used && t.is_floating_point() && key.find("running_") == std::string::npos) n += t.numel();
   }
   return n;

@@ -4,8 +4,8 @@
 // "MAE_encoder." / "base_model." stripped). Widths come from the weights; heads, G and k from the config.
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 
 #include <vector>
 
@@ -15,9 +15,9 @@
 namespace cfm {
 
 struct PointFeatures {
-  at::Tensor centres;        // G x 3
-  at::Tensor centre_index;   // G int64, index into the valid points (raster order)
-  at::Tensor features;       // C3 x G (C3 = 3 x width for the 12/8/4-layer fetches)
+  at::Tensor centres;       // G x 3
+  at::Tensor centre_index;  // G int64, index into the valid points (raster order)
+  at::Tensor features;      // C3 x G (C3 = 3 x width for the 12/8/4-layer fetches)
 };
 
 class PointMaeBackbone {
@@ -27,7 +27,8 @@ class PointMaeBackbone {
 
   // points: N x 3 float32, the valid points in raster order. DataError-free: throws UsageError when N is
   // smaller than G or k. `generator` drives DropPath in official mode.
-  PointFeatures forward(const at::Tensor& points, at::Generator& generator, std::int64_t centres_per_chunk) const;
+  PointFeatures forward(const at::Tensor& points, at::Generator& generator,
+                        std::int64_t centres_per_chunk) const;
 
   int width() const { return width_; }
   int output_channels() const { return width_ * static_cast<int>(fetch_.size()); }

@@ -37,7 +37,8 @@ std::vector<std::int64_t> farthest_point_sample(const at::Tensor& points_in, int
   return chosen;
 }
 
-at::Tensor k_nearest_points(const at::Tensor& points, const at::Tensor& centres, int k, std::int64_t centres_per_chunk) {
+at::Tensor k_nearest_points(const at::Tensor& points, const at::Tensor& centres, int k,
+                            std::int64_t centres_per_chunk) {
   torch::NoGradGuard no_grad;
   const std::int64_t g = centres.size(0);
   std::vector<at::Tensor> parts;

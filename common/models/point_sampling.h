@@ -16,6 +16,7 @@ std::vector<std::int64_t> farthest_point_sample(const at::Tensor& points, int co
 // For every centre, the indices of its k nearest points (Euclidean, from explicit differences as the
 // official KNN), nearest first: G x k int64. Computed `centres_per_chunk` centres at a time so that peak
 // memory stays at chunk x N x 3 floats.
-at::Tensor k_nearest_points(const at::Tensor& points, const at::Tensor& centres, int k, std::int64_t centres_per_chunk);
+at::Tensor k_nearest_points(const at::Tensor& points, const at::Tensor& centres, int k,
+                            std::int64_t centres_per_chunk);
 
 }  // namespace cfm

@@ -13,7 +13,8 @@ std::string shape_text(at::IntArrayRef shape) { return fmt::format("[{}]", fmt::
 }  // namespace
 
 void check_weights(const StateDict& weights, const std::vector<ExpectedTensor>& expected,
-                   const std::vector<std::string>& allowed_extra, const std::string& path, const std::string& model) {
+                   const std::vector<std::string>& allowed_extra, const std::string& path,
+                   const std::string& model) {
   std::vector<std::string> missing, misshaped, unexpected;
   std::set<std::string> wanted;
   for (const ExpectedTensor& e : expected) {
@@ -22,25 +23,31 @@ void check_weights(const StateDict& weights, const std::vector<ExpectedTensor>& 
     if (it == weights.end())
       missing.push_back(e.key);
     else if (it->second.sizes() != at::IntArrayRef(e.shape))
-      misshaped.push_back(fmt::format("{} is {} (expected {})", e.key, shape_text(it->second.sizes()), shape_text(e.shape)));
+      misshaped.push_back(
+          fmt::format("{} is {} (expected {})", e.key, shape_text(it->second.sizes()), shape_text(e.shape)));
   }
   for (const auto& [key, tensor] : weights) {
     if (wanted.count(key)) continue;
     bool allowed = false;
-    for (const std::string& prefix : allowed_extra) allowed = allowed || key.compare(0, prefix.size(), prefix) == 0;
+    for (const std::string& prefix : allowed_extra)
+      allowed = allowed || key.compare(0, prefix.size(), prefix) == 0;
     if (!allowed) unexpected.push_back(key);
   }
   if (missing.empty() && misshaped.empty() && unexpected.empty()) return;
   auto list = [](const std::vector<std::string>& items) {
     constexpr std::size_t kShown = 12;
-    std::string text = fmt::format("{}", fmt::join(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), kShown)), ", "));
+    std::string text = fmt::format(
+        "{}", fmt::join(items.begin(),
+                        items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), kShown)), ", "));
     if (items.size() > kShown) text += fmt::format(", ... ({} more)", items.size() - kShown);
     return text;
   };
   std::string message = "weights do not fit the " + model + ":";
   if (!missing.empty()) message += fmt::format(" {} missing ({});", missing.size(), list(missing));
-  if (!misshaped.empty()) message += fmt::format(" {} with the wrong shape ({});", misshaped.size(), list(misshaped));
-  if (!unexpected.empty()) message += fmt::format(" {} unexpected ({});", unexpected.size(), list(unexpected));
+  if (!misshaped.empty())
+    message += fmt::format(" {} with the wrong shape ({});", misshaped.size(), list(misshaped));
+  if (!unexpected.empty())
+    message += fmt::format(" {} unexpected ({});", unexpected.size(), list(unexpected));
   message.pop_back();
   throw FormatError(path, message);
 }
@@ -62,7 +69,8 @@ void append_transformer_block(std::vector<ExpectedTensor>& expected, const std::
 }
 
 std::string remove_all(std::string key, const std::string& piece) {
-  for (std::size_t at = key.find(piece); at != std::string::npos; at = key.find(piece)) key.erase(at, piece.size());
+  for (std::size_t at = key.find(piece); at != std::string::npos; at = key.find(piece))
+    key.erase(at, piece.size());
   return key;
 }
 

@@ -17,12 +17,13 @@ struct ExpectedTensor {
 
 // `allowed_extra` are prefixes of keys that may be present and are ignored (decoder, head, pruned blocks).
 void check_weights(const StateDict& weights, const std::vector<ExpectedTensor>& expected,
-                   const std::vector<std::string>& allowed_extra, const std::string& path, const std::string& model);
+                   const std::vector<std::string>& allowed_extra, const std::string& path,
+                   const std::string& model);
 
 // The tensors of one pre-norm transformer block below `prefix` (norm1, attn.qkv, attn.proj, norm2,
 // mlp.fc1, mlp.fc2), shared by the ViT and Point-MAE layouts; Point-MAE's qkv has no bias.
-void append_transformer_block(std::vector<ExpectedTensor>& expected, const std::string& prefix, std::int64_t dim,
-                              std::int64_t mlp_hidden, bool qkv_bias);
+void append_transformer_block(std::vector<ExpectedTensor>& expected, const std::string& prefix,
+                              std::int64_t dim, std::int64_t mlp_hidden, bool qkv_bias);
 
 // `key` with every occurrence of `piece` removed (e.g. "module." from DataParallel checkpoints).
 std::string remove_all(std::string key, const std::string& piece);

@@ -1,18 +1,16 @@
 #include "common/net/auth.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "common/util/error.h"
 #include "common/util/sha256.h"
@@ -32,27 +30,30 @@ bool is_nonce(const std::string& text) {
 std::string hmac_sha256_hex(const std::string& token, const std::string& message) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  if (!HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()), reinterpret_cast<const unsigned char*>(message.data()),
-            message.size(), digest, &size))
+  if (!HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()),
+            reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &size))
     throw Error("OpenSSL HMAC-SHA256 failed");
   return to_hex(digest, size);
 }
 
-std::string handshake_proof(const std::string& token, Role role, const std::string& client_nonce, const std::string& server_nonce) {
+std::string handshake_proof(const std::string& token, Role role, const std::string& client_nonce,
+                            const std::string& server_nonce) {
   const char* label = role == Role::Coordinator ? "cfm coordinator proof\n" : "cfm client proof\n";
   return hmac_sha256_hex(token, label + client_nonce + "\n" + server_nonce);
 }
 
-bool proof_matches(const std::string& token, Role role, const std::string& client_nonce, const std::string& server_nonce,
-                   const std::string& proof) {
+bool proof_matches(const std::string& token, Role role, const std::string& client_nonce,
+                   const std::string& server_nonce, const std::string& proof) {
   std::string expected = handshake_proof(token, role, client_nonce, server_nonce);
-  return proof.size() == expected.size() && CRYPTO_memcmp(proof.data(), expected.data(), expected.size()) == 0;
+  return proof.size() == expected.size() &&
+         CRYPTO_memcmp(proof.data(), expected.data(), expected.size()) == 0;
 }
 
 void check_token_strength(const std::string& token, const std::string& origin) {
   if (token.size() < kMinTokenBytes)
-    throw UsageError(fmt::format("{}: the token is {} bytes; use at least {} (`cfm token new FILE` makes a strong one)", origin,
-                                 token.size(), kMinTokenBytes));
+    throw UsageError(
+        fmt::format("{}: the token is {} bytes; use at least {} (`cfm token new FILE` makes a strong one)",
+                    origin, token.size(), kMinTokenBytes));
 }
 
 namespace {
@@ -70,11 +71,13 @@ struct Descriptor {
 std::string read_token_file(const std::string& path) {
   Descriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (file.fd < 0) throw IoError(path, std::string("cannot read the token file: ") + std::strerror(errno));
-  struct stat info{};
-  if (::fstat(file.fd, &info) != 0 || !S_ISREG(info.st_mode)) throw IoError(path, "the token file is not a regular file");
+  struct stat info {};
+  if (::fstat(file.fd, &info) != 0 || !S_ISREG(info.st_mode))
+    throw IoError(path, "the token file is not a regular file");
   if (info.st_mode & 077)
-    throw FileError(path, fmt::format("the token file is readable by other users (mode {:04o}); run `chmod 600 {}`",
-                                      info.st_mode & 07777, path));
+    throw FileError(path,
+                    fmt::format("the token file is readable by other users (mode {:04o}); run `chmod 600 {}`",
+                                info.st_mode & 07777, path));
   std::string content(4096, '\0');
   ssize_t n = ::read(file.fd, content.data(), content.size());
   if (n < 0) throw IoError(path, std::string("cannot read the token file: ") + std::strerror(errno));
@@ -91,10 +94,12 @@ void write_new_token_file(const std::string& path, bool replace) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL);
   Descriptor file{::open(path.c_str(), flags, 0600)};
   if (file.fd < 0)
-    throw IoError(path, errno == EEXIST ? std::string("the file exists (pass --force to replace it)")
-                                        : std::string("cannot create the token file: ") + std::strerror(errno));
+    throw IoError(path, errno == EEXIST
+                            ? std::string("the file exists (pass --force to replace it)")
+                            : std::string("cannot create the token file: ") + std::strerror(errno));
   // O_CREAT's mode only applies to a new file: an existing one being replaced gets 0600 here.
-  if (::fchmod(file.fd, 0600) != 0) throw IoError(path, std::string("cannot set mode 0600: ") + std::strerror(errno));
+  if (::fchmod(file.fd, 0600) != 0)
+    throw IoError(path, std::string("cannot set mode 0600: ") + std::strerror(errno));
   std::string line = random_nonce() + "\n";
   if (::write(file.fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
     throw IoError(path, std::string("cannot write the token: ") + std::strerror(errno));

@@ -26,11 +26,12 @@ bool is_nonce(const std::string& text);
 std::string hmac_sha256_hex(const std::string& token, const std::string& message);
 
 // The proof that the party in `role` holds the token, for the handshake with these two nonces.
-std::string handshake_proof(const std::string& token, Role role, const std::string& client_nonce, const std::string& server_nonce);
+std::string handshake_proof(const std::string& token, Role role, const std::string& client_nonce,
+                            const std::string& server_nonce);
 
 // Constant-time check of a received proof.
-bool proof_matches(const std::string& token, Role role, const std::string& client_nonce, const std::string& server_nonce,
-                   const std::string& proof);
+bool proof_matches(const std::string& token, Role role, const std::string& client_nonce,
+                   const std::string& server_nonce, const std::string& proof);
 
 // Refuses a token shorter than kMinTokenBytes; `origin` names where it came from in the message.
 void check_token_strength(const std::string& token, const std::string& origin);

@@ -68,12 +68,14 @@ struct Client::Impl {
     run("waiting for");
     check(error, "reading from");
     nlohmann::json reply = decode_body(body);
-    if (type_of(reply) == message_type::kError) throw ProtocolError("coordinator " + where + " refused: " + ErrorReply::parse(reply).reason);
+    if (type_of(reply) == message_type::kError)
+      throw ProtocolError("coordinator " + where + " refused: " + ErrorReply::parse(reply).reason);
     return reply;
   }
 };
 
-Client::Client(const Endpoint& endpoint, const std::string& token, const std::string& name, std::chrono::milliseconds timeout)
+Client::Client(const Endpoint& endpoint, const std::string& token, const std::string& name,
+               std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>()) {
   impl_->timeout = timeout;
   impl_->where = "at " + endpoint.host + ":" + std::to_string(endpoint.port);
@@ -88,11 +90,14 @@ Client::Client(const Endpoint& endpoint, const std::string& token, const std::st
   impl_->send(Hello{name, client_nonce}.to_json());
   nlohmann::json reply = impl_->receive();
   if (type_of(reply) != message_type::kChallenge)
-    throw ProtocolError("coordinator " + impl_->where + " sent '" + excerpt(type_of(reply)) + "' instead of a challenge");
+    throw ProtocolError("coordinator " + impl_->where + " sent '" + excerpt(type_of(reply)) +
+                        "' instead of a challenge");
   Challenge challenge = Challenge::parse(reply);
-  if (challenge.nonce == client_nonce) throw ProtocolError("coordinator " + impl_->where + " sent back our own nonce");
+  if (challenge.nonce == client_nonce)
+    throw ProtocolError("coordinator " + impl_->where + " sent back our own nonce");
   if (!proof_matches(token, Role::Coordinator, client_nonce, challenge.nonce, challenge.proof))
-    throw ProtocolError("coordinator " + impl_->where + " does not know the shared token (wrong token file?)");
+    throw ProtocolError("coordinator " + impl_->where +
+                        " does not know the shared token (wrong token file?)");
   impl_->send(Auth{handshake_proof(token, Role::Client, client_nonce, challenge.nonce)}.to_json());
   impl_->receive();  // "welcome", or an error reply thrown as ProtocolError
 }

@@ -8,15 +8,20 @@
 namespace cfm::net {
 
 std::array<unsigned char, 4> frame_header(std::size_t size) {
-  if (size > kMaxFrameBytes) throw ProtocolError("frame of " + std::to_string(size) + " bytes exceeds the limit of " + std::to_string(kMaxFrameBytes));
+  if (size > kMaxFrameBytes)
+    throw ProtocolError("frame of " + std::to_string(size) + " bytes exceeds the limit of " +
+                        std::to_string(kMaxFrameBytes));
   auto n = static_cast<std::uint32_t>(size);
-  return {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16), static_cast<unsigned char>(n >> 8),
-          static_cast<unsigned char>(n)};
+  return {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+          static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
 }
 
 std::uint32_t frame_body_size(const std::array<unsigned char, 4>& h, std::uint32_t limit) {
-  std::uint32_t n = (std::uint32_t{h[0]} << 24) | (std::uint32_t{h[1]} << 16) | (std::uint32_t{h[2]} << 8) | h[3];
-  if (n > limit) throw ProtocolError("peer announced a frame of " + std::to_string(n) + " bytes (limit " + std::to_string(limit) + ")");
+  std::uint32_t n =
+      (std::uint32_t{h[0]} << 24) | (std::uint32_t{h[1]} << 16) | (std::uint32_t{h[2]} << 8) | h[3];
+  if (n > limit)
+    throw ProtocolError("peer announced a frame of " + std::to_string(n) + " bytes (limit " +
+                        std::to_string(limit) + ")");
   if (n == 0) throw ProtocolError("empty frame");
   return n;
 }
@@ -34,9 +39,11 @@ nlohmann::json decode_body(const std::string& body) {
   if (!j.is_object()) throw ProtocolError("message is not a JSON object");
   if (!j.contains("type") || !j["type"].is_string()) throw ProtocolError("message has no string 'type'");
   if (!j.contains("version") || j["version"] != kProtocolVersion)
-    throw ProtocolError("peer speaks protocol version " + (j.contains("version") ? excerpt(j["version"].dump()) : std::string("(none)")) +
-                        ", this cfm speaks protocol version " + std::to_string(kProtocolVersion) + " (message type '" +
-                        excerpt(j["type"].get<std::string>()) + "'; run the same cfm release on every node)");
+    throw ProtocolError("peer speaks protocol version " +
+                        (j.contains("version") ? excerpt(j["version"].dump()) : std::string("(none)")) +
+                        ", this cfm speaks protocol version " + std::to_string(kProtocolVersion) +
+                        " (message type '" + excerpt(j["type"].get<std::string>()) +
+                        "'; run the same cfm release on every node)");
   return j;
 }
 

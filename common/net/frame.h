@@ -1,13 +1,12 @@
-// Wire framing (docs/architecture.md §5): a 4-byte big-endian length followed by that many bytes of UTF-8 JSON.
-// Every message is a JSON object with a "type" and the protocol "version". Frames above the size limit
+// Wire framing (docs/architecture.md §5): a 4-byte big-endian length followed by that many bytes of UTF-8
+// JSON. Every message is a JSON object with a "type" and the protocol "version". Frames above the size limit
 // are refused before any allocation, so a garbage length cannot make a peer allocate gigabytes.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 namespace cfm::net {
 
@@ -22,7 +21,8 @@ constexpr std::uint32_t kMaxHandshakeFrameBytes = 4096;
 std::array<unsigned char, 4> frame_header(std::size_t size);
 
 // Body size announced by a header; throws ProtocolError when it exceeds `limit`.
-std::uint32_t frame_body_size(const std::array<unsigned char, 4>& header, std::uint32_t limit = kMaxFrameBytes);
+std::uint32_t frame_body_size(const std::array<unsigned char, 4>& header,
+                              std::uint32_t limit = kMaxFrameBytes);
 
 // The full frame of a message (header + JSON); adds "version" if the message has none.
 std::string encode_frame(nlohmann::json message);

@@ -9,7 +9,8 @@ namespace cfm::net {
 namespace {
 
 std::string type_of(const nlohmann::json& message) {
-  return message.contains("type") && message["type"].is_string() ? excerpt(message["type"].get<std::string>()) : "?";
+  return message.contains("type") && message["type"].is_string() ? excerpt(message["type"].get<std::string>())
+                                                                 : "?";
 }
 
 [[noreturn]] void refuse(const nlohmann::json& message, const char* field, const std::string& problem) {
@@ -20,7 +21,8 @@ const std::string& checked_string(const nlohmann::json& message, const char* fie
   const nlohmann::json& value = message[field];
   if (!value.is_string()) refuse(message, field, "is not a string: " + excerpt(value.dump()));
   const std::string& text = value.get_ref<const std::string&>();
-  if (text.size() > max_bytes) refuse(message, field, fmt::format("is {} bytes long (limit {})", text.size(), max_bytes));
+  if (text.size() > max_bytes)
+    refuse(message, field, fmt::format("is {} bytes long (limit {})", text.size(), max_bytes));
   return text;
 }
 
@@ -31,22 +33,29 @@ std::string string_field(const nlohmann::json& message, const char* field, std::
   return checked_string(message, field, max_bytes);
 }
 
-std::string optional_string_field(const nlohmann::json& message, const char* field, std::size_t max_bytes, const std::string& fallback) {
+std::string optional_string_field(const nlohmann::json& message, const char* field, std::size_t max_bytes,
+                                  const std::string& fallback) {
   return message.contains(field) ? checked_string(message, field, max_bytes) : fallback;
 }
 
-long long optional_integer_field(const nlohmann::json& message, const char* field, long long min, long long max, long long fallback) {
+long long optional_integer_field(const nlohmann::json& message, const char* field, long long min,
+                                 long long max, long long fallback) {
   if (!message.contains(field)) return fallback;
   const nlohmann::json& value = message[field];
   if (!value.is_number_integer()) refuse(message, field, "is not an integer: " + excerpt(value.dump()));
-  long long n = value.is_number_unsigned() && value.get<unsigned long long>() > static_cast<unsigned long long>(max) ? max + 1 : value.get<long long>();
-  if (n < min || n > max) refuse(message, field, fmt::format("is {} (allowed {} to {})", excerpt(value.dump()), min, max));
+  long long n =
+      value.is_number_unsigned() && value.get<unsigned long long>() > static_cast<unsigned long long>(max)
+          ? max + 1
+          : value.get<long long>();
+  if (n < min || n > max)
+    refuse(message, field, fmt::format("is {} (allowed {} to {})", excerpt(value.dump()), min, max));
   return n;
 }
 
 bool optional_bool_field(const nlohmann::json& message, const char* field, bool fallback) {
   if (!message.contains(field)) return fallback;
-  if (!message[field].is_boolean()) refuse(message, field, "is not true or false: " + excerpt(message[field].dump()));
+  if (!message[field].is_boolean())
+    refuse(message, field, "is not true or false: " + excerpt(message[field].dump()));
   return message[field].get<bool>();
 }
 
@@ -65,13 +74,15 @@ double number_field(const nlohmann::json& message, const char* field, double min
   const nlohmann::json& value = message[field];
   if (!value.is_number()) refuse(message, field, "is not a number: " + excerpt(value.dump()));
   double x = value.get<double>();
-  if (!(x >= min && x <= max)) refuse(message, field, fmt::format("is {} (allowed {} to {})", excerpt(value.dump()), min, max));
+  if (!(x >= min && x <= max))
+    refuse(message, field, fmt::format("is {} (allowed {} to {})", excerpt(value.dump()), min, max));
   return x;
 }
 
 const nlohmann::json& object_field(const nlohmann::json& message, const char* field) {
   if (!message.contains(field)) refuse(message, field, "is missing (an object is expected)");
-  if (!message[field].is_object()) refuse(message, field, "is not an object: " + excerpt(message[field].dump()));
+  if (!message[field].is_object())
+    refuse(message, field, "is not an object: " + excerpt(message[field].dump()));
   return message[field];
 }
 

@@ -4,9 +4,8 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace cfm::net {
 
@@ -18,7 +17,8 @@ std::string optional_string_field(const nlohmann::json& message, const char* fie
                                   const std::string& fallback = "");
 
 // An optional integer within [min, max]: `fallback` when absent.
-long long optional_integer_field(const nlohmann::json& message, const char* field, long long min, long long max, long long fallback);
+long long optional_integer_field(const nlohmann::json& message, const char* field, long long min,
+                                 long long max, long long fallback);
 
 // An optional boolean: `fallback` when absent.
 bool optional_bool_field(const nlohmann::json& message, const char* field, bool fallback);

@@ -15,7 +15,9 @@ namespace type = message_type;
 // A lease id, as the store makes it (and as nothing else may look).
 std::string lease_id_field(const json& m) { return string_field(m, "lease_id", kMaxLeaseIdBytes); }
 
-int count_field(const json& m, const char* field) { return static_cast<int>(integer_field(m, field, 0, 1ll << 40)); }
+int count_field(const json& m, const char* field) {
+  return static_cast<int>(integer_field(m, field, 0, 1ll << 40));
+}
 
 }  // namespace
 
@@ -25,7 +27,8 @@ json Hello::to_json() const { return {{"type", type::kHello}, {"name", name}, {"
 Hello Hello::parse(const json& m) {
   Hello h{string_field(m, "name", kMaxNameBytes), string_field(m, "nonce", kNonceChars)};
   for (char c : h.name)
-    if (c < 0x20 || c > 0x7e) throw ProtocolError("hello: the name holds a control or non-ASCII byte: '" + excerpt(h.name) + "'");
+    if (c < 0x20 || c > 0x7e)
+      throw ProtocolError("hello: the name holds a control or non-ASCII byte: '" + excerpt(h.name) + "'");
   if (!is_nonce(h.nonce)) throw ProtocolError("hello: the nonce is not 64 lower-case hex characters");
   return h;
 }
@@ -52,8 +55,13 @@ json Idle::to_json() const { return {{"type", type::kIdle}, {"finished", finishe
 Idle Idle::parse(const json& m) { return {bool_field(m, "finished")}; }
 
 json JobOfferMessage::to_json() const {
-  return {{"type", type::kJob}, {"key", key},       {"attempt", attempt}, {"lease_id", lease_id}, {"run_dir", run_dir},
-          {"config", config},   {"heartbeat_seconds", heartbeat_seconds}};
+  return {{"type", type::kJob},
+          {"key", key},
+          {"attempt", attempt},
+          {"lease_id", lease_id},
+          {"run_dir", run_dir},
+          {"config", config},
+          {"heartbeat_seconds", heartbeat_seconds}};
 }
 JobOfferMessage JobOfferMessage::parse(const json& m) {
   JobOfferMessage j;
@@ -72,7 +80,9 @@ Heartbeat Heartbeat::parse(const json& m) { return {lease_id_field(m)}; }
 json HeartbeatReply::to_json() const { return {{"type", type::kOk}, {"valid", valid}}; }
 HeartbeatReply HeartbeatReply::parse(const json& m) { return {bool_field(m, "valid")}; }
 
-json ResultReport::to_json() const { return {{"type", type::kResult}, {"lease_id", lease_id}, {"result", result}}; }
+json ResultReport::to_json() const {
+  return {{"type", type::kResult}, {"lease_id", lease_id}, {"result", result}};
+}
 ResultReport ResultReport::parse(const json& m) {
   ResultReport r{lease_id_field(m), object_field(m, "result")};
   for (const char* section : {"metrics", "timings", "artifacts", "resources"})
@@ -85,7 +95,8 @@ json FailureReport::to_json() const {
   return {{"type", type::kFailure}, {"lease_id", lease_id}, {"error", error}, {"log_tail", log_tail}};
 }
 FailureReport FailureReport::parse(const json& m) {
-  return {lease_id_field(m), string_field(m, "error", kMaxErrorBytes), optional_string_field(m, "log_tail", kMaxLogTailBytes)};
+  return {lease_id_field(m), string_field(m, "error", kMaxErrorBytes),
+          optional_string_field(m, "log_tail", kMaxLogTailBytes)};
 }
 
 json Release::to_json() const { return {{"type", type::kRelease}, {"lease_id", lease_id}}; }
@@ -94,23 +105,31 @@ Release Release::parse(const json& m) { return {lease_id_field(m)}; }
 json Acknowledgement::to_json() const { return {{"type", type::kOk}, {"accepted", accepted}}; }
 
 json Submitted::to_json() const {
-  return {{"type", type::kSubmitted}, {"added", added}, {"requeued", requeued}, {"already_done", already_done}, {"in_queue", in_queue}};
+  return {{"type", type::kSubmitted},
+          {"added", added},
+          {"requeued", requeued},
+          {"already_done", already_done},
+          {"in_queue", in_queue}};
 }
 Submitted Submitted::parse(const json& m) {
-  return {count_field(m, "added"), count_field(m, "requeued"), count_field(m, "already_done"), count_field(m, "in_queue")};
+  return {count_field(m, "added"), count_field(m, "requeued"), count_field(m, "already_done"),
+          count_field(m, "in_queue")};
 }
 
 json StatusRequest::to_json() const { return {{"type", type::kStatus}, {"grid", grid}}; }
-StatusRequest StatusRequest::parse(const json& m) { return {optional_string_field(m, "grid", kMaxNameBytes + 1)}; }
+StatusRequest StatusRequest::parse(const json& m) {
+  return {optional_string_field(m, "grid", kMaxNameBytes + 1)};
+}
 
 json StatusReply::to_json() const {
-  return {{"type", type::kStatus}, {"pending", pending},     {"leased", leased}, {"running", running},
-          {"succeeded", succeeded}, {"failed", failed}, {"grids", grids}};
+  return {{"type", type::kStatus},  {"pending", pending}, {"leased", leased}, {"running", running},
+          {"succeeded", succeeded}, {"failed", failed},   {"grids", grids}};
 }
 StatusReply StatusReply::parse(const json& m) {
-  StatusReply s{count_field(m, "pending"), count_field(m, "leased"), count_field(m, "running"), count_field(m, "succeeded"),
-                count_field(m, "failed"), {}};
-  if (!m.contains("grids") || !m["grids"].is_array()) throw ProtocolError("status reply without a grids list");
+  StatusReply s{count_field(m, "pending"),   count_field(m, "leased"), count_field(m, "running"),
+                count_field(m, "succeeded"), count_field(m, "failed"), {}};
+  if (!m.contains("grids") || !m["grids"].is_array())
+    throw ProtocolError("status reply without a grids list");
   for (const json& g : m["grids"])
     if (g.is_string()) s.grids.push_back(excerpt(g.get<std::string>(), kMaxNameBytes));
   return s;

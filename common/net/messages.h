@@ -7,10 +7,9 @@
 //   auto job = net::JobOfferMessage::parse(reply);
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace cfm::net {
 
@@ -34,7 +33,7 @@ constexpr const char* kSubmitted = "submitted";
 constexpr const char* kStatus = "status";
 }  // namespace message_type
 
-constexpr std::size_t kMaxNameBytes = 128;      // worker and client names
+constexpr std::size_t kMaxNameBytes = 128;  // worker and client names
 constexpr std::size_t kMaxLeaseIdBytes = 64;
 constexpr std::size_t kMaxErrorBytes = 16384;    // a failure's one-line reason
 constexpr std::size_t kMaxLogTailBytes = 65536;  // the tail of a job's log

@@ -6,7 +6,8 @@
 
 namespace cfm {
 
-JobStore::JobStore(const std::string& path, Access access) : db_(std::make_unique<Database>(path, access == Access::ReadOnly)) {
+JobStore::JobStore(const std::string& path, Access access)
+    : db_(std::make_unique<Database>(path, access == Access::ReadOnly)) {
   if (access == Access::ReadOnly)
     check_readable_schema(*db_);
   else
@@ -15,23 +16,35 @@ JobStore::JobStore(const std::string& path, Access access) : db_(std::make_uniqu
 
 JobStore::~JobStore() = default;
 
-SubmitSummary JobStore::submit(const std::string& grid, const std::string& spec, const std::vector<JobSpec>& jobs, int max_attempts,
-                               bool force, double now) {
+SubmitSummary JobStore::submit(const std::string& grid, const std::string& spec,
+                               const std::vector<JobSpec>& jobs, int max_attempts, bool force, double now) {
   SubmitSummary summary;
   Transaction t(*db_);
-  db_->prepare("INSERT INTO grids(name, spec, submitted_at) VALUES (?1, ?2, ?3) "
-               "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, submitted_at = excluded.submitted_at")
-      .bind(1, grid).bind(2, spec).bind(3, now).run();
+  db_->prepare(
+         "INSERT INTO grids(name, spec, submitted_at) VALUES (?1, ?2, ?3) "
+         "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, submitted_at = excluded.submitted_at")
+      .bind(1, grid)
+      .bind(2, spec)
+      .bind(3, now)
+      .run();
   Statement find = db_->prepare("SELECT state, attempts FROM jobs WHERE key = ?1");
-  Statement insert = db_->prepare("INSERT INTO jobs(key, config, axes, state, max_attempts, created_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?5)");
-  Statement requeue = db_->prepare("UPDATE jobs SET state = 'pending', max_attempts = attempts + ?2, error = NULL, log_tail = NULL, "
-                                   "worker = NULL, lease_id = NULL, lease_expires = NULL WHERE key = ?1");
+  Statement insert = db_->prepare(
+      "INSERT INTO jobs(key, config, axes, state, max_attempts, created_at) VALUES (?1, ?2, ?3, 'pending', "
+      "?4, ?5)");
+  Statement requeue = db_->prepare(
+      "UPDATE jobs SET state = 'pending', max_attempts = attempts + ?2, error = NULL, log_tail = NULL, "
+      "worker = NULL, lease_id = NULL, lease_expires = NULL WHERE key = ?1");
   Statement link = db_->prepare("INSERT OR IGNORE INTO grid_jobs(grid, key, position) VALUES (?1, ?2, ?3)");
   int position = 0;
   for (const JobSpec& job : jobs) {
     find.bind(1, job.key);
     if (!find.step()) {
-      insert.bind(1, job.key).bind(2, job.config.dump()).bind(3, job.axes.dump()).bind(4, max_attempts).bind(5, now).run();
+      insert.bind(1, job.key)
+          .bind(2, job.config.dump())
+          .bind(3, job.axes.dump())
+          .bind(4, max_attempts)
+          .bind(5, now)
+          .run();
       ++summary.added;
     } else {
       std::string state = find.text(0);
@@ -51,9 +64,11 @@ SubmitSummary JobStore::submit(const std::string& grid, const std::string& spec,
   return summary;
 }
 
-std::optional<Lease> JobStore::lease(const std::string& worker, const std::string& runs_root, double lease_seconds, double now) {
+std::optional<Lease> JobStore::lease(const std::string& worker, const std::string& runs_root,
+                                     double lease_seconds, double now) {
   Transaction t(*db_);
-  Statement pick = db_->prepare("SELECT key, attempts, config FROM jobs WHERE state = 'pending' ORDER BY created_at, rowid LIMIT 1");
+  Statement pick = db_->prepare(
+      "SELECT key, attempts, config FROM jobs WHERE state = 'pending' ORDER BY created_at, rowid LIMIT 1");
   if (!pick.step()) return std::nullopt;
   Lease lease;
   lease.key = pick.text(0);
@@ -61,31 +76,57 @@ std::optional<Lease> JobStore::lease(const std::string& worker, const std::strin
   lease.config = nlohmann::json::parse(pick.text(2));
   lease.lease_id = net::random_nonce().substr(0, 32);
   lease.run_dir = runs_root + "/" + lease.key;
-  db_->prepare("UPDATE jobs SET state = 'leased', attempts = ?2, worker = ?3, lease_id = ?4, lease_expires = ?5, started_at = ?6, "
-               "run_dir = ?7 WHERE key = ?1")
-      .bind(1, lease.key).bind(2, lease.attempt).bind(3, worker).bind(4, lease.lease_id).bind(5, now + lease_seconds).bind(6, now)
-      .bind(7, lease.run_dir).run();
+  db_->prepare(
+         "UPDATE jobs SET state = 'leased', attempts = ?2, worker = ?3, lease_id = ?4, lease_expires = ?5, "
+         "started_at = ?6, "
+         "run_dir = ?7 WHERE key = ?1")
+      .bind(1, lease.key)
+      .bind(2, lease.attempt)
+      .bind(3, worker)
+      .bind(4, lease.lease_id)
+      .bind(5, now + lease_seconds)
+      .bind(6, now)
+      .bind(7, lease.run_dir)
+      .run();
   db_->prepare("INSERT OR REPLACE INTO attempts(key, attempt, worker, started_at) VALUES (?1, ?2, ?3, ?4)")
-      .bind(1, lease.key).bind(2, lease.attempt).bind(3, worker).bind(4, now).run();
+      .bind(1, lease.key)
+      .bind(2, lease.attempt)
+      .bind(3, worker)
+      .bind(4, now)
+      .run();
   t.commit();
   return lease;
 }
 
 bool JobStore::heartbeat(const std::string& lease_id, double lease_seconds, double now) {
-  db_->prepare("UPDATE jobs SET state = 'running', lease_expires = ?2 WHERE lease_id = ?1 AND state IN ('leased', 'running')")
-      .bind(1, lease_id).bind(2, now + lease_seconds).run();
+  db_->prepare(
+         "UPDATE jobs SET state = 'running', lease_expires = ?2 WHERE lease_id = ?1 AND state IN ('leased', "
+         "'running')")
+      .bind(1, lease_id)
+      .bind(2, now + lease_seconds)
+      .run();
   return db_->changes() == 1;
 }
 
-std::optional<std::pair<std::string, int>> JobStore::end_attempt(const std::string& lease_id, const char* outcome, const std::string& error,
+std::optional<std::pair<std::string, int>> JobStore::end_attempt(const std::string& lease_id,
+                                                                 const char* outcome,
+                                                                 const std::string& error,
                                                                  const std::string& log_tail, double now) {
-  Statement s = db_->prepare("SELECT key, attempts FROM jobs WHERE lease_id = ?1 AND state IN ('leased', 'running')");
+  Statement s =
+      db_->prepare("SELECT key, attempts FROM jobs WHERE lease_id = ?1 AND state IN ('leased', 'running')");
   s.bind(1, lease_id);
   if (!s.step()) return std::nullopt;
   std::pair<std::string, int> job{s.text(0), static_cast<int>(s.integer(1))};
-  db_->prepare("UPDATE attempts SET finished_at = ?3, outcome = ?4, error = ?5, log_tail = ?6 WHERE key = ?1 AND attempt = ?2")
-      .bind(1, job.first).bind(2, job.second).bind(3, now).bind(4, outcome)
-      .bind(5, error.empty() ? std::optional<std::string>() : error).bind(6, log_tail.empty() ? std::optional<std::string>() : log_tail).run();
+  db_->prepare(
+         "UPDATE attempts SET finished_at = ?3, outcome = ?4, error = ?5, log_tail = ?6 WHERE key = ?1 AND "
+         "attempt = ?2")
+      .bind(1, job.first)
+      .bind(2, job.second)
+      .bind(3, now)
+      .bind(4, outcome)
+      .bind(5, error.empty() ? std::optional<std::string>() : error)
+      .bind(6, log_tail.empty() ? std::optional<std::string>() : log_tail)
+      .run();
   return job;
 }
 
@@ -93,16 +134,24 @@ bool JobStore::complete(const std::string& lease_id, const nlohmann::json& resul
   Transaction t(*db_);
   auto job = end_attempt(lease_id, "succeeded", "", "", now);
   if (!job) return false;
-  db_->prepare("UPDATE jobs SET state = 'succeeded', finished_at = ?2, lease_id = NULL, lease_expires = NULL, error = NULL, "
-               "log_tail = NULL WHERE key = ?1")
-      .bind(1, job->first).bind(2, now).run();
+  db_->prepare(
+         "UPDATE jobs SET state = 'succeeded', finished_at = ?2, lease_id = NULL, lease_expires = NULL, "
+         "error = NULL, "
+         "log_tail = NULL WHERE key = ?1")
+      .bind(1, job->first)
+      .bind(2, now)
+      .run();
   record_result(job->first, job->second, result);
   t.commit();
   return true;
 }
 
 void JobStore::record_result(const std::string& key, int attempt, const nlohmann::json& result) {
-  db_->prepare("INSERT OR IGNORE INTO results(key, attempt, payload) VALUES (?1, ?2, ?3)").bind(1, key).bind(2, attempt).bind(3, result.dump()).run();
+  db_->prepare("INSERT OR IGNORE INTO results(key, attempt, payload) VALUES (?1, ?2, ?3)")
+      .bind(1, key)
+      .bind(2, attempt)
+      .bind(3, result.dump())
+      .run();
   for (const char* table : {"metrics", "timings", "resources", "artifacts"})
     db_->prepare(std::string("DELETE FROM ") + table + " WHERE key = ?1").bind(1, key).run();
   // Sections are copied out first: iterating items() of a temporary would outlive it.
@@ -111,7 +160,10 @@ void JobStore::record_result(const std::string& key, int attempt, const nlohmann
                        artifacts = result.value("artifacts", empty);
   Statement metric = db_->prepare("INSERT INTO metrics(key, name, value) VALUES (?1, ?2, ?3)");
   for (const auto& [name, value] : metrics.items())
-    metric.bind(1, key).bind(2, name).bind(3, value.is_number() ? std::optional<double>(value.get<double>()) : std::nullopt).run();
+    metric.bind(1, key)
+        .bind(2, name)
+        .bind(3, value.is_number() ? std::optional<double>(value.get<double>()) : std::nullopt)
+        .run();
   Statement timing = db_->prepare("INSERT INTO timings(key, stage, seconds) VALUES (?1, ?2, ?3)");
   for (const auto& [stage, seconds] : timings.items())
     if (seconds.is_number()) timing.bind(1, key).bind(2, stage).bind(3, seconds.get<double>()).run();
@@ -119,22 +171,43 @@ void JobStore::record_result(const std::string& key, int attempt, const nlohmann
   for (const auto& [kind, path] : artifacts.items())
     if (path.is_string()) artifact.bind(1, key).bind(2, kind).bind(3, path.get<std::string>()).run();
   const nlohmann::json r = result.value("resources", empty);
-  auto integer = [&](const char* name) { return r.contains(name) && r[name].is_number() ? std::optional<std::int64_t>(r[name].get<std::int64_t>()) : std::nullopt; };
-  auto real = [&](const char* name) { return r.contains(name) && r[name].is_number() ? std::optional<double>(r[name].get<double>()) : std::nullopt; };
-  db_->prepare("INSERT INTO resources(key, device, peak_rss_bytes, peak_gpu_bytes, parameters, model_bytes, inference_fps) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-      .bind(1, key).bind(2, r.value("device", std::string("cpu"))).bind(3, integer("peak_rss_bytes")).bind(4, integer("peak_gpu_bytes"))
-      .bind(5, integer("parameters")).bind(6, integer("model_bytes")).bind(7, real("inference_fps")).run();
+  auto integer = [&](const char* name) {
+    return r.contains(name) && r[name].is_number() ? std::optional<std::int64_t>(r[name].get<std::int64_t>())
+                                                   : std::nullopt;
+  };
+  auto real = [&](const char* name) {
+    return r.contains(name) && r[name].is_number() ? std::optional<double>(r[name].get<double>())
+                                                   : std::nullopt;
+  };
+  db_->prepare(
+         "INSERT INTO resources(key, device, peak_rss_bytes, peak_gpu_bytes, parameters, model_bytes, "
+         "inference_fps) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+      .bind(1, key)
+      .bind(2, r.value("device", std::string("cpu")))
+      .bind(3, integer("peak_rss_bytes"))
+      .bind(4, integer("peak_gpu_bytes"))
+      .bind(5, integer("parameters"))
+      .bind(6, integer("model_bytes"))
+      .bind(7, real("inference_fps"))
+      .run();
 }
 
-bool JobStore::fail(const std::string& lease_id, const std::string& error, const std::string& log_tail, double now) {
+bool JobStore::fail(const std::string& lease_id, const std::string& error, const std::string& log_tail,
+                    double now) {
   Transaction t(*db_);
   auto job = end_attempt(lease_id, "failed", error, log_tail, now);
   if (!job) return false;
-  db_->prepare("UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
-               "finished_at = CASE WHEN attempts >= max_attempts THEN ?2 END, lease_id = NULL, lease_expires = NULL, "
-               "error = ?3, log_tail = ?4 WHERE key = ?1")
-      .bind(1, job->first).bind(2, now).bind(3, error).bind(4, log_tail).run();
+  db_->prepare(
+         "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
+         "finished_at = CASE WHEN attempts >= max_attempts THEN ?2 END, lease_id = NULL, lease_expires = "
+         "NULL, "
+         "error = ?3, log_tail = ?4 WHERE key = ?1")
+      .bind(1, job->first)
+      .bind(2, now)
+      .bind(3, error)
+      .bind(4, log_tail)
+      .run();
   t.commit();
   return true;
 }
@@ -144,25 +217,34 @@ bool JobStore::release(const std::string& lease_id, double now) {
   auto job = end_attempt(lease_id, "released", "", "", now);
   if (!job) return false;
   // A returned lease is not the job's fault: the attempt does not count against its budget.
-  db_->prepare("UPDATE jobs SET state = 'pending', max_attempts = max_attempts + 1, lease_id = NULL, lease_expires = NULL WHERE key = ?1")
-      .bind(1, job->first).run();
+  db_->prepare(
+         "UPDATE jobs SET state = 'pending', max_attempts = max_attempts + 1, lease_id = NULL, lease_expires "
+         "= NULL WHERE key = ?1")
+      .bind(1, job->first)
+      .run();
   t.commit();
   return true;
 }
 
 int JobStore::expire_leases(double now) {
   Transaction t(*db_);
-  Statement s = db_->prepare("SELECT lease_id, worker FROM jobs WHERE state IN ('leased', 'running') AND lease_expires < ?1");
+  Statement s = db_->prepare(
+      "SELECT lease_id, worker FROM jobs WHERE state IN ('leased', 'running') AND lease_expires < ?1");
   s.bind(1, now);
   std::vector<std::pair<std::string, std::string>> expired;
   while (s.step()) expired.emplace_back(s.text(0), s.text(1));
   for (const auto& [lease_id, worker] : expired) {
     std::string error = "lease expired: worker '" + worker + "' stopped sending heartbeats";
     auto job = end_attempt(lease_id, "expired", error, "", now);
-    db_->prepare("UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
-                 "finished_at = CASE WHEN attempts >= max_attempts THEN ?2 END, lease_id = NULL, lease_expires = NULL, error = ?3 "
-                 "WHERE key = ?1")
-        .bind(1, job->first).bind(2, now).bind(3, error).run();
+    db_->prepare(
+           "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
+           "finished_at = CASE WHEN attempts >= max_attempts THEN ?2 END, lease_id = NULL, lease_expires = "
+           "NULL, error = ?3 "
+           "WHERE key = ?1")
+        .bind(1, job->first)
+        .bind(2, now)
+        .bind(3, error)
+        .run();
   }
   t.commit();
   return static_cast<int>(expired.size());
@@ -170,18 +252,24 @@ int JobStore::expire_leases(double now) {
 
 StateCounts JobStore::counts(const std::string& grid) const {
   std::string sql = grid.empty() ? "SELECT state, COUNT(*) FROM jobs GROUP BY state"
-                                 : "SELECT j.state, COUNT(*) FROM jobs j JOIN grid_jobs g ON g.key = j.key WHERE g.grid = ?1 GROUP BY j.state";
+                                 : "SELECT j.state, COUNT(*) FROM jobs j JOIN grid_jobs g ON g.key = j.key "
+                                   "WHERE g.grid = ?1 GROUP BY j.state";
   Statement s = db_->prepare(sql);
   if (!grid.empty()) s.bind(1, grid);
   StateCounts c;
   while (s.step()) {
     std::string state = s.text(0);
     int n = static_cast<int>(s.integer(1));
-    if (state == "pending") c.pending = n;
-    else if (state == "leased") c.leased = n;
-    else if (state == "running") c.running = n;
-    else if (state == "succeeded") c.succeeded = n;
-    else if (state == "failed") c.failed = n;
+    if (state == "pending")
+      c.pending = n;
+    else if (state == "leased")
+      c.leased = n;
+    else if (state == "running")
+      c.running = n;
+    else if (state == "succeeded")
+      c.succeeded = n;
+    else if (state == "failed")
+      c.failed = n;
   }
   return c;
 }

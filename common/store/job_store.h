@@ -1,4 +1,5 @@
-// The job queue and results of the coordinator, on the SQLite results database (docs/architecture.md §4, §6).
+// The job queue and results of the coordinator, on the SQLite results database (docs/architecture.md
+// §4, §6).
 // The coordinator is the only writer. Every state change is one transaction, so a coordinator killed at
 // any moment restarts from the database alone: leased jobs whose workers went away expire and requeue.
 //
@@ -9,11 +10,10 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace cfm {
 
@@ -26,10 +26,10 @@ struct JobSpec {
 };
 
 struct SubmitSummary {
-  int added = 0;          // new jobs
-  int already_done = 0;   // succeeded before: not run again (unless forced)
-  int requeued = 0;       // failed before, or forced: pending again
-  int in_queue = 0;       // pending or running already
+  int added = 0;         // new jobs
+  int already_done = 0;  // succeeded before: not run again (unless forced)
+  int requeued = 0;      // failed before, or forced: pending again
+  int in_queue = 0;      // pending or running already
 };
 
 struct Lease {
@@ -52,15 +52,17 @@ class JobStore {
   explicit JobStore(const std::string& path, Access access = Access::ReadWrite);
   ~JobStore();
 
-  SubmitSummary submit(const std::string& grid, const std::string& spec, const std::vector<JobSpec>& jobs, int max_attempts,
-                       bool force, double now);
+  SubmitSummary submit(const std::string& grid, const std::string& spec, const std::vector<JobSpec>& jobs,
+                       int max_attempts, bool force, double now);
   // Leases the oldest pending job to `worker` until now + lease_seconds; run_dir = runs_root/<key>.
-  std::optional<Lease> lease(const std::string& worker, const std::string& runs_root, double lease_seconds, double now);
+  std::optional<Lease> lease(const std::string& worker, const std::string& runs_root, double lease_seconds,
+                             double now);
   // Each returns false (and changes nothing) when the lease is no longer the job's current one.
   bool heartbeat(const std::string& lease_id, double lease_seconds, double now);
   bool complete(const std::string& lease_id, const nlohmann::json& result, double now);
   bool fail(const std::string& lease_id, const std::string& error, const std::string& log_tail, double now);
-  bool release(const std::string& lease_id, double now);  // worker shutting down: requeue, attempt not counted
+  bool release(const std::string& lease_id,
+               double now);  // worker shutting down: requeue, attempt not counted
   // Requeues (or fails, when out of attempts) every job whose lease expired; returns how many.
   int expire_leases(double now);
 
@@ -70,7 +72,8 @@ class JobStore {
 
  private:
   // Ends the current attempt of the job holding `lease_id`; returns its key and attempt, or nothing if stale.
-  std::optional<std::pair<std::string, int>> end_attempt(const std::string& lease_id, const char* outcome, const std::string& error,
+  std::optional<std::pair<std::string, int>> end_attempt(const std::string& lease_id, const char* outcome,
+                                                         const std::string& error,
                                                          const std::string& log_tail, double now);
   void record_result(const std::string& key, int attempt, const nlohmann::json& result);
 

@@ -76,14 +76,16 @@ int user_version(Database& db) {
 void check_readable_schema(Database& db) {
   const int version = user_version(db);
   if (version == 0) throw FormatError(db.path(), "not a cfm results database (no schema version)");
-  if (version > kSchemaVersion) throw FormatError(db.path(), "written by a newer cfm (schema " + std::to_string(version) + ")");
+  if (version > kSchemaVersion)
+    throw FormatError(db.path(), "written by a newer cfm (schema " + std::to_string(version) + ")");
 }
 
 void migrate(Database& db) {
   int version = user_version(db);
   if (version > kSchemaVersion)
-    throw StoreError(db.path() + ": the database has schema version " + std::to_string(version) + " but this cfm knows only up to " +
-                     std::to_string(kSchemaVersion) + " (use a newer cfm)");
+    throw StoreError(db.path() + ": the database has schema version " + std::to_string(version) +
+                     " but this cfm knows only up to " + std::to_string(kSchemaVersion) +
+                     " (use a newer cfm)");
   for (; version < kSchemaVersion; ++version) {
     Transaction t(db);
     db.exec(migrations()[static_cast<std::size_t>(version)]);

@@ -19,7 +19,9 @@ Database::Database(const std::string& path, bool read_only) : path_(path) {
 
 Database::~Database() { sqlite3_close(db_); }
 
-void Database::fail(const std::string& what) const { throw StoreError(path_ + ": " + what + ": " + sqlite3_errmsg(db_)); }
+void Database::fail(const std::string& what) const {
+  throw StoreError(path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
 
 void Database::exec(const std::string& sql) {
   char* error = nullptr;
@@ -32,7 +34,8 @@ void Database::exec(const std::string& sql) {
 
 Statement Database::prepare(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) fail("cannot prepare '" + sql.substr(0, 80) + "'");
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+    fail("cannot prepare '" + sql.substr(0, 80) + "'");
   return Statement(*this, stmt);
 }
 
@@ -57,7 +60,9 @@ void Transaction::commit() {
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
 Statement& Statement::bind(int index, const std::string& value) {
-  if (sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT) != SQLITE_OK) db_->fail("bind");
+  if (sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT) !=
+      SQLITE_OK)
+    db_->fail("bind");
   return *this;
 }
 
@@ -96,7 +101,9 @@ void Statement::reset() {
 
 std::string Statement::text(int column) const {
   const unsigned char* t = sqlite3_column_text(stmt_, column);
-  return t ? std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+           : std::string();
 }
 
 std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }

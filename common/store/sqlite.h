@@ -65,7 +65,9 @@ class Statement {
   Statement& bind(int index, double value);
   Statement& bind_null(int index);
   template <typename T>
-  Statement& bind(int index, const std::optional<T>& value) { return value ? bind(index, *value) : bind_null(index); }
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
 
   bool step();  // true while a row is available
   void run();   // step to completion

@@ -6,7 +6,8 @@
 namespace cfm {
 
 void assertion_failed(const char* expression, const char* function, const char* file, int line) {
-  std::fprintf(stderr, "cfm: internal assertion failed: %s in %s (%s:%d)\n", expression, function, file, line);
+  std::fprintf(stderr, "cfm: internal assertion failed: %s in %s (%s:%d)\n", expression, function, file,
+               line);
   std::abort();
 }
 

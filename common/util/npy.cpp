@@ -17,7 +17,8 @@ std::size_t NpyArray::count() const {
 
 void write_npy(const std::string& path, const NpyArray& array) {
   std::string shape;  // "(3, 4)", "(3,)" or "()"
-  for (std::size_t i = 0; i < array.shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(array.shape[i]);
+  for (std::size_t i = 0; i < array.shape.size(); ++i)
+    shape += (i ? ", " : "") + std::to_string(array.shape[i]);
   if (array.shape.size() == 1) shape += ",";
   std::string header = "{'descr': '" + array.dtype + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   std::size_t total = 10 + header.size() + 1;
@@ -50,10 +51,13 @@ NpyArray read_npy(const std::string& path) {
   std::string header = file.substr(start, header_length);
   std::smatch m;
   NpyArray array;
-  if (!std::regex_search(header, m, std::regex("'descr': *'([^']+)'"))) throw FormatError(path, "npy header without descr");
+  if (!std::regex_search(header, m, std::regex("'descr': *'([^']+)'")))
+    throw FormatError(path, "npy header without descr");
   array.dtype = m[1];
-  if (header.find("'fortran_order': True") != std::string::npos) throw FormatError(path, "Fortran-order arrays are not supported");
-  if (!std::regex_search(header, m, std::regex("'shape': *\\(([^)]*)\\)"))) throw FormatError(path, "npy header without shape");
+  if (header.find("'fortran_order': True") != std::string::npos)
+    throw FormatError(path, "Fortran-order arrays are not supported");
+  if (!std::regex_search(header, m, std::regex("'shape': *\\(([^)]*)\\)")))
+    throw FormatError(path, "npy header without shape");
   std::string dims = m[1];
   std::regex number("[0-9]+");
   for (auto it = std::sregex_iterator(dims.begin(), dims.end(), number); it != std::sregex_iterator(); ++it)
@@ -68,7 +72,8 @@ NpyArray read_npy(const std::string& path) {
 
 namespace {
 template <typename T>
-void write_typed(const std::string& path, const std::string& dtype, const std::vector<std::int64_t>& shape, const T* values) {
+void write_typed(const std::string& path, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                 const T* values) {
   NpyArray a{dtype, shape, {}};
   a.data.resize(a.count() * sizeof(T));
   std::memcpy(a.data.data(), values, a.data.size());
@@ -76,8 +81,15 @@ void write_typed(const std::string& path, const std::string& dtype, const std::v
 }
 }  // namespace
 
-void write_npy_f32(const std::string& path, const std::vector<std::int64_t>& shape, const float* values) { write_typed(path, "<f4", shape, values); }
-void write_npy_i64(const std::string& path, const std::vector<std::int64_t>& shape, const std::int64_t* values) { write_typed(path, "<i8", shape, values); }
-void write_npy_bool(const std::string& path, const std::vector<std::int64_t>& shape, const bool* values) { write_typed(path, "|b1", shape, values); }
+void write_npy_f32(const std::string& path, const std::vector<std::int64_t>& shape, const float* values) {
+  write_typed(path, "<f4", shape, values);
+}
+void write_npy_i64(const std::string& path, const std::vector<std::int64_t>& shape,
+                   const std::int64_t* values) {
+  write_typed(path, "<i8", shape, values);
+}
+void write_npy_bool(const std::string& path, const std::vector<std::int64_t>& shape, const bool* values) {
+  write_typed(path, "|b1", shape, values);
+}
 
 }  // namespace cfm

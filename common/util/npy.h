@@ -9,12 +9,14 @@
 namespace cfm {
 
 struct NpyArray {
-  std::string dtype;                 // numpy descr, e.g. "<f4"
+  std::string dtype;  // numpy descr, e.g. "<f4"
   std::vector<std::int64_t> shape;
-  std::vector<char> data;            // C-order bytes
+  std::vector<char> data;  // C-order bytes
   std::size_t count() const;
   template <typename T>
-  const T* as() const { return reinterpret_cast<const T*>(data.data()); }
+  const T* as() const {
+    return reinterpret_cast<const T*>(data.data());
+  }
 };
 
 void write_npy(const std::string& path, const NpyArray& array);
@@ -22,7 +24,8 @@ NpyArray read_npy(const std::string& path);  // IoError / FormatError naming the
 
 // Convenience for float32 / int64 / bool arrays.
 void write_npy_f32(const std::string& path, const std::vector<std::int64_t>& shape, const float* values);
-void write_npy_i64(const std::string& path, const std::vector<std::int64_t>& shape, const std::int64_t* values);
+void write_npy_i64(const std::string& path, const std::vector<std::int64_t>& shape,
+                   const std::int64_t* values);
 void write_npy_bool(const std::string& path, const std::vector<std::int64_t>& shape, const bool* values);
 
 }  // namespace cfm

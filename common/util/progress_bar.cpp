@@ -1,8 +1,7 @@
 #include "common/util/progress_bar.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace cfm {
 namespace {

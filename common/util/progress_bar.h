@@ -1,5 +1,6 @@
 // A one-line terminal progress bar (Debian has no C++ progress-bar library). Thread-safe: workers call
-// advance() from any thread. A null stream disables output. On a non-terminal stream it prints a line every 10 % instead of redrawing.
+// advance() from any thread. A null stream disables output. On a non-terminal stream it prints a line every
+// 10 % instead of redrawing.
 #pragma once
 
 #include <chrono>

@@ -31,7 +31,9 @@ Evaluation shape_prior_baseline(const fs::path& eval_dir) {
   for (const auto& entry : fs::recursive_directory_iterator(eval_dir / "maps-3d")) {
     if (entry.path().extension() != ".tiff") continue;
     Image<float> s3d = read_map_tiff(entry.path().string());
-    at::Tensor valid = torch::from_blob(s3d.pixels.data(), {s3d.height, s3d.width}, torch::kFloat32).gt(0).to(torch::kFloat32);
+    at::Tensor valid = torch::from_blob(s3d.pixels.data(), {s3d.height, s3d.width}, torch::kFloat32)
+                           .gt(0)
+                           .to(torch::kFloat32);
     at::Tensor smoothed = box_filter(box_filter(valid, 5, 5), 7, 3).contiguous();
     Image<float> map(s3d.width, s3d.height, 1);
     std::copy_n(smoothed.data_ptr<float>(), map.pixels.size(), map.pixels.begin());
@@ -45,7 +47,8 @@ Evaluation shape_prior_baseline(const fs::path& eval_dir) {
 
 TEST(Detection, DemoConfigurationBeatsTheShapeOnlyBaseline) {
   test::TempDir dir;
-  // The demo dataset's cookie category exactly (scripts/demo.sh: seed 0, 400 px, 20 train, 10 per test folder).
+  // The demo dataset's cookie category exactly (scripts/demo.sh: seed 0, 400 px, 20 train, 10 per test
+  // folder).
   test::write_preprocessed_dataset(test::small_synth(dir / "data", 1, 400, 20, 0, 10));
   RandomBackboneFiles files = write_random_backbones(dir / "weights", "demo", 0);
   BackboneConfig config = backbone_preset("demo");
@@ -57,18 +60,21 @@ TEST(Detection, DemoConfigurationBeatsTheShapeOnlyBaseline) {
   Dataset dataset(dir / "data");
   FeatureExtractor extractor(config);
   FeatureCache cache(dir / "cache", config);
-  CrossmodalMappers mappers = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels(), config.seed);
+  CrossmodalMappers mappers =
+      make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels(), config.seed);
   TrainOptions options;
   options.epochs = 15;
   options.batch_size = 1;
   train_mappers(mappers, extractor, cache, dataset.samples("cookie", "train"), options);
-  CategoryEvaluation cfm = evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"), dir / "eval");
+  CategoryEvaluation cfm =
+      evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"), dir / "eval");
   Evaluation baseline = shape_prior_baseline(dir.path() / "eval");
 
   ASSERT_EQ(baseline.images, cfm.metrics.images);
   ASSERT_EQ(cfm.metrics.anomalous_images, 40u);
   // Measured when this test was written (as the demo grid's cookie job with 4 layers): CFM 0.742 / 0.375 /
-  // 0.136 at 30 / 5 / 1 %, baseline 0.591 / 0.109 / 0.024; I-AUROC 0.662 over 10 good and 40 anomalous images.
+  // 0.136 at 30 / 5 / 1 %, baseline 0.591 / 0.109 / 0.024; I-AUROC 0.662 over 10 good and 40 anomalous
+  // images.
   EXPECT_GT(*cfm.metrics.aupro.at(0.3), *baseline.aupro.at(0.3) + 0.1);
   EXPECT_GT(*cfm.metrics.aupro.at(0.05), 2.5 * *baseline.aupro.at(0.05));
   EXPECT_GT(*cfm.metrics.aupro.at(0.01), 4 * *baseline.aupro.at(0.01));

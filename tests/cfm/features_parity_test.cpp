@@ -8,13 +8,14 @@
 #include "common/cfm/feature_alignment.h"
 #include "common/cfm/feature_extractor.h"
 #include "common/cfm/random_backbones.h"
-#include "common/models/point_sampling.h"
 #include "common/data/preprocess/mvtec_preprocess.h"
 #include "common/data/sample_loader.h"
 #include "common/data/synth/scene.h"
-#include "test_support.h"
+#include "common/grid/settings.h"
+#include "common/models/point_sampling.h"
 #include "common/util/error.h"
 #include "common/util/npy.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {
@@ -33,7 +34,8 @@ void save_npy(const std::string& path, const at::Tensor& t) {
 }
 
 // max |a - b| / max |b| <= tolerance
-void expect_close(const at::Tensor& actual, const at::Tensor& expected, const std::string& name, double tolerance = 1e-4) {
+void expect_close(const at::Tensor& actual, const at::Tensor& expected, const std::string& name,
+                  double tolerance = 1e-4) {
   ASSERT_EQ(actual.sizes(), expected.sizes()) << name;
   double scale = expected.abs().max().item<double>();
   double error = (actual - expected).abs().max().item<double>() / std::max(scale, 1e-12);
@@ -53,10 +55,12 @@ BackboneConfig tiny_config() {
   return c;
 }
 
-void compare_with(const std::string& folder, FeatureExtractor& extractor, const at::Tensor& rgb, const at::Tensor& cloud) {
+void compare_with(const std::string& folder, FeatureExtractor& extractor, const at::Tensor& rgb,
+                  const at::Tensor& cloud) {
   BackboneOutputs raw = extractor.extract(rgb, cloud);
   AlignedFeatures aligned = extractor.align(raw);
-  EXPECT_TRUE(torch::equal(raw.points.centre_index, load_npy(folder + "/center_idx.npy"))) << "FPS indices differ";
+  EXPECT_TRUE(torch::equal(raw.points.centre_index, load_npy(folder + "/center_idx.npy")))
+      << "FPS indices differ";
   EXPECT_TRUE(torch::equal(raw.points.centres, load_npy(folder + "/centers.npy")));
   expect_close(raw.rgb_map, load_npy(folder + "/rgb_map.npy"), "rgb_map");
   expect_close(raw.points.features, load_npy(folder + "/xyz_group_feats.npy"), "xyz_group_feats");
@@ -67,7 +71,8 @@ void compare_with(const std::string& folder, FeatureExtractor& extractor, const 
 
 TEST(FeatureParity, EvalModeMatchesThePythonReferenceFixture) {
   FeatureExtractor extractor(tiny_config());
-  compare_with(kFixtures + "/expected", extractor, load_npy(kFixtures + "/rgb_input.npy"), load_npy(kFixtures + "/cloud_input.npy"));
+  compare_with(kFixtures + "/expected", extractor, load_npy(kFixtures + "/rgb_input.npy"),
+               load_npy(kFixtures + "/cloud_input.npy"));
 }
 
 TEST(FeatureParity, BatchStatisticsMatchThePythonReferenceFixture) {
@@ -75,13 +80,15 @@ TEST(FeatureParity, BatchStatisticsMatchThePythonReferenceFixture) {
   c.mode = BackboneMode::Official;
   c.point_mae.drop_path_rate = 0;  // isolate the BatchNorm behaviour from the random DropPath
   FeatureExtractor extractor(c);
-  compare_with(kFixtures + "/expected_bn", extractor, load_npy(kFixtures + "/rgb_input.npy"), load_npy(kFixtures + "/cloud_input.npy"));
+  compare_with(kFixtures + "/expected_bn", extractor, load_npy(kFixtures + "/rgb_input.npy"),
+               load_npy(kFixtures + "/cloud_input.npy"));
 }
 
 // Full size (ViT-B/8 at 224, Point-MAE with G = 1024, k = 128) on a realistic preprocessed synthetic scan,
 // against the Python reference run now.
 TEST(FeatureParity, PaperSizeBackbonesMatchPythonLive) {
-  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0) GTEST_SKIP() << "python3-torch not available";
+  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0)
+    GTEST_SKIP() << "python3-torch not available";
   test::TempDir dir;
   RandomBackboneFiles files = write_random_backbones(dir.path().string(), "paper", 11);
   auto style = synth::category_styles(1)[0];
@@ -90,9 +97,9 @@ TEST(FeatureParity, PaperSizeBackbonesMatchPythonLive) {
   at::Tensor rgb = rgb_to_tensor(sample.rgb, 224), cloud = cloud_to_tensor(points, 224);
   save_npy(dir / "rgb.npy", rgb);
   save_npy(dir / "cloud.npy", cloud);
-  auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/cfm_reference.py --vit " + files.vit + " --point-mae " +
-                             files.point_mae + " --rgb " + (dir / "rgb.npy") + " --cloud " + (dir / "cloud.npy") +
-                             " --out " + (dir / "expected"));
+  auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/cfm_reference.py --vit " + files.vit +
+                             " --point-mae " + files.point_mae + " --rgb " + (dir / "rgb.npy") + " --cloud " +
+                             (dir / "cloud.npy") + " --out " + (dir / "expected"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   BackboneConfig c = backbone_preset("paper");
   c.vit_weights = files.vit;
@@ -117,16 +124,21 @@ TEST(FeatureExtraction, OfficialModeIsSeededAndStochasticEvalIsDeterministic) {
   // Over a few draws at least one DropPath decision differs between seeds.
   bool differs = false;
   for (int runs = 1; runs <= 4 && !differs; ++runs)
-    differs = !torch::equal(features(BackboneMode::Official, 7, runs), features(BackboneMode::Official, 8, runs));
+    differs =
+        !torch::equal(features(BackboneMode::Official, 7, runs), features(BackboneMode::Official, 8, runs));
   EXPECT_TRUE(differs);
 }
 
 TEST(FeatureExtraction, LayerPruningLoadsPrunedCheckpoints) {
   test::TempDir dir;
-  StateDict vit = read_checkpoint(kFixtures + "/vit_tiny_random.pth"), pm = read_checkpoint(kFixtures + "/pointmae_tiny_random.pth");
+  StateDict vit = read_checkpoint(kFixtures + "/vit_tiny_random.pth"),
+            pm = read_checkpoint(kFixtures + "/pointmae_tiny_random.pth");
   for (auto* weights : {&vit, &pm})
     for (auto it = weights->begin(); it != weights->end();)
-      it = (it->first.find("blocks.3.") != std::string::npos || it->first.find("blocks.2.") != std::string::npos) ? weights->erase(it) : std::next(it);
+      it = (it->first.find("blocks.3.") != std::string::npos ||
+            it->first.find("blocks.2.") != std::string::npos)
+               ? weights->erase(it)
+               : std::next(it);
   write_torch_checkpoint(dir / "vit.pth", {{"", vit}});
   write_torch_checkpoint(dir / "pm.pth", {{"", pm}});
   BackboneConfig c = tiny_config();
@@ -134,7 +146,8 @@ TEST(FeatureExtraction, LayerPruningLoadsPrunedCheckpoints) {
   c.point_mae_weights = dir / "pm.pth";
   c.layers_kept = 2;  // fetch = last block only: 32 channels
   FeatureExtractor extractor(c);
-  BackboneOutputs out = extractor.extract(load_npy(kFixtures + "/rgb_input.npy"), load_npy(kFixtures + "/cloud_input.npy"));
+  BackboneOutputs out =
+      extractor.extract(load_npy(kFixtures + "/rgb_input.npy"), load_npy(kFixtures + "/cloud_input.npy"));
   EXPECT_EQ(out.points.features.size(0), 32);
   c.layers_kept = 4;
   EXPECT_THROW(FeatureExtractor{c}, FormatError);
@@ -189,7 +202,8 @@ TEST(Alignment, InverseSquaredDistanceWeightsByHand) {
   float expected = (4 * 10 + 4 * 20 + 0.16f * 40) / 8.16f;
   EXPECT_NEAR(interpolate_point_features(point, centres, features, 1).item<float>(), expected, 1e-4);
   // A point on a centre takes that centre's feature.
-  EXPECT_NEAR(interpolate_point_features(centres.slice(0, 2, 3), centres, features, 1).item<float>(), 40.f, 1e-3);
+  EXPECT_NEAR(interpolate_point_features(centres.slice(0, 2, 3), centres, features, 1).item<float>(), 40.f,
+              1e-3);
 }
 
 TEST(Alignment, PoolingSpreadsAndShiftsAsTheOfficialCode) {
@@ -198,11 +212,13 @@ TEST(Alignment, PoolingSpreadsAndShiftsAsTheOfficialCode) {
   at::Tensor out = point_features_to_grid(torch::full({1, 1}, 9.f), torch::tensor({5}, torch::kInt64), 4);
   EXPECT_TRUE(torch::allclose(out, torch::ones({16, 1})));
   // Pixel (0, 0) of a 5x5 grid only reaches pooled (0, 0); adaptive 3 -> 5 maps output 0 and 1 to it.
-  at::Tensor corner = point_features_to_grid(torch::full({1, 1}, 9.f), torch::tensor({0}, torch::kInt64), 5).reshape({5, 5});
+  at::Tensor corner =
+      point_features_to_grid(torch::full({1, 1}, 9.f), torch::tensor({0}, torch::kInt64), 5).reshape({5, 5});
   EXPECT_FLOAT_EQ(corner[0][0].item<float>(), 1.f);
   EXPECT_FLOAT_EQ(corner[1][1].item<float>(), 0.25f);  // start 0, end ceil(2*3/5) = 2: mean of 1 and 0
   EXPECT_FLOAT_EQ(corner[4][4].item<float>(), 0.f);
-  EXPECT_EQ(empty_pixel_mask(corner.reshape({25, 1})).sum().item<std::int64_t>(), 21);  // outputs 0-1 x 0-1 only
+  EXPECT_EQ(empty_pixel_mask(corner.reshape({25, 1})).sum().item<std::int64_t>(),
+            21);  // outputs 0-1 x 0-1 only
 }
 
 }  // namespace
@@ -215,11 +231,13 @@ namespace {
 TEST(Alignment, GridPoolingEqualsTorchPoolingOps) {
   torch::manual_seed(0);
   for (int grid : {5, 28, 56}) {
-    at::Tensor indices = std::get<0>(torch::randperm(grid * grid, torch::kInt64).slice(0, 0, grid * grid / 3).sort());
+    at::Tensor indices =
+        std::get<0>(torch::randperm(grid * grid, torch::kInt64).slice(0, 0, grid * grid / 3).sort());
     at::Tensor features = torch::randn({indices.size(0), 7});
     at::Tensor full = torch::zeros({7, grid * grid});
     full.index_copy_(1, indices, features.transpose(0, 1));
-    at::Tensor reference = torch::adaptive_avg_pool2d(torch::avg_pool2d(full.view({1, 7, grid, grid}), 3, 1, 0), {grid, grid});
+    at::Tensor reference =
+        torch::adaptive_avg_pool2d(torch::avg_pool2d(full.view({1, 7, grid, grid}), 3, 1, 0), {grid, grid});
     reference = reference.reshape({7, -1}).transpose(0, 1);
     at::Tensor ours = point_features_to_grid(features, indices, grid);
     EXPECT_LE((ours - reference).abs().max().item<float>(), 1e-6f) << "grid " << grid;
@@ -236,11 +254,11 @@ namespace {
 TEST(PointSampling, FarthestPointSampleByHand) {
   // Start at index 0; then the farthest point; points near the origin (|p|² <= 1e-3) are never chosen
   // even when they are the farthest.
-  at::Tensor points = torch::tensor({1.f, 1.f, 1.f,     // 0: start
-                                     1.1f, 1.f, 1.f,    // 1
-                                     3.f, 1.f, 1.f,     // 2: farthest from 0
-                                     0.01f, 0.f, 0.f,   // 3: near the origin, skipped
-                                     2.f, 1.f, 1.f})    // 4: farthest from {0, 2}
+  at::Tensor points = torch::tensor({1.f, 1.f, 1.f,    // 0: start
+                                     1.1f, 1.f, 1.f,   // 1
+                                     3.f, 1.f, 1.f,    // 2: farthest from 0
+                                     0.01f, 0.f, 0.f,  // 3: near the origin, skipped
+                                     2.f, 1.f, 1.f})   // 4: farthest from {0, 2}
                           .reshape({5, 3});
   EXPECT_EQ(farthest_point_sample(points, 4), (std::vector<std::int64_t>{0, 2, 4, 1}));
 }
@@ -257,23 +275,31 @@ TEST(PointSampling, NearestNeighboursAreSortedAndChunkingDoesNotMatter) {
 
 TEST(BackboneConfigTest, YamlOverridesAndRejectsUnknownKeys) {
   test::TempDir dir;
-  std::ofstream(dir / "c.yaml") << "backbone:\n  preset: demo\n  layers_kept: 8\n  groups: 256\n  mode: official\n  grid: 112\n";
-  BackboneConfig c = backbone_preset("paper");
-  apply_backbone_yaml(c, dir / "c.yaml");
+  std::ofstream(dir / "c.yaml")
+      << "backbone:\n  preset: demo\n  layers_kept: 8\n  groups: 256\n  mode: official\n"
+         "  grid: 112\n  epochs: 7\n";
+  CfmSettings s = cfm_defaults("paper");
+  apply_settings_yaml(s, dir / "c.yaml");
+  const BackboneConfig& c = s.backbone;
   EXPECT_EQ(c.layers_kept, 8);
   EXPECT_EQ(c.point_mae.groups, 256);
   EXPECT_EQ(c.point_mae.group_size, 32);  // from the demo preset
   EXPECT_EQ(c.mode, BackboneMode::Official);
   EXPECT_EQ(c.grid, 112);
+  EXPECT_EQ(s.training.epochs, 7);  // training settings come from the same table
   std::ofstream(dir / "bad.yaml") << "layers_kept: 8\ngroup: 12\n";
   try {
-    apply_backbone_yaml(c, dir / "bad.yaml");
+    apply_settings_yaml(s, dir / "bad.yaml");
     FAIL();
   } catch (const FormatError& e) {
     EXPECT_NE(e.problem().find("unknown key 'group' at line 2"), std::string::npos) << e.what();
   }
   std::ofstream(dir / "badvalue.yaml") << "mode: fast\n";
-  EXPECT_THROW(apply_backbone_yaml(c, dir / "badvalue.yaml"), UsageError);
+  EXPECT_THROW(apply_settings_yaml(s, dir / "badvalue.yaml"), UsageError);
+  std::ofstream(dir / "badnumber.yaml") << "layers_kept: many\n";
+  EXPECT_THROW(apply_settings_yaml(s, dir / "badnumber.yaml"), UsageError);
+  std::ofstream(dir / "zero.yaml") << "layers_kept: 0\n";
+  EXPECT_THROW(apply_settings_yaml(s, dir / "zero.yaml"), UsageError);
   EXPECT_THROW(backbone_preset("huge"), UsageError);
 }
 

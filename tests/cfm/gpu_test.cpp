@@ -8,10 +8,10 @@
 #include "common/data/dataset.h"
 #include "common/data/sample_loader.h"
 #include "common/models/compute_device.h"
+#include "common/util/error.h"
 #include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "common/util/error.h"
 
 namespace cfm {
 namespace {
@@ -58,10 +58,14 @@ TEST_F(Gpu, TrainingAndScoresMatchTheCpuAndPeakMemoryIsRecorded) {
     TrainOptions options;
     options.epochs = 3;
     options.batch_size = 2;
-    losses.push_back(train_mappers(mappers, extractor, cache, dataset.samples("cookie", "train"), options).epoch_loss);
-    results.push_back(evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"), dir_ / ("eval-" + device.str())).metrics);
+    losses.push_back(
+        train_mappers(mappers, extractor, cache, dataset.samples("cookie", "train"), options).epoch_loss);
+    results.push_back(evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"),
+                                        dir_ / ("eval-" + device.str()))
+                          .metrics);
   }
-  for (std::size_t e = 0; e < losses[0].size(); ++e) EXPECT_NEAR(losses[1][e], losses[0][e], 1e-4) << "epoch " << e + 1;
+  for (std::size_t e = 0; e < losses[0].size(); ++e)
+    EXPECT_NEAR(losses[1][e], losses[0][e], 1e-4) << "epoch " << e + 1;
   EXPECT_NEAR(*results[1].p_auroc, *results[0].p_auroc, 1e-3);
   EXPECT_NEAR(*results[1].aupro.at(0.3), *results[0].aupro.at(0.3), 1e-3);
   std::optional<std::int64_t> peak = peak_gpu_memory_bytes(cuda);
@@ -93,7 +97,8 @@ TEST(ComputeDevice, NamesAreParsedAndCudaWithoutCudaIsExplained) {
   } catch (const UsageError&) {
     ADD_FAILURE() << "a valid device name reported as a usage error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("device cuda:0: this cfm has no CUDA"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("device cuda:0: this cfm has no CUDA"), std::string::npos)
+        << e.what();
   }
 }
 

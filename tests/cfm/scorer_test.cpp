@@ -1,10 +1,11 @@
+#include "common/cfm/scorer.h"
+
 #include <torch/torch.h>
 
 #include "common/cfm/mapping_network.h"
-#include "common/cfm/scorer.h"
-#include "test_support.h"
 #include "common/util/error.h"
 #include "common/util/npy.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {
@@ -34,8 +35,8 @@ TEST(Scorer, SmoothingSupportIsExactlyNineteenPixels) {
   at::Tensor impulse = torch::zeros({224, 224});
   impulse[100][100] = 1;
   at::Tensor s = box_filter(box_filter(impulse, 5, 5), 7, 3);
-  EXPECT_GT(s[100][119].item<float>(), 0.f);   // 2+2+2+2+2+3+3+3 = 19 px reach
-  EXPECT_EQ(s[100][120].item<float>(), 0.f);   // exactly zero beyond it
+  EXPECT_GT(s[100][119].item<float>(), 0.f);  // 2+2+2+2+2+3+3+3 = 19 px reach
+  EXPECT_EQ(s[100][120].item<float>(), 0.f);  // exactly zero beyond it
   EXPECT_EQ(s[81 - 1][100].item<float>(), 0.f);
   EXPECT_NEAR(s.sum().item<float>(), 1.f, 1e-5);  // mass preserved away from the borders
 }
@@ -80,10 +81,11 @@ TEST(MappingNetwork, OfficialSizesKeysAndPythonRoundTrip) {
   torch::NoGradGuard no_grad;
   at::Tensor ours = small->forward(x);
   EXPECT_TRUE(torch::equal(loaded->forward(x), ours));
-  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0) GTEST_SKIP() << "python3-torch not available";
+  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0)
+    GTEST_SKIP() << "python3-torch not available";
   write_npy_f32(dir / "x.npy", {5, 12}, x.data_ptr<float>());
-  auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/mapping_reference.py " + (dir / "m.pth") + " 12 20 " +
-                             (dir / "x.npy") + " " + (dir / "y.npy"));
+  auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/mapping_reference.py " +
+                             (dir / "m.pth") + " 12 20 " + (dir / "x.npy") + " " + (dir / "y.npy"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   NpyArray y = read_npy(dir / "y.npy");
   at::Tensor theirs = torch::from_blob(y.data.data(), {5, 20}, torch::kFloat32);
@@ -100,7 +102,8 @@ TEST(MappingNetwork, WrongSizesAreOneClearError) {
     load_mapping_network(dir / "bad.pth");
     FAIL();
   } catch (const FormatError& e) {
-    EXPECT_NE(e.problem().find("projection.weight is [3, 3] (expected [16, 16])"), std::string::npos) << e.what();
+    EXPECT_NE(e.problem().find("projection.weight is [3, 3] (expected [16, 16])"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(load_mapping_network(dir / "missing.pth"), IoError);
 }

@@ -18,7 +18,8 @@ inline void write_preprocessed_dataset(const synth::SynthOptions& options) {
   MvtecDatasetOptions pre;
   pre.in = options.out;
   pre.progress = false;
-  if (!preprocess_mvtec_dataset(pre).failures.empty()) throw std::runtime_error("preprocessing failed in " + options.out);
+  if (!preprocess_mvtec_dataset(pre).failures.empty())
+    throw std::runtime_error("preprocessing failed in " + options.out);
 }
 
 // Seed-1 `tiny` random backbones in `dir`, configured small (112-pixel ViT input, G = 32, k = 16).

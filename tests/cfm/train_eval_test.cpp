@@ -1,14 +1,19 @@
 // Training and evaluation end to end on a small synthetic category with tiny random backbones.
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/cfm/evaluator.h"
 #include "common/cfm/trainer.h"
+#include "common/data/tiff_io.h"
+#include "common/util/error.h"
 #include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 
@@ -49,33 +54,71 @@ TEST_F(TrainEval, LossDecreasesCacheServesLaterRunsAndEvaluationWritesEverything
   no_kept_rows.aligned_cache_bytes = 0;
   EXPECT_EQ(train_mappers(realigned, extractor, cache, train, no_kept_rows).epoch_loss, report.epoch_loss);
 
-  CategoryEvaluation result = evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"), dir_ / "eval");
+  CategoryEvaluation result =
+      evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"), dir_ / "eval");
   EXPECT_EQ(result.metrics.images, 5u);
   EXPECT_EQ(result.metrics.anomalous_images, 4u);
   EXPECT_TRUE(result.metrics.p_auroc.has_value());
-  for (const char* path : {"eval/maps/good/000.tiff", "eval/maps/bump/000.png", "eval/maps-2d/bump/000.tiff", "eval/maps-3d/good/000.tiff", "eval/gt/crack/000.png", "eval/metrics.json", "eval/scores.csv"})
+  for (const char* path : {"eval/maps/bump/000.png", "eval/gt/crack/000.png"})
     EXPECT_TRUE(fs::is_regular_file(dir_.path() / path)) << path;
+  // The files say what the evaluation computed: metrics.json the same metrics, scores.csv the same
+  // image scores in test order, and the maps the pixel grid's size with finite, non-negative values.
+  std::ifstream metrics_file(dir_ / "eval/metrics.json");
+  nlohmann::json metrics = nlohmann::json::parse(metrics_file);
+  EXPECT_DOUBLE_EQ(metrics["i_auroc"].get<double>(), *result.metrics.i_auroc);
+  EXPECT_DOUBLE_EQ(metrics["p_auroc"].get<double>(), *result.metrics.p_auroc);
+  EXPECT_DOUBLE_EQ(metrics["aupro@0.3"].get<double>(), *result.metrics.aupro.at(0.3));
+  EXPECT_EQ(metrics["images"], 5);
+  std::ifstream scores(dir_ / "eval/scores.csv");
+  std::string line;
+  std::getline(scores, line);
+  EXPECT_EQ(line, "map,score,label");
+  auto test_samples = dataset.samples("cookie", "test");
+  for (std::size_t i = 0; i < test_samples.size(); ++i) {
+    ASSERT_TRUE(std::getline(scores, line)) << "scores.csv has " << i << " rows";
+    std::string expected_map = test_samples[i].defect + "/" + test_samples[i].name + ".tiff,";
+    EXPECT_EQ(line.rfind(expected_map, 0), 0u) << line;
+    float score = std::stof(line.substr(expected_map.size()));
+    EXPECT_NEAR(score, result.metrics.image_scores[i], 1e-5 * std::abs(result.metrics.image_scores[i]))
+        << line;
+  }
+  for (const char* map :
+       {"eval/maps/good/000.tiff", "eval/maps-2d/bump/000.tiff", "eval/maps-3d/good/000.tiff"}) {
+    Image<float> image = read_map_tiff(dir_ / map);
+    EXPECT_EQ(image.width, 28) << map;
+    EXPECT_EQ(image.height, 28) << map;
+    EXPECT_TRUE(std::all_of(image.pixels.begin(), image.pixels.end(), [](float v) {
+      return std::isfinite(v) && v >= 0;
+    })) << map;
+    EXPECT_TRUE(std::any_of(image.pixels.begin(), image.pixels.end(), [](float v) { return v > 0; })) << map;
+  }
 }
 
 TEST_F(TrainEval, CommandLineTrainThenEvalWithOfficialCheckpointNames) {
   std::string cfm = CFM_BINARY;
-  std::string common = " --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " + config_.vit_weights +
-                       " --point-mae-weights " + config_.point_mae_weights +
-                       " --image-size 112 --grid 28 --groups 32 --group-size 16 --epochs 3 --batch-size 2 --threads 1";
+  std::string common =
+      " --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " + config_.vit_weights +
+      " --point-mae-weights " + config_.point_mae_weights +
+      " --image-size 112 --grid 28 --groups 32 --group-size 16 --epochs 3 --batch-size 2 --threads 1";
   auto t = test::run_command(cfm + " train" + common + " --out " + (dir_ / "run"));
   ASSERT_EQ(t.exit_code, 0) << t.output;
   EXPECT_TRUE(fs::is_regular_file(dir_.path() / "run/CFM_2Dto3D_cookie_3ep_2bs.pth"));
   EXPECT_TRUE(fs::is_regular_file(dir_.path() / "run/CFM_3Dto2D_cookie_3ep_2bs.pth"));
-  auto e = test::run_command(cfm + " eval" + common + " --mappers " + (dir_ / "run") + " --out " + (dir_ / "eval"));
+  auto e = test::run_command(cfm + " eval" + common + " --mappers " + (dir_ / "run") + " --out " +
+                             (dir_ / "eval"));
   ASSERT_EQ(e.exit_code, 0) << e.output;
   EXPECT_NE(e.output.find("AUPRO@30% & AUPRO@10%"), std::string::npos) << e.output;
   // The written maps evaluate to the same numbers with `cfm metrics`.
   auto m = test::run_command(cfm + " metrics --maps " + (dir_ / "eval/maps") + " --gt " + (dir_ / "eval/gt"));
   ASSERT_EQ(m.exit_code, 0) << m.output;
   std::string table_line = e.output.substr(e.output.find('\n', e.output.find("I-AUROC")) + 1, 40);
-  EXPECT_NE(m.output.find(table_line.substr(0, table_line.find('\n'))), std::string::npos) << e.output << "\n---\n" << m.output;
-  // `--device` reaches the extractor: a bad name is a usage error; without CUDA a GPU is refused with the reason.
-  auto bad_device = test::run_command(cfm + " eval" + common + " --device gpu0 --mappers " + (dir_ / "run") + " --out " + (dir_ / "eval4"));
+  EXPECT_NE(m.output.find(table_line.substr(0, table_line.find('\n'))), std::string::npos)
+      << e.output << "\n---\n"
+      << m.output;
+  // `--device` reaches the extractor: a bad name is a usage error; without CUDA a GPU is refused with the
+  // reason.
+  auto bad_device = test::run_command(cfm + " eval" + common + " --device gpu0 --mappers " + (dir_ / "run") +
+                                      " --out " + (dir_ / "eval4"));
   EXPECT_EQ(bad_device.exit_code, 2) << bad_device.output;
   EXPECT_NE(bad_device.output.find("unknown device 'gpu0'"), std::string::npos) << bad_device.output;
 #ifndef CFM_WITH_CUDA
@@ -84,10 +127,12 @@ TEST_F(TrainEval, CommandLineTrainThenEvalWithOfficialCheckpointNames) {
   EXPECT_NE(gpu.output.find("device cuda:0: this cfm has no CUDA"), std::string::npos) << gpu.output;
 #endif
   // Missing checkpoints and mismatched mappers: one clear error each.
-  auto missing = test::run_command(cfm + " eval" + common + " --mappers " + (dir_ / "nowhere") + " --out " + (dir_ / "eval2"));
+  auto missing = test::run_command(cfm + " eval" + common + " --mappers " + (dir_ / "nowhere") + " --out " +
+                                   (dir_ / "eval2"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("CFM_2Dto3D_cookie_3ep_2bs.pth"), std::string::npos) << missing.output;
-  auto pruned = test::run_command(cfm + " eval" + common + " --layers 2 --mappers " + (dir_ / "run") + " --out " + (dir_ / "eval3"));
+  auto pruned = test::run_command(cfm + " eval" + common + " --layers 2 --mappers " + (dir_ / "run") +
+                                  " --out " + (dir_ / "eval3"));
   EXPECT_EQ(pruned.exit_code, 2);
   EXPECT_NE(pruned.output.find("the mappers map"), std::string::npos) << pruned.output;
 }

@@ -1,13 +1,14 @@
+#include "common/data/dataset.h"
+
 #include <filesystem>
 #include <fstream>
 
-#include "common/data/dataset.h"
 #include "common/data/png_io.h"
 #include "common/data/synth/synth_writer.h"
 #include "common/data/tiff_io.h"
+#include "common/util/error.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 
@@ -58,17 +59,19 @@ TEST(Dataset, MissingRootIsAnIoError) { EXPECT_THROW(Dataset("/nonexistent/datas
 TEST(Dataset, ScanReportsEveryProblemNotJustTheFirst) {
   TempDir dir;
   std::string root = make_dataset(dir);
-  fs::remove(fs::path(root) / "cookie/train/good/xyz/001.tiff");               // unpaired rgb
-  fs::remove(fs::path(root) / "cookie/test/bump/gt/000.png");                  // missing GT
-  std::ofstream(fs::path(root) / "bagel/train/good/xyz/077.tiff") << "x";      // unpaired xyz
-  fs::resize_file(fs::path(root) / "bagel/train/good/xyz/000.tiff", 1000);     // truncated
-  write_png((fs::path(root) / "bagel/test/dent/gt/000.png").string(), ImageU8(50, 100, 1));  // GT size mismatch
+  fs::remove(fs::path(root) / "cookie/train/good/xyz/001.tiff");            // unpaired rgb
+  fs::remove(fs::path(root) / "cookie/test/bump/gt/000.png");               // missing GT
+  std::ofstream(fs::path(root) / "bagel/train/good/xyz/077.tiff") << "x";   // unpaired xyz
+  fs::resize_file(fs::path(root) / "bagel/train/good/xyz/000.tiff", 1000);  // truncated
+  write_png((fs::path(root) / "bagel/test/dent/gt/000.png").string(),
+            ImageU8(50, 100, 1));  // GT size mismatch
   PointImage wrong(64, 64, 3, 1.0);
-  write_xyz_tiff((fs::path(root) / "bagel/train/good/xyz/002.tiff").string(), wrong);         // xyz size mismatch
+  write_xyz_tiff((fs::path(root) / "bagel/train/good/xyz/002.tiff").string(), wrong);  // xyz size mismatch
   PointImage nan_cloud(100, 100, 3, 1.0);
   nan_cloud.at(5, 7, 1) = std::numeric_limits<double>::quiet_NaN();
-  write_xyz_tiff((fs::path(root) / "cookie/train/good/xyz/002.tiff").string(), nan_cloud);    // NaN
-  write_xyz_tiff((fs::path(root) / "cookie/validation/good/xyz/000.tiff").string(), PointImage(100, 100, 3));  // empty
+  write_xyz_tiff((fs::path(root) / "cookie/train/good/xyz/002.tiff").string(), nan_cloud);  // NaN
+  write_xyz_tiff((fs::path(root) / "cookie/validation/good/xyz/000.tiff").string(),
+                 PointImage(100, 100, 3));  // empty
 
   ScanReport report = Dataset(root).scan(true, true);
   EXPECT_TRUE(has_problem(report, "cookie/train/good/rgb/001.png", "no matching xyz/001.tiff"));

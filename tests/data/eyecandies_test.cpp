@@ -50,7 +50,8 @@ TEST(EyecandiesConvert, KeepsTheObjectAndZeroesTheBackground) {
 
 TEST(EyecandiesConvert, RawLayoutConvertsToTheMvtecLikeLayout) {
   TempDir dir;
-  synth::write_synthetic_dataset(test::small_synth(dir / "raw", 1, 800, 2, 1, 2, synth::DatasetFormat::Eyecandies));
+  synth::write_synthetic_dataset(
+      test::small_synth(dir / "raw", 1, 800, 2, 1, 2, synth::DatasetFormat::Eyecandies));
   std::size_t files = 0;
   for (const auto& e : fs::directory_iterator(dir / "raw/Cookie/train/data")) files += e.is_regular_file();
   EXPECT_EQ(files, 2u * 17);  // 17 files per sample, as the official converter assumes

@@ -1,11 +1,12 @@
+#include "common/data/few_shot.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "common/data/few_shot.h"
-#include "test_support.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {

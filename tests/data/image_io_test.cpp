@@ -6,8 +6,8 @@
 
 #include "common/data/png_io.h"
 #include "common/data/tiff_io.h"
-#include "test_support.h"
 #include "common/util/error.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {
@@ -26,8 +26,8 @@ PointImage ramp_cloud(int width, int height) {
 }
 
 // Writes a TIFF with libtiff directly, for layouts cfm never writes itself.
-void write_custom_tiff(const std::string& path, int width, int height, int samples, int bits, int format, bool planar,
-                       bool tiled) {
+void write_custom_tiff(const std::string& path, int width, int height, int samples, int bits, int format,
+                       bool planar, bool tiled) {
   TIFF* t = TIFFOpen(path.c_str(), "w");
   ASSERT_NE(t, nullptr);
   TIFFSetField(t, TIFFTAG_IMAGEWIDTH, width);
@@ -59,7 +59,8 @@ void write_custom_tiff(const std::string& path, int width, int height, int sampl
     for (int plane = 0; plane < (planar ? samples : 1); ++plane)
       for (int y = 0; y < height; ++y) {
         for (int x = 0; x < width; ++x)
-          for (int s = 0; s < (planar ? 1 : samples); ++s) row[x * (planar ? 1 : samples) + s] = value(y, x, planar ? plane : s);
+          for (int s = 0; s < (planar ? 1 : samples); ++s)
+            row[x * (planar ? 1 : samples) + s] = value(y, x, planar ? plane : s);
         TIFFWriteScanline(t, row.data(), y, static_cast<uint16_t>(plane));
       }
   }
@@ -98,7 +99,8 @@ TEST_P(TiffLayouts, PlanarAndTiledCompressedFilesReadLikeInterleavedStrips) {
   ASSERT_EQ(p.height, 35);
   for (int y = 0; y < 35; ++y)
     for (int x = 0; x < 40; ++x)
-      for (int s = 0; s < 3; ++s) ASSERT_EQ(p.at(y, x, s), 1000.0 * s + 10.0 * y + x) << y << "," << x << "," << s;
+      for (int s = 0; s < 3; ++s)
+        ASSERT_EQ(p.at(y, x, s), 1000.0 * s + 10.0 * y + x) << y << "," << x << "," << s;
 }
 
 INSTANTIATE_TEST_SUITE_P(All, TiffLayouts,
@@ -169,7 +171,8 @@ TEST(PngIo, RgbGreyAnd16BitRoundTrip) {
   write_png(dir / "rgb.png", rgb);
   EXPECT_EQ(read_png_rgb(dir / "rgb.png").pixels, rgb.pixels);
   ImageU16 depth(4, 4, 1);
-  for (std::size_t i = 0; i < depth.pixels.size(); ++i) depth.pixels[i] = static_cast<std::uint16_t>(i * 4099);
+  for (std::size_t i = 0; i < depth.pixels.size(); ++i)
+    depth.pixels[i] = static_cast<std::uint16_t>(i * 4099);
   write_png(dir / "depth.png", depth);
   EXPECT_EQ(read_png_u16(dir / "depth.png").pixels, depth.pixels);
   EXPECT_THROW(read_png_u16(dir / "rgb.png"), FormatError);

@@ -9,9 +9,9 @@
 #include "common/data/synth/scene.h"
 #include "common/data/synth/synth_writer.h"
 #include "common/data/tiff_io.h"
+#include "common/util/error.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 
@@ -154,7 +154,7 @@ TEST(MvtecPreprocess, DatasetRunMirrorsTheTreeAndReportsBadFilesWithoutStopping)
   EXPECT_EQ(report.done, 7u);
   ASSERT_EQ(report.failures.size(), 1u);
   EXPECT_NE(report.failures[0].reason.find("001.tiff"), std::string::npos);
-  EXPECT_TRUE(fs::is_regular_file(dir / "out/cookie/test/bump/rgb/000.png"));   // copied
+  EXPECT_TRUE(fs::is_regular_file(dir / "out/cookie/test/bump/rgb/000.png"));  // copied
   EXPECT_TRUE(fs::is_regular_file(dir / "out/cookie/calibration/camera_parameters.json"));
   EXPECT_TRUE(fs::is_regular_file(dir / "out/cookie/train/good/xyz/002.tiff"));
   EXPECT_LT(report.points_out, report.points_in);
@@ -169,7 +169,8 @@ TEST(MvtecPreprocess, DatasetRunMirrorsTheTreeAndReportsBadFilesWithoutStopping)
   BatchReport second = preprocess_mvtec_dataset(again);
   EXPECT_EQ(second.done, 0u);
   ASSERT_FALSE(second.failures.empty());
-  EXPECT_NE(second.failures[0].reason.find("already preprocessed"), std::string::npos) << second.failures[0].reason;
+  EXPECT_NE(second.failures[0].reason.find("already preprocessed"), std::string::npos)
+      << second.failures[0].reason;
   EXPECT_EQ(fs::file_size(dir / "out/cookie/train/good/xyz/002.tiff"), before);
 }
 

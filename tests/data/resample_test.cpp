@@ -1,7 +1,8 @@
+#include "common/data/resample.h"
+
 #include <random>
 
 #include "common/data/png_io.h"
-#include "common/data/resample.h"
 #include "common/data/synth/scene.h"
 #include "test_support.h"
 
@@ -17,9 +18,9 @@ TEST(TorchNearest, HandDerivedIndices) {
   EXPECT_EQ(idx[1], 3);
   EXPECT_EQ(idx[2], 7);
   EXPECT_EQ(idx[223], 796);
-  EXPECT_EQ(torch_nearest_source_indices(224, 224)[100], 100);   // identity
-  EXPECT_EQ(torch_nearest_source_indices(112, 224)[101], 50);    // exact 2x upsampling: i >> 1
-  std::vector<int> up = torch_nearest_source_indices(3, 7);      // scale 3/7: 0 0 0 1 1 2 2
+  EXPECT_EQ(torch_nearest_source_indices(224, 224)[100], 100);  // identity
+  EXPECT_EQ(torch_nearest_source_indices(112, 224)[101], 50);   // exact 2x upsampling: i >> 1
+  std::vector<int> up = torch_nearest_source_indices(3, 7);     // scale 3/7: 0 0 0 1 1 2 2
   EXPECT_EQ(up, (std::vector<int>{0, 0, 0, 1, 1, 2, 2}));
 }
 
@@ -70,8 +71,8 @@ class PillowParity : public ::testing::Test {
   }
   ImageU8 reference(const std::string& mode, const ImageU8& input, int size) {
     write_png(dir_ / "in.png", input);
-    std::string command = "/usr/bin/python3 " CFM_SOURCE_DIR "/tools/pillow_reference.py " + mode + " " + (dir_ / "in.png") +
-                          " " + std::to_string(size) + " " + (dir_ / "out.png");
+    std::string command = "/usr/bin/python3 " CFM_SOURCE_DIR "/tools/pillow_reference.py " + mode + " " +
+                          (dir_ / "in.png") + " " + std::to_string(size) + " " + (dir_ / "out.png");
     test::CommandResult r = test::run_command(command);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return mode == "rgb" ? read_png_rgb(dir_ / "out.png") : read_png_luma(dir_ / "out.png");
@@ -98,7 +99,8 @@ TEST_F(PillowParity, RgbBicubicOnRenderedImagesSquareAndNonSquare) {
 
 TEST_F(PillowParity, RgbBicubicOnNoiseOddSizesAndUpscaling) {
   std::mt19937 rng(5);
-  for (auto [w, h, size] : {std::tuple{517, 333, 224}, std::tuple{100, 100, 224}, std::tuple{640, 480, 112}}) {
+  for (auto [w, h, size] :
+       {std::tuple{517, 333, 224}, std::tuple{100, 100, 224}, std::tuple{640, 480, 112}}) {
     ImageU8 noise(w, h, 3);
     for (auto& v : noise.pixels) v = static_cast<std::uint8_t>(rng() % 256);
     ImageU8 ours = pillow_resize_bicubic(square_pad_edge(noise), size, size);
@@ -124,8 +126,9 @@ TEST_F(PillowParity, PngFlavoursConvertLikePillow) {
   auto styles = synth::category_styles(1);
   synth::MvtecSample sample = synth::generate_mvtec_sample(styles[0], 100, synth::DefectKind::Stain, 2);
   write_png(dir_ / "in.png", sample.rgb);
-  test::CommandResult r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/pillow_reference.py variants " +
-                                            (dir_ / "in.png") + " " + dir_.path().string());
+  test::CommandResult r =
+      test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/pillow_reference.py variants " +
+                        (dir_ / "in.png") + " " + dir_.path().string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* name : {"palette", "grey_alpha", "rgba", "grey16", "interlaced", "rgb16_gamma"}) {
     std::string base = dir_ / name;

@@ -1,14 +1,15 @@
+#include "common/data/sample_loader.h"
+
 #include <torch/torch.h>
 
 #include "common/data/dataset.h"
 #include "common/data/png_io.h"
 #include "common/data/resample.h"
-#include "common/data/sample_loader.h"
 #include "common/data/synth/synth_writer.h"
 #include "common/data/tiff_io.h"
+#include "common/util/error.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "common/util/error.h"
 
 namespace cfm {
 namespace {
@@ -39,8 +40,8 @@ TEST(Transforms, CloudUsesTorchNearestAndMaskIsThresholded) {
     }
   at::Tensor t = cloud_to_tensor(cloud, 224);
   ASSERT_EQ(t.sizes(), (std::vector<int64_t>{3, 224, 224}));
-  EXPECT_EQ(t[0][5][2].item<float>(), 7.0f);    // floor(2 * 800/224) = 7
-  EXPECT_EQ(t[1][5][2].item<float>(), 17.0f);   // floor(5 * 3.5714) = 17
+  EXPECT_EQ(t[0][5][2].item<float>(), 7.0f);   // floor(2 * 800/224) = 7
+  EXPECT_EQ(t[1][5][2].item<float>(), 17.0f);  // floor(5 * 3.5714) = 17
   ImageU8 mask(800, 800, 1);
   for (int y = 0; y < 800; ++y)
     for (int x = 0; x < 800; ++x) mask.at(y, x) = x >= 400 ? 200 : 100;  // 200/255 > 0.5 -> 1, 100/255 -> 0
@@ -69,8 +70,10 @@ TEST_F(SampleLoader, LoadsTheTensorsTheMethodUses) {
     EXPECT_EQ(s.cloud.sizes(), (std::vector<int64_t>{3, 224, 224}));
     EXPECT_EQ(s.gt.sizes(), (std::vector<int64_t>{1, 224, 224}));
     EXPECT_EQ(s.label, files.label);
-    if (files.label == 0) EXPECT_EQ(s.gt.sum().item<float>(), 0.0f);
-    else EXPECT_GT(s.gt.sum().item<float>(), 0.0f);
+    if (files.label == 0)
+      EXPECT_EQ(s.gt.sum().item<float>(), 0.0f);
+    else
+      EXPECT_GT(s.gt.sum().item<float>(), 0.0f);
     // The cloud equals the nearest-resized TIFF.
     PointImage resized = resize_points_nearest(read_xyz_tiff(files.xyz), 224, 224);
     EXPECT_EQ(s.cloud[2][100][117].item<float>(), static_cast<float>(resized.at(100, 117, 2)));

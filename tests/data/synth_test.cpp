@@ -7,9 +7,9 @@
 #include "common/data/synth/scene.h"
 #include "common/data/synth/synth_writer.h"
 #include "common/data/tiff_io.h"
+#include "common/util/error.h"
 #include "synth_options.h"
 #include "test_support.h"
-#include "common/util/error.h"
 
 namespace fs = std::filesystem;
 
@@ -53,10 +53,11 @@ TEST(Synth, WritesTheExactMvtecLayout) {
   TempDir dir;
   synth::SynthSummary summary = synth::write_synthetic_dataset(small_options(dir / "d", 1));
   fs::path root = dir / "d";
-  for (const char* path : {"cookie/train/good/rgb/000.png", "cookie/train/good/xyz/001.tiff", "cookie/train/good/gt/000.png",
-                           "cookie/validation/good/xyz/000.tiff", "cookie/test/good/gt/000.png",
-                           "cookie/test/crack/gt/000.png", "bagel/test/hole/xyz/000.tiff", "dowel/test/combined/rgb/000.png",
-                           "dowel/calibration/camera_parameters.json"})
+  for (const char* path :
+       {"cookie/train/good/rgb/000.png", "cookie/train/good/xyz/001.tiff", "cookie/train/good/gt/000.png",
+        "cookie/validation/good/xyz/000.tiff", "cookie/test/good/gt/000.png", "cookie/test/crack/gt/000.png",
+        "bagel/test/hole/xyz/000.tiff", "dowel/test/combined/rgb/000.png",
+        "dowel/calibration/camera_parameters.json"})
     EXPECT_TRUE(fs::is_regular_file(root / path)) << path;
   PointImage xyz = read_xyz_tiff((root / "dowel/test/combined/xyz/000.tiff").string());
   EXPECT_EQ(xyz.width, 75);  // the non-square category: 3:4 like MVTec's tire
@@ -119,21 +120,23 @@ TEST(Synth, GeometryAndColourDefectsChangeTheRightModalities) {
     if (bump.defect_mask.pixels[i]) {
       ++bump_pixels;
       bump_height_change += std::abs(bump.height_m.pixels[i] - good.height_m.pixels[i]);
-      for (int c = 0; c < 3; ++c) bump_rgb_change += std::abs(rgb_bump.pixels[i * 3 + c] - rgb_good.pixels[i * 3 + c]);
+      for (int c = 0; c < 3; ++c)
+        bump_rgb_change += std::abs(rgb_bump.pixels[i * 3 + c] - rgb_good.pixels[i * 3 + c]);
     } else {
       ASSERT_EQ(bump.height_m.pixels[i], good.height_m.pixels[i]);
     }
     ASSERT_EQ(stain.height_m.pixels[i], good.height_m.pixels[i]);  // colour-only: geometry untouched
     if (stain.defect_mask.pixels[i]) {
       ++stain_pixels;
-      for (int c = 0; c < 3; ++c) stain_rgb_change += std::abs(rgb_stain.pixels[i * 3 + c] - rgb_good.pixels[i * 3 + c]);
+      for (int c = 0; c < 3; ++c)
+        stain_rgb_change += std::abs(rgb_stain.pixels[i * 3 + c] - rgb_good.pixels[i * 3 + c]);
     }
   }
   ASSERT_GT(bump_pixels, 0u);
   ASSERT_GT(stain_pixels, 0u);
-  EXPECT_GT(bump_height_change / bump_pixels, 0.3e-3);            // > 0.3 mm on average
-  EXPECT_GT(bump_rgb_change / (3.0 * bump_pixels), 2.0);          // visible through shading
-  EXPECT_GT(stain_rgb_change / (3.0 * stain_pixels), 20.0);       // clearly visible colour
+  EXPECT_GT(bump_height_change / bump_pixels, 0.3e-3);       // > 0.3 mm on average
+  EXPECT_GT(bump_rgb_change / (3.0 * bump_pixels), 2.0);     // visible through shading
+  EXPECT_GT(stain_rgb_change / (3.0 * stain_pixels), 20.0);  // clearly visible colour
 }
 
 TEST(Synth, CloudHasSensorHolesAndABackgroundPlane) {

@@ -1,12 +1,13 @@
+#include "common/grid/grid_spec.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 
-#include "common/grid/grid_spec.h"
 #include "common/grid/job_config.h"
-#include "test_support.h"
 #include "common/util/error.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {
@@ -39,14 +40,18 @@ include:
   ASSERT_EQ(g.jobs.size(), 6u);  // 3 x 2 - 1 excluded + 1 new (the repeated cell counts once)
   std::vector<std::string> cells;
   for (const auto& j : g.jobs) cells.push_back(j.axes.dump());
-  EXPECT_EQ(cells, (std::vector<std::string>{R"({"category":"a","seed":1})", R"({"category":"b","seed":1})", R"({"category":"a","seed":2})",
-                                             R"({"category":"a","seed":3})", R"({"category":"b","seed":3})", R"({"category":"z","seed":9})"}));
+  EXPECT_EQ(cells,
+            (std::vector<std::string>{R"({"category":"a","seed":1})", R"({"category":"b","seed":1})",
+                                      R"({"category":"a","seed":2})", R"({"category":"a","seed":3})",
+                                      R"({"category":"b","seed":3})", R"({"category":"z","seed":9})"}));
   EXPECT_EQ(g.jobs[0].config["sleep_ms"], 5);
   EXPECT_EQ(g.axes, (std::vector<std::string>{"seed", "category"}));
 }
 
 TEST(GridSpec, KeysDependOnResultChangingSettingsOnly) {
-  auto key = [](const std::string& fixed) { return parse("fixed: {method: noop, " + fixed + "}").jobs.at(0).key; };
+  auto key = [](const std::string& fixed) {
+    return parse("fixed: {method: noop, " + fixed + "}").jobs.at(0).key;
+  };
   EXPECT_EQ(key("sleep_ms: 5"), key("sleep_ms: 5"));
   EXPECT_NE(key("sleep_ms: 5"), key("sleep_ms: 6"));
   EXPECT_EQ(key("sleep_ms: 5, threads: 1"), key("sleep_ms: 5, threads: 4"));  // execution-only setting
@@ -59,7 +64,9 @@ TEST(GridSpec, CfmJobsGetEveryDefaultAndContentFingerprints) {
   std::ofstream(dir / "data/cookie/train/x.txt") << "1";
   std::ofstream(dir / "vit.pth") << "vit";
   std::ofstream(dir / "pm.pth") << "pm";
-  std::string yaml = "fixed: {dataset: data, category: cookie, preset: demo, vit_weights: vit.pth, point_mae_weights: pm.pth}\n";
+  std::string yaml =
+      "fixed: {dataset: data, category: cookie, preset: demo, vit_weights: vit.pth, point_mae_weights: "
+      "pm.pth}\n";
   Grid g = parse_grid(yaml, "g.yaml", dir.path().string(), "g");
   const auto& c = g.jobs.at(0).config;
   EXPECT_EQ(c["dataset"], (dir.path() / "data").string());
@@ -74,22 +81,36 @@ TEST(GridSpec, CfmJobsGetEveryDefaultAndContentFingerprints) {
 }
 
 TEST(GridSpec, ErrorsNameTheFileLineAndKey) {
-  EXPECT_NE(error_of("fixed: {method: noop}\naxes:\n  epoch: [1, 2]\n").find("g.yaml:3: unknown setting 'epoch'"), std::string::npos);
-  EXPECT_NE(error_of("fixed:\n  method: noop\n  sleep_ms: fast\n").find("g.yaml:3: setting 'sleep_ms' must be an integer"), std::string::npos);
-  EXPECT_NE(error_of("fixed: {method: noop}\naxes:\n  seed: []\n").find("axis 'seed' must be a non-empty list"), std::string::npos);
-  EXPECT_NE(error_of("fixed: {method: noop}\nbogus: 1\n").find("g.yaml:2: unknown section 'bogus'"), std::string::npos);
-  EXPECT_NE(error_of("fixed: {method: noop, seed: 1}\naxes: {seed: [1]}\n").find("'seed' is both fixed and an axis"), std::string::npos);
+  EXPECT_NE(
+      error_of("fixed: {method: noop}\naxes:\n  epoch: [1, 2]\n").find("g.yaml:3: unknown setting 'epoch'"),
+      std::string::npos);
+  EXPECT_NE(error_of("fixed:\n  method: noop\n  sleep_ms: fast\n")
+                .find("g.yaml:3: setting 'sleep_ms' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("fixed: {method: noop}\naxes:\n  seed: []\n").find("axis 'seed' must be a non-empty list"),
+      std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: noop}\nbogus: 1\n").find("g.yaml:2: unknown section 'bogus'"),
+            std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: noop, seed: 1}\naxes: {seed: [1]}\n")
+                .find("'seed' is both fixed and an axis"),
+            std::string::npos);
   EXPECT_NE(error_of("fixed: {method: magic}\n").find("unknown method 'magic'"), std::string::npos);
   EXPECT_NE(error_of("fixed: {category: a}\n").find("a cfm job needs 'dataset'"), std::string::npos);
-  EXPECT_NE(error_of("fixed: {method: noop}\naxes: {seed: [1]}\nexclude: [{seed: 1}]\n").find("no jobs"), std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: noop}\naxes: {seed: [1]}\nexclude: [{seed: 1}]\n").find("no jobs"),
+            std::string::npos);
   EXPECT_NE(error_of("fixed: [1, 2\n").find("invalid YAML"), std::string::npos);
 }
 
 TEST(GridSpec, NamesThatWouldClimbOutOfTheirFolderAreRefused) {
   for (const char* name : {"../up", "/tmp/abs", "a/b", "..", ".hidden", "two words", "back\\\\slash"})
-    EXPECT_NE(error_of(std::string("name: '") + name + "'\nfixed: {method: noop}\n").find("is not a plain name"), std::string::npos) << name;
+    EXPECT_NE(
+        error_of(std::string("name: '") + name + "'\nfixed: {method: noop}\n").find("is not a plain name"),
+        std::string::npos)
+        << name;
   EXPECT_EQ(parse("name: mvtec3d_full-v2.1+x\nfixed: {method: noop}\n").name, "mvtec3d_full-v2.1+x");
-  EXPECT_NE(error_of("fixed: {method: noop, category: ../../etc}\n").find("setting 'category' ('../../etc') is not a plain name"),
+  EXPECT_NE(error_of("fixed: {method: noop, category: ../../etc}\n")
+                .find("setting 'category' ('../../etc') is not a plain name"),
             std::string::npos);
 }
 
@@ -116,9 +137,79 @@ TEST(JobConfig, ResolvedConfigurationsPassTheNetworkCheckAndOthersDoNot) {
   EXPECT_FALSE(is_job_key("../escaped-by-attacker"));
 }
 
+TEST(JobConfig, ResolutionAndKeysStayAsTheyWere) {
+  // Pinned values: a change here changes every job key, so finished grids would run again.
+  // The key of a bare noop job, computed independently: sha256 of the compact, key-sorted JSON
+  // {"category":"none","fail_attempts":0,"method":"noop","method_version":"cfm-method-1","sleep_ms":0}.
+  Fingerprints fingerprints;
+  EXPECT_EQ(job_key(resolve_job_config({{"method", "noop"}}, "/"), fingerprints),
+            "6749cf6089e87a4d5c18cdda317971ab035bc145a8bd3eea629c7cd7c4859415");
+  // Every default a CFM job gets from the demo preset and the official training values.
+  nlohmann::json resolved = resolve_job_config({{"preset", "demo"},
+                                                {"dataset", "/d/mvtec"},
+                                                {"category", "bagel"},
+                                                {"vit_weights", "/w/v.pth"},
+                                                {"point_mae_weights", "/w/p.pth"}},
+                                               "/");
+  nlohmann::json expected = {{"method", "cfm"},
+                             {"preset", "demo"},
+                             {"dataset", "/d/mvtec"},
+                             {"dataset_name", "mvtec"},
+                             {"category", "bagel"},
+                             {"vit_weights", "/w/v.pth"},
+                             {"point_mae_weights", "/w/p.pth"},
+                             {"vit_heads", 4},
+                             {"point_mae_heads", 4},
+                             {"image_size", 224},
+                             {"groups", 128},
+                             {"group_size", 32},
+                             {"layers_kept", 4},
+                             {"mode", "eval"},
+                             {"grid", 224},
+                             {"epochs", 50},
+                             {"batch_size", 4},
+                             {"lr", 1e-3},
+                             {"seed", 115},
+                             {"eval_seed", 42},
+                             {"shots", 0},
+                             {"split_seed", 0},
+                             {"threads", 1}};
+  EXPECT_EQ(resolved, expected) << resolved.dump(1);
+  CfmSettings typed = cfm_settings(resolved);
+  EXPECT_EQ(typed.backbone.point_mae.groups, 128);
+  EXPECT_EQ(typed.training.seed, 115);
+  EXPECT_EQ(typed.backbone.vit_weights, "/w/v.pth");
+}
+
+TEST(Settings, OneTableServesFlagsTypesAndMinimums) {
+  EXPECT_EQ(flag_name("layers_kept"), "--layers-kept");
+  ASSERT_NE(find_setting("group_size"), nullptr);
+  EXPECT_EQ(find_setting("nonsense"), nullptr);
+  const Setting& epochs = *find_setting("epochs");
+  EXPECT_EQ(parse_setting_text(epochs, "7"), 7);
+  EXPECT_THROW(parse_setting_text(epochs, "7.5"), UsageError);
+  EXPECT_THROW(parse_setting_text(epochs, "seven"), UsageError);
+  EXPECT_THROW(check_setting_value(epochs, 0), UsageError);
+  EXPECT_NO_THROW(check_setting_value(*find_setting("shots"), 0));
+  EXPECT_THROW(check_setting_value(*find_setting("shots"), -1), UsageError);
+  EXPECT_DOUBLE_EQ(parse_setting_text(*find_setting("lr"), "1e-4").get<double>(), 1e-4);
+  // Every Backbone and Training setting round-trips through its accessors.
+  CfmSettings c = cfm_defaults("paper");
+  for (const Setting& s : settings_table()) {
+    if (!s.set) continue;
+    nlohmann::json value = s.get(c);
+    CfmSettings copy = cfm_defaults("demo");
+    s.set(copy, value);
+    EXPECT_EQ(s.get(copy), value) << s.name;
+  }
+}
+
 TEST(GridSpec, ShippedExperimentGridsAreValid) {
-  const std::map<std::string, std::size_t> expected = {
-      {"demo", 6}, {"mvtec3d_full", 10}, {"mvtec3d_fewshot", 10 * 3 * 3}, {"mvtec3d_pruning", 30}, {"eyecandies_full", 10}};
+  const std::map<std::string, std::size_t> expected = {{"demo", 6},
+                                                       {"mvtec3d_full", 10},
+                                                       {"mvtec3d_fewshot", 10 * 3 * 3},
+                                                       {"mvtec3d_pruning", 30},
+                                                       {"eyecandies_full", 10}};
   for (const auto& [name, jobs] : expected) {
     Grid g = load_grid(std::string(CFM_SOURCE_DIR) + "/experiments/" + name + ".yaml", false);
     EXPECT_EQ(g.name, name);

@@ -1,23 +1,22 @@
 #include <cmath>
 #include <filesystem>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "common/data/png_io.h"
 #include "common/data/tiff_io.h"
 #include "common/metrics/aupro.h"
 #include "common/metrics/auroc.h"
 #include "common/metrics/evaluation.h"
-#include "test_support.h"
 #include "common/util/npy.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {
 
 TEST(Auroc, HandDerivedCasesWithTies) {
   EXPECT_DOUBLE_EQ(*auroc({0.1f, 0.4f, 0.35f, 0.8f}, {0, 0, 1, 1}), 0.75);  // sklearn's documented example
-  EXPECT_DOUBLE_EQ(*auroc({1.f, 1.f, 2.f}, {0, 1, 1}), 0.75);              // a tie counts half
+  EXPECT_DOUBLE_EQ(*auroc({1.f, 1.f, 2.f}, {0, 1, 1}), 0.75);               // a tie counts half
   EXPECT_DOUBLE_EQ(*auroc({5.f, 5.f, 5.f, 5.f}, {0, 1, 0, 1}), 0.5);
   EXPECT_DOUBLE_EQ(*auroc({0.f, 1.f}, {1, 0}), 0.0);
   EXPECT_FALSE(auroc({0.2f, 0.3f}, {1, 1}).has_value());  // undefined with one class
@@ -69,7 +68,8 @@ TEST(Aupro, PerfectAndReversedSeparation) {
       EXPECT_NEAR(area_under_pro(bad, limit), 0.0, 1e-12) << limit;
     }
   }
-  EXPECT_TRUE(pro_curve_official(PixelMaps{{Image<float>(4, 4, 1)}, {ImageU8(4, 4, 1)}}).fpr.empty());  // no region
+  EXPECT_TRUE(
+      pro_curve_official(PixelMaps{{Image<float>(4, 4, 1)}, {ImageU8(4, 4, 1)}}).fpr.empty());  // no region
 }
 
 // Random maps with ties, several regions per image and good images, against tools/metrics_reference.py.
@@ -85,7 +85,8 @@ class MetricsParity : public ::testing::Test {
       for (float& v : s.pixels) v = static_cast<float>(rng() % 50) / 10.f;  // coarse values: many ties
       if (i >= 6)
         for (int r = 0; r < 1 + i % 3; ++r) {  // 1-3 blobs (may touch diagonally and merge)
-          int cy = static_cast<int>(rng() % h), cx = static_cast<int>(rng() % w), size = 1 + static_cast<int>(rng() % 3);
+          int cy = static_cast<int>(rng() % h), cx = static_cast<int>(rng() % w),
+              size = 1 + static_cast<int>(rng() % 3);
           for (int y = std::max(0, cy - size); y < std::min(h, cy + size); ++y)
             for (int x = std::max(0, cx - size); x < std::min(w, cx + size); ++x) {
               m.at(y, x) = 255;
@@ -99,15 +100,17 @@ class MetricsParity : public ::testing::Test {
     std::vector<float> all_scores;
     std::vector<char> all_masks;
     for (int i = 0; i < images; ++i) {
-      all_scores.insert(all_scores.end(), maps_.scores[static_cast<std::size_t>(i)].pixels.begin(), maps_.scores[static_cast<std::size_t>(i)].pixels.end());
-      for (std::uint8_t v : maps_.masks[static_cast<std::size_t>(i)].pixels) all_masks.push_back(static_cast<char>(v));
+      all_scores.insert(all_scores.end(), maps_.scores[static_cast<std::size_t>(i)].pixels.begin(),
+                        maps_.scores[static_cast<std::size_t>(i)].pixels.end());
+      for (std::uint8_t v : maps_.masks[static_cast<std::size_t>(i)].pixels)
+        all_masks.push_back(static_cast<char>(v));
     }
     write_npy_f32(dir_ / "maps.npy", {images, h, w}, all_scores.data());
     write_npy(dir_ / "masks.npy", NpyArray{"|u1", {images, h, w}, all_masks});
   }
   nlohmann::json reference(const std::string& flags) {
-    auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/metrics_reference.py " + (dir_ / "maps.npy") + " " +
-                               (dir_ / "masks.npy") + " " + flags);
+    auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/metrics_reference.py " +
+                               (dir_ / "maps.npy") + " " + (dir_ / "masks.npy") + " " + flags);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return nlohmann::json::parse(r.output);
   }
@@ -119,7 +122,8 @@ class MetricsParity : public ::testing::Test {
     for (double limit : {0.3, 0.1, 0.05, 0.01}) {
       std::string key = nlohmann::json(limit).dump();
       ASSERT_TRUE(e.aupro[limit].has_value());
-      EXPECT_NEAR(*e.aupro[limit], expected["aupro@" + key].get<double>(), 1e-9) << flags << " limit " << limit;
+      EXPECT_NEAR(*e.aupro[limit], expected["aupro@" + key].get<double>(), 1e-9)
+          << flags << " limit " << limit;
     }
   }
   test::TempDir dir_;
@@ -146,19 +150,22 @@ TEST(MetricsCli, FolderOfMapsToJsonAndErrors) {
   write_map_tiff(dir / "maps/good/000.tiff", maps.scores[0]);
   write_map_tiff(dir / "maps/bad/000.tiff", maps.scores[1]);
   write_png(dir / "gt/bad/000.png", maps.masks[1]);
-  auto r = test::run_command(std::string(CFM_BINARY) + " metrics --maps " + (dir / "maps") + " --gt " + (dir / "gt") + " --json");
+  auto r = test::run_command(std::string(CFM_BINARY) + " metrics --maps " + (dir / "maps") + " --gt " +
+                             (dir / "gt") + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   EXPECT_DOUBLE_EQ(j["i_auroc"].get<double>(), 1.0);
   EXPECT_DOUBLE_EQ(j["aupro@0.01"].get<double>(), 1.0);
   EXPECT_EQ(j["images"].get<int>(), 2);
   // Only good images: I-AUROC undefined, said so, no crash.
-  auto only_good = test::run_command(std::string(CFM_BINARY) + " metrics --maps " + (dir / "maps/good") + " --gt " + (dir / "gt"));
+  auto only_good = test::run_command(std::string(CFM_BINARY) + " metrics --maps " + (dir / "maps/good") +
+                                     " --gt " + (dir / "gt"));
   EXPECT_EQ(only_good.exit_code, 0) << only_good.output;
   EXPECT_NE(only_good.output.find("I-AUROC is undefined"), std::string::npos) << only_good.output;
   // A mask of another size: one clear error.
   write_png(dir / "gt/bad/000.png", ImageU8(4, 4, 1));
-  auto mismatch = test::run_command(std::string(CFM_BINARY) + " metrics --maps " + (dir / "maps") + " --gt " + (dir / "gt"));
+  auto mismatch = test::run_command(std::string(CFM_BINARY) + " metrics --maps " + (dir / "maps") + " --gt " +
+                                    (dir / "gt"));
   EXPECT_EQ(mismatch.exit_code, 1);
   EXPECT_NE(mismatch.output.find("mask is 4x4 but its map"), std::string::npos) << mismatch.output;
 }

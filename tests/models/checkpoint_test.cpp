@@ -4,9 +4,9 @@
 #include <fstream>
 
 #include "common/models/checkpoint/state_dict.h"
-#include "test_support.h"
 #include "common/util/error.h"
 #include "common/util/npy.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {
@@ -69,13 +69,15 @@ TEST(Checkpoint, BadFilesAreTypedErrors) {
 
 TEST(Checkpoint, WrittenFilesRoundTripAndLoadInPython) {
   test::TempDir dir;
-  StateDict tensors = {{"encoder.weight", torch::arange(12, torch::kFloat32).reshape({3, 4})}, {"norm.bias", torch::ones({5})}};
+  StateDict tensors = {{"encoder.weight", torch::arange(12, torch::kFloat32).reshape({3, 4})},
+                       {"norm.bias", torch::ones({5})}};
   write_torch_checkpoint(dir / "c.pth", {{"base_model", tensors}});
   StateDict back = read_checkpoint(dir / "c.pth");
   EXPECT_TRUE(torch::equal(back["base_model.encoder.weight"], tensors["encoder.weight"]));
-  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0) GTEST_SKIP() << "python3-torch not available";
-  auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/checkpoint_fixtures.py verify " + (dir / "c.pth") +
-                             " base_model.encoder.weight 66");
+  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0)
+    GTEST_SKIP() << "python3-torch not available";
+  auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/checkpoint_fixtures.py verify " +
+                             (dir / "c.pth") + " base_model.encoder.weight 66");
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 

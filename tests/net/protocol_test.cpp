@@ -3,7 +3,6 @@
 
 #include <fstream>
 #include <functional>
-
 #include <nlohmann/json.hpp>
 
 #include "common/net/auth.h"
@@ -30,7 +29,8 @@ TEST(Frame, RoundTripWithBigEndianLengthAndVersion) {
 TEST(Frame, RejectsOversizedGarbageAndForeignVersions) {
   EXPECT_THROW(frame_body_size({0xff, 0xff, 0xff, 0xff}), ProtocolError);
   EXPECT_THROW(frame_body_size({0, 0, 0, 0}), ProtocolError);
-  EXPECT_THROW(frame_body_size({0, 0, 0x10, 0x01}, kMaxHandshakeFrameBytes), ProtocolError);  // 4097 before authentication
+  EXPECT_THROW(frame_body_size({0, 0, 0x10, 0x01}, kMaxHandshakeFrameBytes),
+               ProtocolError);  // 4097 before authentication
   EXPECT_EQ(frame_body_size({0, 0, 0x10, 0x00}, kMaxHandshakeFrameBytes), 4096u);
   EXPECT_THROW(decode_body("not json"), ProtocolError);
   EXPECT_THROW(decode_body("[1, 2]"), ProtocolError);
@@ -44,7 +44,10 @@ TEST(Frame, AnOldPeerIsToldAboutTheProtocolVersion) {
     decode_body(R"({"type": "hello", "version": 1, "name": "old", "nonce": "abc"})");
     FAIL() << "a version 1 hello was accepted";
   } catch (const ProtocolError& e) {
-    EXPECT_NE(std::string(e.what()).find("peer speaks protocol version 1, this cfm speaks protocol version 2"), std::string::npos) << e.what();
+    EXPECT_NE(
+        std::string(e.what()).find("peer speaks protocol version 1, this cfm speaks protocol version 2"),
+        std::string::npos)
+        << e.what();
   }
 }
 
@@ -53,20 +56,23 @@ TEST(Frame, ErrorsQuoteHugeInputOnlyAsAnExcerpt) {
   nlohmann::json huge_version = {{"type", "hello"}, {"version", nlohmann::json::array()}};
   for (int i = 0; i < 200000; ++i) huge_version["version"].push_back(1234567);
   std::string huge_type(4u << 20, 'x');
-  for (const std::string& body : {huge_version.dump(), nlohmann::json{{"type", huge_type}, {"version", 1}}.dump()}) {
+  for (const std::string& body :
+       {huge_version.dump(), nlohmann::json{{"type", huge_type}, {"version", 1}}.dump()}) {
     try {
       decode_body(body);
       FAIL();
     } catch (const ProtocolError& e) {
       EXPECT_LT(std::string(e.what()).size(), 400u);
-      EXPECT_NE(std::string(e.what()).find(" bytes)"), std::string::npos) << e.what();  // says how much it left out
+      EXPECT_NE(std::string(e.what()).find(" bytes)"), std::string::npos)
+          << e.what();  // says how much it left out
     }
   }
 }
 
 TEST(Auth, HmacSha256MatchesRfc4231) {
   // RFC 4231, test case 2.
-  EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   std::string nonce = random_nonce();
   EXPECT_TRUE(is_nonce(nonce));
   EXPECT_NE(nonce, random_nonce());
@@ -78,13 +84,18 @@ TEST(Auth, HmacSha256MatchesRfc4231) {
 TEST(Auth, ProofsAreBoundToTheRoleAndBothNonces) {
   // Expected values from Python: hmac.new(token, b"cfm <role> proof\n" + cn + b"\n" + sn, sha256).
   const std::string token = "correct horse battery", cn(64, 'a'), sn(64, 'b');
-  EXPECT_EQ(handshake_proof(token, Role::Coordinator, cn, sn), "861dde5a4c5fbccc956ca33443dd27ec5ea6070d8a358d35fb9fec19d8277343");
-  EXPECT_EQ(handshake_proof(token, Role::Client, cn, sn), "ff8bc92fabb47e289b33de1e315a0549a30582d59f90153f4003e630dd5c73a0");
+  EXPECT_EQ(handshake_proof(token, Role::Coordinator, cn, sn),
+            "861dde5a4c5fbccc956ca33443dd27ec5ea6070d8a358d35fb9fec19d8277343");
+  EXPECT_EQ(handshake_proof(token, Role::Client, cn, sn),
+            "ff8bc92fabb47e289b33de1e315a0549a30582d59f90153f4003e630dd5c73a0");
   std::string client_proof = handshake_proof(token, Role::Client, cn, sn);
   EXPECT_TRUE(proof_matches(token, Role::Client, cn, sn, client_proof));
-  EXPECT_FALSE(proof_matches(token, Role::Coordinator, cn, sn, client_proof));  // not valid in the other direction
-  EXPECT_FALSE(proof_matches(token, Role::Client, sn, cn, client_proof));       // nor with the nonces swapped (reflection)
-  EXPECT_FALSE(proof_matches(token, Role::Client, cn, random_nonce(), client_proof));  // nor on another connection (replay)
+  EXPECT_FALSE(
+      proof_matches(token, Role::Coordinator, cn, sn, client_proof));  // not valid in the other direction
+  EXPECT_FALSE(
+      proof_matches(token, Role::Client, sn, cn, client_proof));  // nor with the nonces swapped (reflection)
+  EXPECT_FALSE(proof_matches(token, Role::Client, cn, random_nonce(),
+                             client_proof));  // nor on another connection (replay)
   EXPECT_FALSE(proof_matches("another token, 21 b", Role::Client, cn, sn, client_proof));
   EXPECT_FALSE(proof_matches(token, Role::Client, cn, sn, ""));
 }
@@ -102,7 +113,7 @@ TEST(TokenFile, NewTokenIsPrivateRandomAndNotOverwritten) {
   test::TempDir dir;
   std::string path = dir / "token";
   write_new_token_file(path, false);
-  struct stat info{};
+  struct stat info {};
   ASSERT_EQ(stat(path.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
   std::string token = read_token_file(path);
@@ -135,7 +146,8 @@ TEST(TokenFile, ReadableByOthersOrShortIsRefusedWithTheFix) {
   EXPECT_NE(error_of([&] { read_token_file(path); }).find("is 15 bytes"), std::string::npos);
   std::ofstream(path) << std::string(16, 'k') << "\n";
   EXPECT_EQ(read_token_file(path), std::string(16, 'k'));
-  EXPECT_NE(error_of([&] { read_token_file(dir / "missing"); }).find("cannot read the token file"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_token_file(dir / "missing"); }).find("cannot read the token file"),
+            std::string::npos);
 }
 
 TEST(Endpoint, ParsesHostPortAndRejectsNonsense) {

@@ -2,25 +2,23 @@
 // workers, submissions, and raw sockets that speak the wire protocol without net::Client's checks.
 #pragma once
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <boost/asio.hpp>
-
 #include <chrono>
 #include <fstream>
 #include <functional>
-#include <thread>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/net/auth.h"
 #include "common/net/frame.h"
 #include "common/store/job_store.h"
 #include "common/store/sqlite.h"
-#include "test_support.h"
 #include "common/util/child_process.h"
+#include "test_support.h"
 
 namespace cfm::test {
 
@@ -62,10 +60,23 @@ class Cluster : public ::testing::Test {
   }
 
   // `wrapper`: a shell prefix such as "ulimit -n 64 &&" (the command then runs through /bin/sh).
-  void start_coordinator(int port = 0, const std::vector<std::string>& extra = {}, const std::string& wrapper = "") {
+  void start_coordinator(int port = 0, const std::vector<std::string>& extra = {},
+                         const std::string& wrapper = "") {
     std::filesystem::remove(dir_ / "port");
-    std::vector<std::string> argv = {kCfm, "serve", "--db", dir_ / "r.sqlite", "--listen", fmt::format("127.0.0.1:{}", port), "--token-file",
-                                     dir_ / "token", "--runs", dir_ / "runs", "--lease-seconds", "3", "--port-file", dir_ / "port"};
+    std::vector<std::string> argv = {kCfm,
+                                     "serve",
+                                     "--db",
+                                     dir_ / "r.sqlite",
+                                     "--listen",
+                                     fmt::format("127.0.0.1:{}", port),
+                                     "--token-file",
+                                     dir_ / "token",
+                                     "--runs",
+                                     dir_ / "runs",
+                                     "--lease-seconds",
+                                     "3",
+                                     "--port-file",
+                                     dir_ / "port"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     if (!wrapper.empty()) {
       std::string command = wrapper + " exec";
@@ -73,25 +84,32 @@ class Cluster : public ::testing::Test {
       argv = {"/bin/sh", "-c", command};
     }
     coordinator_ = std::make_unique<ChildProcess>(argv, dir_ / "coordinator.log");
-    for (int i = 0; i < 200 && !std::filesystem::exists(dir_ / "port"); ++i) std::this_thread::sleep_for(25ms);
+    for (int i = 0; i < 200 && !std::filesystem::exists(dir_ / "port"); ++i)
+      std::this_thread::sleep_for(25ms);
     std::ifstream(dir_ / "port") >> port_;
     ASSERT_GT(port_, 0) << "coordinator did not start";
   }
 
   std::string address() const { return fmt::format("127.0.0.1:{}", port_); }
 
-  std::unique_ptr<ChildProcess> start_worker(const std::string& name, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {kCfm, "worker", "--coordinator", address(), "--token-file", dir_ / "token", "--name", name};
+  std::unique_ptr<ChildProcess> start_worker(const std::string& name,
+                                             const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {kCfm,           "worker",       "--coordinator", address(),
+                                     "--token-file", dir_ / "token", "--name",        name};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return std::make_unique<ChildProcess>(argv, dir_ / (name + ".log"));
   }
 
   CommandResult submit(const std::string& grid_yaml, const std::string& token = "token") {
     std::ofstream(dir_ / "grid.yaml") << grid_yaml;
-    return run_command(fmt::format("{} submit {} --coordinator {} --token-file {}", kCfm, dir_ / "grid.yaml", address(), dir_ / token));
+    return run_command(fmt::format("{} submit {} --coordinator {} --token-file {}", kCfm, dir_ / "grid.yaml",
+                                   address(), dir_ / token));
   }
 
-  CommandResult status() { return run_command(fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token")); }
+  CommandResult status() {
+    return run_command(
+        fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token"));
+  }
 
   StateCounts counts() { return JobStore(dir_ / "r.sqlite").counts(); }
 
@@ -129,9 +147,12 @@ class Cluster : public ::testing::Test {
     std::string nonce = net::random_nonce();
     nlohmann::json challenge = request_reply(socket, {{"type", "hello"}, {"name", name}, {"nonce", nonce}});
     EXPECT_EQ(challenge["type"], "challenge") << challenge.dump();
-    EXPECT_TRUE(net::proof_matches(kClusterToken, net::Role::Coordinator, nonce, challenge["nonce"], challenge["proof"]));
-    nlohmann::json welcome =
-        request_reply(socket, {{"type", "auth"}, {"proof", net::handshake_proof(kClusterToken, net::Role::Client, nonce, challenge["nonce"])}});
+    EXPECT_TRUE(net::proof_matches(kClusterToken, net::Role::Coordinator, nonce, challenge["nonce"],
+                                   challenge["proof"]));
+    nlohmann::json welcome = request_reply(
+        socket,
+        {{"type", "auth"},
+         {"proof", net::handshake_proof(kClusterToken, net::Role::Client, nonce, challenge["nonce"])}});
     EXPECT_EQ(welcome["type"], "welcome") << welcome.dump();
     return socket;
   }
@@ -139,7 +160,8 @@ class Cluster : public ::testing::Test {
   static std::string noop_grid(int jobs, int sleep_ms) {
     std::string seeds;
     for (int i = 0; i < jobs; ++i) seeds += (i ? ", " : "") + std::to_string(i);
-    return fmt::format("name: faults\nfixed: {{method: noop, sleep_ms: {}}}\naxes: {{seed: [{}]}}\n", sleep_ms, seeds);
+    return fmt::format("name: faults\nfixed: {{method: noop, sleep_ms: {}}}\naxes: {{seed: [{}]}}\n",
+                       sleep_ms, seeds);
   }
 
   TempDir dir_;

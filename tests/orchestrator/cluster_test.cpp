@@ -19,12 +19,14 @@ TEST_F(Cluster, GridOverTwoWorkersThenResubmissionRunsNothing) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM metrics WHERE name = 'noop'"), 8);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM timings WHERE stage = 'total'"), 8);
   EXPECT_EQ(scalar("SELECT COUNT(DISTINCT worker) FROM jobs"), 2);  // both workers took jobs
-  int attempts = scalar("SELECT COUNT(*) FROM attempts");  // 8, more if a heavily loaded machine let a lease expire
+  int attempts =
+      scalar("SELECT COUNT(*) FROM attempts");  // 8, more if a heavily loaded machine let a lease expire
   auto again = submit(noop_grid(8, 300));
   EXPECT_NE(again.output.find("0 new, 0 requeued, 8 done before"), std::string::npos) << again.output;
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM attempts"), attempts);  // nothing ran again
-  auto status = run_command(fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token"));
+  auto status =
+      run_command(fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token"));
   EXPECT_NE(status.output.find("8 succeeded"), std::string::npos) << status.output;
 }
 
@@ -46,7 +48,10 @@ TEST_F(Cluster, WorkerStoppedWithSigtermReturnsItsLeaseWithoutCostingAnAttempt) 
   start_coordinator();
   auto a = start_worker("leaving");
   std::ofstream(dir_ / "grid.yaml") << "name: one\nmax_attempts: 1\nfixed: {method: noop, sleep_ms: 30000}\n";
-  ASSERT_EQ(run_command(fmt::format("{} submit {} --coordinator {} --token-file {}", kCfm, dir_ / "grid.yaml", address(), dir_ / "token")).exit_code, 0);
+  ASSERT_EQ(run_command(fmt::format("{} submit {} --coordinator {} --token-file {}", kCfm, dir_ / "grid.yaml",
+                                    address(), dir_ / "token"))
+                .exit_code,
+            0);
   ASSERT_TRUE(wait_until([&] { return counts().running == 1; }, 20s));
   auto start = std::chrono::steady_clock::now();
   kill(a->pid(), SIGTERM);
@@ -83,7 +88,8 @@ TEST_F(Cluster, WrongTokenAndGarbageFramesAreRefusedWithoutHarm) {
 
   namespace asio = boost::asio;
   asio::io_context io;
-  for (std::string garbage : {std::string("\xff\xff\xff\xffgarbage", 11), std::string("\0\0\0\x05hello", 9), std::string("GET / HTTP/1.1\r\n\r\n")}) {
+  for (std::string garbage : {std::string("\xff\xff\xff\xffgarbage", 11), std::string("\0\0\0\x05hello", 9),
+                              std::string("GET / HTTP/1.1\r\n\r\n")}) {
     asio::ip::tcp::socket socket(io);
     socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
     asio::write(socket, asio::buffer(garbage));
@@ -96,18 +102,22 @@ TEST_F(Cluster, WrongTokenAndGarbageFramesAreRefusedWithoutHarm) {
   {
     asio::ip::tcp::socket socket = connect();
     auto exchange = [&](const nlohmann::json& m) { return request_reply(socket, m); };
-    EXPECT_EQ(exchange({{"type", "hello"}, {"name", "intruder"}, {"nonce", net::random_nonce()}})["type"], "challenge");
-    nlohmann::json refused = exchange({{"type", "auth"}, {"proof", net::hmac_sha256_hex("guess", "whatever")}});
+    EXPECT_EQ(exchange({{"type", "hello"}, {"name", "intruder"}, {"nonce", net::random_nonce()}})["type"],
+              "challenge");
+    nlohmann::json refused =
+        exchange({{"type", "auth"}, {"proof", net::hmac_sha256_hex("guess", "whatever")}});
     EXPECT_EQ(refused["type"], "error");
   }
   // Authenticated but malformed or unknown messages are refused too.
-  for (nlohmann::json bad : {nlohmann::json{{"type", "bogus"}}, nlohmann::json{{"type", "submit"}, {"grid", "g"}, {"jobs", 7}},
-                             nlohmann::json{{"type", "heartbeat"}}}) {
+  for (nlohmann::json bad :
+       {nlohmann::json{{"type", "bogus"}}, nlohmann::json{{"type", "submit"}, {"grid", "g"}, {"jobs", 7}},
+        nlohmann::json{{"type", "heartbeat"}}}) {
     asio::ip::tcp::socket socket = authenticated("clumsy");
     nlohmann::json reply = request_reply(socket, bad);
     EXPECT_EQ(reply["type"], "error") << bad.dump();
   }
-  auto status = run_command(fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token"));
+  auto status =
+      run_command(fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token"));
   EXPECT_EQ(status.exit_code, 0) << status.output;  // still serving
   EXPECT_FALSE(coordinator_->poll());
   std::ifstream log(dir_ / "coordinator.log");

@@ -42,7 +42,8 @@ TEST_F(CoordinatorAttack, ReflectedChallengeDoesNotAuthenticate) {
   start_coordinator();
   // 1. Connection A says hello and gets the coordinator's nonce N_A.
   asio::ip::tcp::socket a = connect();
-  json challenge_a = request_reply(a, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
+  json challenge_a =
+      request_reply(a, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
   ASSERT_EQ(challenge_a["type"], "challenge");
   // 2. Connection B presents N_A as its own nonce, hoping for the proof of N_A: refused.
   asio::ip::tcp::socket b = connect();
@@ -52,13 +53,15 @@ TEST_F(CoordinatorAttack, ReflectedChallengeDoesNotAuthenticate) {
   // 3. Whatever proof another connection yields is not valid on A (it is the coordinator's proof, for
   //    other nonces): A's auth with C's proof fails.
   asio::ip::tcp::socket c = connect();
-  json challenge_c = request_reply(c, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
+  json challenge_c =
+      request_reply(c, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
   ASSERT_EQ(challenge_c["type"], "challenge");
   json refused = request_reply(a, {{"type", "auth"}, {"proof", challenge_c["proof"]}});
   EXPECT_EQ(refused["type"], "error");
   // 4. Not even A's own challenge proof, sent back to it.
   asio::ip::tcp::socket d = connect();
-  json challenge_d = request_reply(d, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
+  json challenge_d =
+      request_reply(d, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
   EXPECT_EQ(request_reply(d, {{"type", "auth"}, {"proof", challenge_d["proof"]}})["type"], "error");
   expect_logged("hello presents a nonce this coordinator has seen before");
   expect_logged("authentication failed");
@@ -77,10 +80,13 @@ TEST_F(CoordinatorAttack, ReplayedHandshakeDoesNotAuthenticate) {
   asio::ip::tcp::socket replay = connect();
   EXPECT_EQ(request_reply(replay, {{"type", "hello"}, {"name", "legit"}, {"nonce", nonce}})["type"], "error");
   asio::ip::tcp::socket second = connect();
-  ASSERT_EQ(request_reply(second, {{"type", "hello"}, {"name", "legit"}, {"nonce", net::random_nonce()}})["type"], "challenge");
+  ASSERT_EQ(
+      request_reply(second, {{"type", "hello"}, {"name", "legit"}, {"nonce", net::random_nonce()}})["type"],
+      "challenge");
   json refused = request_reply(second, {{"type", "auth"}, {"proof", proof}});
   EXPECT_EQ(refused["type"], "error");
-  EXPECT_EQ(refused["reason"], "authentication failed (wrong token, or a proof taken from another connection)");
+  EXPECT_EQ(refused["reason"],
+            "authentication failed (wrong token, or a proof taken from another connection)");
   expect_logged("a reflected or replayed handshake");
   expect_unharmed();
 }
@@ -91,7 +97,8 @@ TEST_F(CoordinatorAttack, OversizedEchoesGetShortRepliesAndTheServerStays) {
   {
     asio::ip::tcp::socket s = connect();
     std::string huge_type((4u << 20) - 300, 't');
-    std::string frame = net::encode_frame({{"type", huge_type}, {"name", "x"}, {"nonce", net::random_nonce()}});
+    std::string frame =
+        net::encode_frame({{"type", huge_type}, {"name", "x"}, {"nonce", net::random_nonce()}});
     asio::write(s, asio::buffer(frame.data(), 4));  // the header alone: the body is never wanted
     std::string reply = read_frame(s);
     EXPECT_LT(reply.size(), 400u);
@@ -146,7 +153,9 @@ TEST_F(CoordinatorAttack, RunningOutOfDescriptorsOnlyDelaysAccepting) {
   start_coordinator(0, {"--max-unauthenticated", "100000", "--handshake-seconds", "30"}, "ulimit -n 64 &&");
   std::vector<asio::ip::tcp::socket> idle;
   for (int i = 0; i < 150; ++i) idle.push_back(connect());
-  ASSERT_TRUE(wait_until([&] { return coordinator_log().find("Too many open files") != std::string::npos; }, 20s)) << coordinator_log();
+  ASSERT_TRUE(
+      wait_until([&] { return coordinator_log().find("Too many open files") != std::string::npos; }, 20s))
+      << coordinator_log();
   CommandResult s = status();
   EXPECT_EQ(s.exit_code, 0) << s.output;
   idle.clear();
@@ -165,22 +174,32 @@ TEST_F(CoordinatorAttack, SubmissionsThatWouldLeaveTheRunsFolderAreRefused) {
     std::string logged;
   };
   std::vector<Case> cases = {
-      {submission("g", json::array({job("../escaped-by-attacker")})), "key '../escaped-by-attacker' is not 64 lower-case hex"},
+      {submission("g", json::array({job("../escaped-by-attacker")})),
+       "key '../escaped-by-attacker' is not 64 lower-case hex"},
       {submission("g", json::array({job(std::string(64, 'A'))})), "is not 64 lower-case hex"},
-      {submission("/tmp/absolute-grid", json::array({job(key)})), "grid name '/tmp/absolute-grid' is not a plain name"},
+      {submission("/tmp/absolute-grid", json::array({job(key)})),
+       "grid name '/tmp/absolute-grid' is not a plain name"},
       {submission("..", json::array({job(key)})), "grid name '..' is not a plain name"},
       {submission("a/b", json::array({job(key)})), "grid name 'a/b' is not a plain name"},
-      {submission(std::string("nul\0x", 5), json::array({job(key)})), "grid name 'nul\\x00x' is not a plain name"},
-      {submission("g", json::array({json{{"key", key}, {"config", {{"method", "noop"}, {"sleep_ms", "soon"}}}}})), "setting 'sleep_ms' has the wrong type"},
-      {submission("g", json::array({json{{"key", key}, {"config", {{"method", "noop"}}}}})), "setting 'category' is missing"},
-      {submission("g", json::array({json{{"key", key}, {"config", {{"method", "rm -rf"}}}}})), "unknown method 'rm -rf'"},
-      {submission("g", json::array({json{{"key", key}, {"config", {{"method", "noop"}, {"shell", "x"}}}}})), "unknown setting 'shell'"},
+      {submission(std::string("nul\0x", 5), json::array({job(key)})),
+       "grid name 'nul\\x00x' is not a plain name"},
+      {submission("g",
+                  json::array({json{{"key", key}, {"config", {{"method", "noop"}, {"sleep_ms", "soon"}}}}})),
+       "setting 'sleep_ms' has the wrong type"},
+      {submission("g", json::array({json{{"key", key}, {"config", {{"method", "noop"}}}}})),
+       "setting 'category' is missing"},
+      {submission("g", json::array({json{{"key", key}, {"config", {{"method", "rm -rf"}}}}})),
+       "unknown method 'rm -rf'"},
+      {submission("g", json::array({json{{"key", key}, {"config", {{"method", "noop"}, {"shell", "x"}}}}})),
+       "unknown setting 'shell'"},
   };
   json relative = job(key), climbing = job(key);
   relative["config"]["dataset"] = "../data";
-  cases.push_back({submission("g", json::array({relative})), "setting 'dataset' ('../data') is not an absolute, normalised path"});
+  cases.push_back({submission("g", json::array({relative})),
+                   "setting 'dataset' ('../data') is not an absolute, normalised path"});
   climbing["config"]["category"] = "../../etc";
-  cases.push_back({submission("g", json::array({climbing})), "setting 'category' ('../../etc') is not a plain name"});
+  cases.push_back(
+      {submission("g", json::array({climbing})), "setting 'category' ('../../etc') is not a plain name"});
   for (const Case& c : cases) {
     asio::ip::tcp::socket s = authenticated("submitter");
     json reply = request_reply(s, c.message);
@@ -196,11 +215,14 @@ TEST_F(CoordinatorAttack, TokenFilesOthersCanReadOrTooShortAreRefused) {
   chmod((dir_ / "open-token").c_str(), 0644);
   write_private_file(dir_ / "short-token", "1\n");
   for (std::string token : {"open-token", "short-token"}) {
-    CommandResult serve = run_command(fmt::format("{} serve --db {} --listen 127.0.0.1:0 --token-file {}", kCfm, dir_ / "r.sqlite", dir_ / token));
+    CommandResult serve = run_command(fmt::format("{} serve --db {} --listen 127.0.0.1:0 --token-file {}",
+                                                  kCfm, dir_ / "r.sqlite", dir_ / token));
     EXPECT_NE(serve.exit_code, 0) << serve.output;
-    CommandResult worker = run_command(fmt::format("{} worker --coordinator 127.0.0.1:1 --token-file {}", kCfm, dir_ / token));
+    CommandResult worker =
+        run_command(fmt::format("{} worker --coordinator 127.0.0.1:1 --token-file {}", kCfm, dir_ / token));
     EXPECT_NE(worker.exit_code, 0) << worker.output;
-    std::string expected = token == "open-token" ? "run `chmod 600 " + dir_ / token + "`" : "the token is 1 bytes; use at least 16";
+    std::string expected = token == "open-token" ? "run `chmod 600 " + dir_ / token + "`"
+                                                 : "the token is 1 bytes; use at least 16";
     EXPECT_NE(serve.output.find(expected), std::string::npos) << serve.output;
     EXPECT_NE(worker.output.find(expected), std::string::npos) << worker.output;
   }
@@ -208,7 +230,8 @@ TEST_F(CoordinatorAttack, TokenFilesOthersCanReadOrTooShortAreRefused) {
   CommandResult made = run_command(fmt::format("{} token new {}", kCfm, dir_ / "made-token"));
   ASSERT_EQ(made.exit_code, 0) << made.output;
   EXPECT_EQ(net::read_token_file(dir_ / "made-token").size(), 64u);
-  EXPECT_EQ(run_command(fmt::format("{} token new {}", kCfm, dir_ / "made-token")).exit_code, 1);  // never overwritten silently
+  EXPECT_EQ(run_command(fmt::format("{} token new {}", kCfm, dir_ / "made-token")).exit_code,
+            1);  // never overwritten silently
 }
 
 TEST_F(CoordinatorAttack, WorkerRefusesJobsOutsideItsFoldersWithoutWritingAnything) {
@@ -216,23 +239,33 @@ TEST_F(CoordinatorAttack, WorkerRefusesJobsOutsideItsFoldersWithoutWritingAnythi
   std::filesystem::create_directories(dir_ / "elsewhere");
   std::filesystem::create_directories(dir_ / "inputs");
   // Runs folder mismatch: the coordinator's runs are <dir>/runs, this worker only accepts <dir>/elsewhere.
-  auto strict = start_worker("strict", {"--runs", dir_ / "elsewhere", "--exit-when-done"});
+  // (Each grid is submitted before its worker starts: a worker with --exit-when-done leaves an empty queue.)
   ASSERT_EQ(submit("name: one\nmax_attempts: 1\nfixed: {method: noop}\n").exit_code, 0);
+  auto strict = start_worker("strict", {"--runs", dir_ / "elsewhere", "--exit-when-done"});
   ASSERT_TRUE(wait_until([&] { return counts().failed == 1; }, 30s)) << log_of("strict") << coordinator_log();
   EXPECT_EQ(strict->wait(), 0);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs WHERE error LIKE '%is not inside this worker''s runs folder%'"), 1);
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "runs") && !std::filesystem::is_empty(dir_ / "runs")) << "a run folder was created";
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs WHERE error LIKE '%is not inside this worker''s runs folder%'"),
+            1);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "runs") && !std::filesystem::is_empty(dir_ / "runs"))
+      << "a run folder was created";
   // Inputs outside --inputs: a job that names a dataset in /etc (sleep_ms makes it another job: the
   // dataset of a noop job is not part of its key).
-  ASSERT_EQ(submit("name: two\nmax_attempts: 1\nfixed: {method: noop, sleep_ms: 1, dataset: /etc}\n").exit_code, 0);
+  ASSERT_EQ(
+      submit("name: two\nmax_attempts: 1\nfixed: {method: noop, sleep_ms: 1, dataset: /etc}\n").exit_code, 0);
   auto confined = start_worker("confined", {"--inputs", dir_ / "inputs", "--exit-when-done"});
   ASSERT_TRUE(wait_until([&] { return counts().failed == 2; }, 30s)) << coordinator_log();
   EXPECT_EQ(confined->wait(), 0);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs WHERE error LIKE '%setting ''dataset'' (/etc) is outside this worker''s input folders%'"), 1);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs WHERE error LIKE '%setting ''dataset'' (/etc) is outside this "
+                   "worker''s input folders%'"),
+            1);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "runs") && !std::filesystem::is_empty(dir_ / "runs"));
   // Inside its folders the same worker runs the job.
-  ASSERT_EQ(submit(fmt::format("name: three\nfixed: {{method: noop, sleep_ms: 2, dataset: {}}}\n", dir_ / "inputs")).exit_code, 0);
-  auto allowed = start_worker("allowed", {"--inputs", dir_ / "inputs", "--runs", dir_ / "runs", "--exit-when-done"});
+  ASSERT_EQ(
+      submit(fmt::format("name: three\nfixed: {{method: noop, sleep_ms: 2, dataset: {}}}\n", dir_ / "inputs"))
+          .exit_code,
+      0);
+  auto allowed =
+      start_worker("allowed", {"--inputs", dir_ / "inputs", "--runs", dir_ / "runs", "--exit-when-done"});
   ASSERT_TRUE(wait_until([&] { return counts().succeeded == 1; }, 30s)) << coordinator_log();
 }
 

@@ -44,7 +44,8 @@ TEST(DockerCompose, CoordinatorAndGpuWorkersShareResultsAndAToken) {
   EXPECT_EQ(worker["command"][1].as<std::string>(), "worker");
   EXPECT_EQ(flag(coordinator["command"], "--db").rfind("/runs/", 0), 0u);
   // The workers reach the coordinator by its service name on the port it listens on.
-  std::string listen = flag(coordinator["command"], "--listen"), target = flag(worker["command"], "--coordinator");
+  std::string listen = flag(coordinator["command"], "--listen"),
+              target = flag(worker["command"], "--coordinator");
   EXPECT_EQ(target, "coordinator:" + listen.substr(listen.rfind(':') + 1));
   YAML::Node device = worker["deploy"]["resources"]["reservations"]["devices"][0];
   EXPECT_EQ(device["driver"].as<std::string>(), "nvidia");
@@ -54,12 +55,15 @@ TEST(DockerCompose, CoordinatorAndGpuWorkersShareResultsAndAToken) {
 }
 
 TEST(DockerCompose, CheckArgsRejectsABadInvocation) {
-  auto bad = test::run_command("CFM_CHECK_ARGS=1 " + std::string(CFM_BINARY) + " worker --coordinator x:1 --no-such-flag");
+  auto bad = test::run_command("CFM_CHECK_ARGS=1 " + std::string(CFM_BINARY) +
+                               " worker --coordinator x:1 --no-such-flag");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
-  auto missing = test::run_command("CFM_CHECK_ARGS=1 " + std::string(CFM_BINARY) + " serve --listen 0.0.0.0:1");
+  auto missing =
+      test::run_command("CFM_CHECK_ARGS=1 " + std::string(CFM_BINARY) + " serve --listen 0.0.0.0:1");
   EXPECT_EQ(missing.exit_code, 2) << missing.output;  // --db and --token-file are required
   auto submit = test::run_command("CFM_CHECK_ARGS=1 " + std::string(CFM_BINARY) +
-                                  " submit /experiments/mvtec3d_full.yaml --coordinator coordinator:7733 --token-file /run/secrets/cfm_token");
+                                  " submit /experiments/mvtec3d_full.yaml --coordinator coordinator:7733 "
+                                  "--token-file /run/secrets/cfm_token");
   EXPECT_EQ(submit.exit_code, 0) << submit.output;  // the command in the file's usage notes
 }
 

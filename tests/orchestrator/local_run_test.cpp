@@ -1,11 +1,10 @@
 // `cfm run` end to end on a tiny synthetic category with tiny random backbones: real CFM jobs through the
 // embedded coordinator and two local workers, then every expected row in the database.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/data/png_io.h"
@@ -25,9 +24,12 @@ int scalar(Database& db, const std::string& sql) {
 
 TEST(LocalRun, TinyCfmGridRunsEndToEndAndResumesWithNothingToDo) {
   test::TempDir dir;
-  for (std::string command : {fmt::format("{} synth --out {} --categories 1 --size 200 --train 3 --validation 0 --test 1 --no-progress", kCfm, dir / "data"),
-                              fmt::format("{} preprocess mvtec --in {} --in-place --no-progress", kCfm, dir / "data"),
-                              fmt::format("{} backbones init --preset tiny --out {} --seed 3", kCfm, dir / "w")}) {
+  for (std::string command :
+       {fmt::format(
+            "{} synth --out {} --categories 1 --size 200 --train 3 --validation 0 --test 1 --no-progress",
+            kCfm, dir / "data"),
+        fmt::format("{} preprocess mvtec --in {} --in-place --no-progress", kCfm, dir / "data"),
+        fmt::format("{} backbones init --preset tiny --out {} --seed 3", kCfm, dir / "w")}) {
     auto r = test::run_command(command);
     ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
   }
@@ -46,7 +48,8 @@ fixed:
 axes:
   seed: [115, 116]
 )";
-  std::string run = fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", kCfm, dir / "grid.yaml", dir / "r.sqlite", dir / "runs");
+  std::string run = fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", kCfm,
+                                dir / "grid.yaml", dir / "r.sqlite", dir / "runs");
   auto first = test::run_command(run);
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_NE(first.output.find("2 succeeded, 0 failed"), std::string::npos) << first.output;
@@ -54,12 +57,21 @@ axes:
 
   Database db(dir / "r.sqlite");
   EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'"), 2);
-  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM metrics WHERE name IN ('i_auroc', 'p_auroc', 'aupro@0.3', 'aupro@0.01') AND value BETWEEN 0 AND 1"), 8);
+  EXPECT_EQ(scalar(db,
+                   "SELECT COUNT(*) FROM metrics WHERE name IN ('i_auroc', 'p_auroc', 'aupro@0.3', "
+                   "'aupro@0.01') AND value BETWEEN 0 AND 1"),
+            8);
   for (const char* stage : {"load", "extract", "train", "train_per_epoch", "infer", "metrics", "total"})
-    EXPECT_EQ(scalar(db, fmt::format("SELECT COUNT(*) FROM timings WHERE stage = '{}' AND seconds >= 0", stage)), 2) << stage;
-  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM resources WHERE peak_rss_bytes > 0 AND parameters > 0 AND model_bytes > 0 AND inference_fps > 0 "
-                       "AND device = 'cpu'"), 2);
-  Statement payload = db.prepare("SELECT r.payload, j.run_dir FROM results r JOIN jobs j ON j.key = r.key LIMIT 1");
+    EXPECT_EQ(
+        scalar(db, fmt::format("SELECT COUNT(*) FROM timings WHERE stage = '{}' AND seconds >= 0", stage)), 2)
+        << stage;
+  EXPECT_EQ(scalar(db,
+                   "SELECT COUNT(*) FROM resources WHERE peak_rss_bytes > 0 AND parameters > 0 AND "
+                   "model_bytes > 0 AND inference_fps > 0 "
+                   "AND device = 'cpu'"),
+            2);
+  Statement payload =
+      db.prepare("SELECT r.payload, j.run_dir FROM results r JOIN jobs j ON j.key = r.key LIMIT 1");
   ASSERT_TRUE(payload.step());
   nlohmann::json result = nlohmann::json::parse(payload.text(0));
   EXPECT_EQ(result["train_files"].size(), 3u);
@@ -69,9 +81,15 @@ axes:
   EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/attempt-1.log"));
 
   // cfm results reads the same rows.
-  auto table = test::run_command(fmt::format("{} results table --db {} --rows category --cols seed --metrics i_auroc,aupro@0.3", kCfm, dir / "r.sqlite"));
+  auto table = test::run_command(
+      fmt::format("{} results table --db {} --rows category --cols seed --metrics i_auroc,aupro@0.3", kCfm,
+                  dir / "r.sqlite"));
   EXPECT_EQ(table.exit_code, 0) << table.output;
-  EXPECT_NE(table.output.find("| category | seed=115 i_auroc | seed=115 aupro@0.3 | seed=116 i_auroc | seed=116 aupro@0.3 |"), std::string::npos) << table.output;
+  EXPECT_NE(
+      table.output.find(
+          "| category | seed=115 i_auroc | seed=115 aupro@0.3 | seed=116 i_auroc | seed=116 aupro@0.3 |"),
+      std::string::npos)
+      << table.output;
   EXPECT_NE(table.output.find("| cookie | "), std::string::npos) << table.output;
   auto exported = test::run_command(fmt::format("{} results export --db {}", kCfm, dir / "r.sqlite"));
   EXPECT_EQ(std::count(exported.output.begin(), exported.output.end(), '\n'), 3) << exported.output;
@@ -79,10 +97,12 @@ axes:
   EXPECT_NE(jobs.output.find("succeeded"), std::string::npos) << jobs.output;
   auto paper = test::run_command(fmt::format("{} results paper --db {}", kCfm, dir / "r.sqlite"));
   EXPECT_EQ(paper.exit_code, 0) << paper.output;
-  for (const char* part : {"## Detection and segmentation per category", "| cookie | ", "no jobs vary 'shots'", "no jobs vary 'layers_kept'",
-                           "## Efficiency", "| demo | "})
+  for (const char* part :
+       {"## Detection and segmentation per category", "| cookie | ", "no jobs vary 'shots'",
+        "no jobs vary 'layers_kept'", "## Efficiency", "| demo | "})
     EXPECT_NE(paper.output.find(part), std::string::npos) << part << "\n" << paper.output;
-  auto gallery = test::run_command(fmt::format("{} results gallery --db {} --out {} --per-kind 1", kCfm, dir / "r.sqlite", dir / "gallery"));
+  auto gallery = test::run_command(fmt::format("{} results gallery --db {} --out {} --per-kind 1", kCfm,
+                                               dir / "r.sqlite", dir / "gallery"));
   ASSERT_EQ(gallery.exit_code, 0) << gallery.output;
   // 1 test sample per defect folder: 4 anomalous + 1 good -> best, worst and false positive per job.
   EXPECT_NE(gallery.output.find("6 panels of 2 jobs"), std::string::npos) << gallery.output;
@@ -96,22 +116,30 @@ axes:
   EXPECT_EQ(size.height, 224);
   // The HTML report, loaded in a real headless browser: no script error, every figure drawn, every
   // gallery image decoded, and the tables hold the database's numbers.
-  auto report = test::run_command(fmt::format("{} results report --db {} --out {}", kCfm, dir / "r.sqlite", dir / "report/report.html"));
+  auto report = test::run_command(
+      fmt::format("{} results report --db {} --out {}", kCfm, dir / "r.sqlite", dir / "report/report.html"));
   ASSERT_EQ(report.exit_code, 0) << report.output;
-  EXPECT_NE(report.output.find("2 figures, 6 gallery panels"), std::string::npos) << report.output;  // fps-memory + PRO curves
+  EXPECT_NE(report.output.find("2 figures, 6 gallery panels"), std::string::npos)
+      << report.output;  // fps-memory + PRO curves
   if (std::filesystem::exists("/usr/bin/chromium")) {
-    auto dom = test::run_command(fmt::format("timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom file://{} 2>/dev/null",
-                                             dir / "report/report.html"));
-    EXPECT_NE(dom.output.find("data-figures-rendered=\"2\""), std::string::npos) << dom.output.substr(0, 2000);
+    auto dom =
+        test::run_command(fmt::format("timeout 120 chromium --headless --no-sandbox --disable-gpu "
+                                      "--virtual-time-budget=5000 --dump-dom file://{} 2>/dev/null",
+                                      dir / "report/report.html"));
+    EXPECT_NE(dom.output.find("data-figures-rendered=\"2\""), std::string::npos)
+        << dom.output.substr(0, 2000);
     EXPECT_NE(dom.output.find("data-panels-loaded=\"6\""), std::string::npos);
     EXPECT_NE(dom.output.find("data-errors=\"0\""), std::string::npos);
     Statement mean = db.prepare("SELECT avg(value) FROM metrics WHERE name = 'i_auroc'");
     ASSERT_TRUE(mean.step());
-    EXPECT_NE(dom.output.find(fmt::format("data-mean=\"{:.6g}\"", mean.real(0))), std::string::npos) << "I-AUROC mean " << mean.real(0);
+    EXPECT_NE(dom.output.find(fmt::format("data-mean=\"{:.6g}\"", mean.real(0))), std::string::npos)
+        << "I-AUROC mean " << mean.real(0);
   } else {
-    ADD_FAILURE() << "chromium is not installed (scripts/setup.sh installs it): the report was not checked in a browser";
+    ADD_FAILURE() << "chromium is not installed (scripts/setup.sh installs it): the report was not checked "
+                     "in a browser";
   }
-  auto unknown = test::run_command(fmt::format("{} results table --db {} --grid nope", kCfm, dir / "r.sqlite"));
+  auto unknown =
+      test::run_command(fmt::format("{} results table --db {} --grid nope", kCfm, dir / "r.sqlite"));
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.output.find("no grid 'nope' in"), std::string::npos) << unknown.output;
   EXPECT_NE(unknown.output.find("(grids: tiny)"), std::string::npos) << unknown.output;
@@ -119,13 +147,15 @@ axes:
 #ifndef CFM_WITH_CUDA
   // Without CUDA a CUDA slot fails its job with the reason instead of computing on the CPU under a GPU's
   // name (CUDA builds run jobs on GPUs: tests/cfm/gpu_test.cpp).
-  auto cuda = test::run_command(fmt::format("{} job --config {}/config.json --run-dir {} --result {} --device cuda:0", kCfm, payload.text(1),
-                                            dir / "cuda-run", dir / "cuda-result.json"));
+  auto cuda =
+      test::run_command(fmt::format("{} job --config {}/config.json --run-dir {} --result {} --device cuda:0",
+                                    kCfm, payload.text(1), dir / "cuda-run", dir / "cuda-result.json"));
   EXPECT_EQ(cuda.exit_code, 1) << cuda.output;
   EXPECT_NE(cuda.output.find("device cuda:0: this cfm has no CUDA"), std::string::npos) << cuda.output;
   // The same through `cfm run --devices`: one local worker on that slot, the jobs fail with the reason.
-  auto cuda_run = test::run_command(fmt::format("{} run {} --db {} --runs {} --devices cuda:0 --no-progress", kCfm, dir / "grid.yaml",
-                                                dir / "cuda.sqlite", dir / "cuda-runs"));
+  auto cuda_run =
+      test::run_command(fmt::format("{} run {} --db {} --runs {} --devices cuda:0 --no-progress", kCfm,
+                                    dir / "grid.yaml", dir / "cuda.sqlite", dir / "cuda-runs"));
   EXPECT_EQ(cuda_run.exit_code, 1) << cuda_run.output;
   EXPECT_NE(cuda_run.output.find("0 succeeded, 2 failed"), std::string::npos) << cuda_run.output;
   EXPECT_NE(cuda_run.output.find("this cfm has no CUDA"), std::string::npos) << cuda_run.output;

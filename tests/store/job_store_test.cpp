@@ -1,20 +1,22 @@
+#include "common/store/job_store.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <iterator>
 
-#include "common/store/job_store.h"
 #include "common/store/schema.h"
 #include "common/store/sqlite.h"
-#include "test_support.h"
 #include "common/util/error.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {
 
 std::vector<JobSpec> jobs(int n) {
   std::vector<JobSpec> out;
-  for (int i = 0; i < n; ++i) out.push_back({"key" + std::to_string(i), {{"method", "noop"}, {"i", i}}, {{"i", i}}});
+  for (int i = 0; i < n; ++i)
+    out.push_back({"key" + std::to_string(i), {{"method", "noop"}, {"i", i}}, {{"i", i}}});
   return out;
 }
 
@@ -36,8 +38,10 @@ TEST(JobStore, LeaseCompleteAndStaleReportsChangeNothing) {
   EXPECT_EQ(lease->run_dir, "/runs/key0");
   EXPECT_TRUE(s.heartbeat(lease->lease_id, 10, 2));
   EXPECT_EQ(s.counts("g").running, 1);
-  nlohmann::json result = {{"metrics", {{"i_auroc", 0.75}, {"undefined", nullptr}}}, {"timings", {{"train", 3.5}}},
-                           {"resources", {{"peak_rss_bytes", 1000}, {"parameters", 7}}}, {"artifacts", {{"maps", "/m"}}}};
+  nlohmann::json result = {{"metrics", {{"i_auroc", 0.75}, {"undefined", nullptr}}},
+                           {"timings", {{"train", 3.5}}},
+                           {"resources", {{"peak_rss_bytes", 1000}, {"parameters", 7}}},
+                           {"artifacts", {{"maps", "/m"}}}};
   EXPECT_TRUE(s.complete(lease->lease_id, result, 3));
   EXPECT_FALSE(s.complete(lease->lease_id, result, 4));  // repeated report
   EXPECT_FALSE(s.heartbeat(lease->lease_id, 10, 4));
@@ -89,7 +93,10 @@ TEST(JobStore, ReleasedLeaseDoesNotCostAnAttempt) {
 
 TEST(JobStore, ReopensAtTheCurrentSchemaAndRefusesANewerOne) {
   test::TempDir dir;
-  { JobStore s(dir / "r.sqlite"); s.submit("g", "", jobs(3), 1, false, 0); }
+  {
+    JobStore s(dir / "r.sqlite");
+    s.submit("g", "", jobs(3), 1, false, 0);
+  }
   JobStore reopened(dir / "r.sqlite");
   EXPECT_EQ(reopened.counts("g").pending, 3);
   reopened.database().exec("PRAGMA user_version = 99");
@@ -98,7 +105,10 @@ TEST(JobStore, ReopensAtTheCurrentSchemaAndRefusesANewerOne) {
 
 TEST(JobStore, ReadOnlyAccessWritesNothingAndRefusesForeignFiles) {
   test::TempDir dir;
-  { JobStore s(dir / "r.sqlite"); s.submit("g", "", jobs(2), 1, false, 0); }
+  {
+    JobStore s(dir / "r.sqlite");
+    s.submit("g", "", jobs(2), 1, false, 0);
+  }
   auto bytes = [&] {
     std::ifstream in(dir / "r.sqlite", std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -111,7 +121,10 @@ TEST(JobStore, ReadOnlyAccessWritesNothingAndRefusesForeignFiles) {
     EXPECT_THROW(watcher.submit("h", "", jobs(1), 1, false, 0), StoreError);  // a read-only connection
   }
   EXPECT_EQ(bytes(), before);
-  { Database other(dir / "other.sqlite"); other.exec("CREATE TABLE t (x)"); }
+  {
+    Database other(dir / "other.sqlite");
+    other.exec("CREATE TABLE t (x)");
+  }
   try {
     JobStore foreign(dir / "other.sqlite", JobStore::Access::ReadOnly);
     ADD_FAILURE() << "a database without the cfm schema was opened";

@@ -1,6 +1,7 @@
+#include "common/util/excerpt.h"
+
 #include <gtest/gtest.h>
 
-#include "common/util/excerpt.h"
 #include "common/util/plain_name.h"
 
 namespace cfm {
@@ -24,8 +25,10 @@ TEST(Excerpt, ControlAndNonAsciiBytesAreEscapedSoLogsStayOneLine) {
 }
 
 TEST(PlainName, OnlyOnePathComponentOfSafeCharacters) {
-  for (const char* ok : {"bagel", "cable_gland", "CandyCane", "mvtec3d_full-v2.1+x", "a"}) EXPECT_TRUE(is_plain_name(ok)) << ok;
-  for (const char* bad : {"", ".", "..", ".hidden", "../x", "a/b", "/abs", "a\\b", "two words", "tab\t"}) EXPECT_FALSE(is_plain_name(bad)) << bad;
+  for (const char* ok : {"bagel", "cable_gland", "CandyCane", "mvtec3d_full-v2.1+x", "a"})
+    EXPECT_TRUE(is_plain_name(ok)) << ok;
+  for (const char* bad : {"", ".", "..", ".hidden", "../x", "a/b", "/abs", "a\\b", "two words", "tab\t"})
+    EXPECT_FALSE(is_plain_name(bad)) << bad;
   EXPECT_FALSE(is_plain_name(std::string("nul\0x", 5)));
   EXPECT_TRUE(is_plain_name(std::string(kMaxPlainNameBytes, 'n')));
   EXPECT_FALSE(is_plain_name(std::string(kMaxPlainNameBytes + 1, 'n')));

@@ -1,8 +1,9 @@
+#include "common/util/progress_bar.h"
+
 #include <cstdio>
 #include <string>
 
 #include "test_support.h"
-#include "common/util/progress_bar.h"
 
 namespace cfm {
 namespace {
@@ -44,10 +45,25 @@ TEST(ProgressBar, NoteFollowsTheCounts) {
 }
 
 TEST(ProgressBar, NullStreamIsSilent) {
-  ProgressBar bar("quiet", 2, nullptr);
-  bar.advance(2);
-  bar.finish();
-  SUCCEED();
+  // A null stream must not fall back to stderr or stdout.
+  testing::internal::CaptureStderr();
+  testing::internal::CaptureStdout();
+  {
+    ProgressBar bar("quiet", 2, nullptr);
+    bar.set_note("note");
+    bar.advance(1, 1);
+    bar.advance(1);
+    bar.finish();
+  }
+  EXPECT_EQ(testing::internal::GetCapturedStdout(), "");
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  // The same calls with stderr as the stream do print there, so the capture above could see them.
+  testing::internal::CaptureStderr();
+  {
+    ProgressBar bar("loud", 2, stderr);
+    bar.advance(2);
+  }
+  EXPECT_NE(testing::internal::GetCapturedStderr().find("loud"), std::string::npos);
 }
 
 }  // namespace

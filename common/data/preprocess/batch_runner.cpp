@@ -1,20 +1,20 @@
 #include "common/data/preprocess/batch_runner.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "common/util/error.h"
 #include "common/util/progress_bar.h"
 
 namespace cfm {
 
-BatchReport run_file_batch(const std::vector<std::string>& items, unsigned threads, const std::string& label, bool progress,
-                           const std::function<FileResult(const std::string&)>& process) {
+BatchReport run_file_batch(const std::vector<std::string>& items, unsigned threads, const std::string& label,
+                           bool progress, const std::function<FileResult(const std::string&)>& process) {
   auto start = std::chrono::steady_clock::now();
   BatchReport report;
   report.total = items.size();
@@ -54,8 +54,10 @@ BatchReport run_file_batch(const std::vector<std::string>& items, unsigned threa
 }
 
 std::string format_batch_report(const std::string& title, const BatchReport& r) {
-  double kept = r.points_in ? 100.0 * static_cast<double>(r.points_out) / static_cast<double>(r.points_in) : 0.0;
-  std::string text = fmt::format("{}: {} of {} files done, {} failed, {:.1f} s\n", title, r.done, r.total, r.failures.size(), r.seconds);
+  double kept =
+      r.points_in ? 100.0 * static_cast<double>(r.points_out) / static_cast<double>(r.points_in) : 0.0;
+  std::string text = fmt::format("{}: {} of {} files done, {} failed, {:.1f} s\n", title, r.done, r.total,
+                                 r.failures.size(), r.seconds);
   text += fmt::format("  points: {} in, {} kept ({:.1f} %)\n", r.points_in, r.points_out, kept);
   for (const FileFailure& f : r.failures) text += "  FAILED " + f.reason + "\n";
   return text;

@@ -27,8 +27,8 @@ struct BatchReport {
   double seconds = 0;
 };
 
-BatchReport run_file_batch(const std::vector<std::string>& items, unsigned threads, const std::string& label, bool progress,
-                           const std::function<FileResult(const std::string&)>& process);
+BatchReport run_file_batch(const std::vector<std::string>& items, unsigned threads, const std::string& label,
+                           bool progress, const std::function<FileResult(const std::string&)>& process);
 
 // Multi-line human summary; lists every failure.
 std::string format_batch_report(const std::string& title, const BatchReport& report);

@@ -8,12 +8,17 @@ namespace {
 struct CloudAdaptor {
   const std::vector<Eigen::Vector3d>& points;
   std::size_t kdtree_get_point_count() const { return points.size(); }
-  double kdtree_get_pt(std::size_t index, std::size_t dim) const { return points[index][static_cast<Eigen::Index>(dim)]; }
+  double kdtree_get_pt(std::size_t index, std::size_t dim) const {
+    return points[index][static_cast<Eigen::Index>(dim)];
+  }
   template <class Box>
-  bool kdtree_get_bbox(Box&) const { return false; }
+  bool kdtree_get_bbox(Box&) const {
+    return false;
+  }
 };
 
-using KdTree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, CloudAdaptor>, CloudAdaptor, 3, std::size_t>;
+using KdTree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, CloudAdaptor>,
+                                                   CloudAdaptor, 3, std::size_t>;
 
 }  // namespace
 

@@ -12,9 +12,8 @@
 //    libnanoflann-dev, header-only). Slower; kept as the independent reference the tests compare with.
 #pragma once
 
-#include <vector>
-
 #include <Eigen/Core>
+#include <vector>
 
 namespace cfm {
 

@@ -24,8 +24,8 @@ struct CellKeyHash {
 
 struct Grid {
   std::vector<CellKey> keys;
-  std::vector<std::vector<std::size_t>> members;      // point indices per cell, ascending
-  std::vector<std::vector<std::size_t>> neighbours;   // cells whose boxes come closer than eps
+  std::vector<std::vector<std::size_t>> members;     // point indices per cell, ascending
+  std::vector<std::vector<std::size_t>> neighbours;  // cells whose boxes come closer than eps
 };
 
 // Offsets of cells that can hold a point closer than eps: |d| <= 2 per axis, excluding the 8 corners

@@ -1,8 +1,8 @@
 #include "common/data/preprocess/eyecandies_convert.h"
 
-#include <Eigen/Dense>
 #include <yaml-cpp/yaml.h>
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -36,7 +36,8 @@ void read_pose(const std::string& path, double pose[4][4]) {
   std::ifstream in(path);
   if (!in) throw IoError(path, "cannot open file (expected a 4x4 pose matrix)");
   for (int i = 0; i < 16; ++i)
-    if (!(in >> pose[i / 4][i % 4])) throw FormatError(path, "expected 16 numbers (a 4x4 pose matrix), found " + std::to_string(i));
+    if (!(in >> pose[i / 4][i % 4]))
+      throw FormatError(path, "expected 16 numbers (a 4x4 pose matrix), found " + std::to_string(i));
 }
 
 struct Item {
@@ -45,9 +46,11 @@ struct Item {
 
 }  // namespace
 
-PointImage eyecandies_depth_to_points(const ImageU16& depth, double depth_min, double depth_max, const double pose[4][4]) {
+PointImage eyecandies_depth_to_points(const ImageU16& depth, double depth_min, double depth_max,
+                                      const double pose[4][4]) {
   Eigen::Matrix4d intrinsics;
-  intrinsics << kFocalLength, 0, depth.width / 2.0, 0, 0, kFocalLength, depth.height / 2.0, 0, 0, 0, 1, 0, 0, 0, 0, 1;
+  intrinsics << kFocalLength, 0, depth.width / 2.0, 0, 0, kFocalLength, depth.height / 2.0, 0, 0, 0, 1, 0, 0,
+      0, 0, 1;
   Eigen::Matrix4d pose_matrix;
   for (int r = 0; r < 4; ++r)
     for (int c = 0; c < 4; ++c) pose_matrix(r, c) = pose[r][c];
@@ -67,8 +70,8 @@ PointImage eyecandies_depth_to_points(const ImageU16& depth, double depth_min, d
 
 void remove_eyecandies_background(PointImage& points) {
   std::size_t n = static_cast<std::size_t>(points.width) * points.height;
-  const double* a = &points.pixels[256 * 3];          // flat index 256 (row 0, column 256 at 512 wide)
-  const double* b = &points.pixels[(n - 256) * 3];    // flat index N - 256
+  const double* a = &points.pixels[256 * 3];        // flat index 256 (row 0, column 256 at 512 wide)
+  const double* b = &points.pixels[(n - 256) * 3];  // flat index N - 256
   double dz = a[1] - b[1], dy = a[2] - b[2];
   double norm = std::sqrt(dz * dz + dy * dy);
   double cos_t = dy / norm, sin_t = dz / norm;
@@ -80,7 +83,7 @@ void remove_eyecandies_background(PointImage& points) {
     Eigen::Vector3d q = rotation * (Eigen::Vector3d(p[0], p[1], p[2]) - start);
     if (q[1] > -0.02 || q[2] > 1.8 || q[0] > 1 || q[0] < -1) q = -start;
     Eigen::Vector3d back = rotation.transpose() * q + start;
-    p[0] = back[0] * 0.1;    // axes reordered to (x, z, y) and scaled by (0.1, -0.1, 0.1)
+    p[0] = back[0] * 0.1;  // axes reordered to (x, z, y) and scaled by (0.1, -0.1, 0.1)
     p[1] = back[2] * -0.1;
     p[2] = back[1] * 0.1;
   }
@@ -99,12 +102,16 @@ BatchReport convert_eyecandies_dataset(const EyecandiesConvertOptions& o) {
       for (const auto& file : fs::directory_iterator(data)) {
         std::string name = file.path().filename().string();
         const std::string suffix = "_depth.png";
-        if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-          items.push_back({category.path().filename().string(), split, name.substr(0, name.size() - suffix.size())});
+        if (name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+          items.push_back(
+              {category.path().filename().string(), split, name.substr(0, name.size() - suffix.size())});
       }
     }
   }
-  if (items.empty()) throw IoError(o.in, "no Eyecandies samples found (expected <Category>/{train,test_public}/data/<id>_depth.png)");
+  if (items.empty())
+    throw IoError(
+        o.in, "no Eyecandies samples found (expected <Category>/{train,test_public}/data/<id>_depth.png)");
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     return std::tie(a.category, a.split, a.id) < std::tie(b.category, b.split, b.id);
   });
@@ -122,7 +129,9 @@ BatchReport convert_eyecandies_dataset(const EyecandiesConvertOptions& o) {
     double pose[4][4];
     read_pose(input("pose.txt"), pose);
     if (depth.width <= 256 || depth.height < 2)
-      throw FormatError(input("depth.png"), "expected a 512x512 depth image, found " + std::to_string(depth.width) + "x" + std::to_string(depth.height));
+      throw FormatError(input("depth.png"), "expected a 512x512 depth image, found " +
+                                                std::to_string(depth.width) + "x" +
+                                                std::to_string(depth.height));
     PointImage points = eyecandies_depth_to_points(depth, depth_min, depth_max, pose);
     remove_eyecandies_background(points);
 
@@ -130,13 +139,15 @@ BatchReport convert_eyecandies_dataset(const EyecandiesConvertOptions& o) {
     ImageU8 mask;
     if (item.split == "test_public") {
       mask = read_png_luma(input("mask.png"));
-      if (std::any_of(mask.pixels.begin(), mask.pixels.end(), [](std::uint8_t v) { return v != 0; })) defect = "bad";
+      if (std::any_of(mask.pixels.begin(), mask.pixels.end(), [](std::uint8_t v) { return v != 0; }))
+        defect = "bad";
     }
     fs::path folder = fs::path(o.out) / item.category / (item.split == "train" ? "train" : "test") / defect;
     std::string name = std::string(3 - std::min<std::size_t>(3, item.id.size()), '0') + item.id;
     fs::create_directories(folder / "rgb");
     fs::create_directories(folder / "xyz");
-    fs::copy_file(input("image_4.png"), folder / "rgb" / (name + ".png"), fs::copy_options::overwrite_existing);
+    fs::copy_file(input("image_4.png"), folder / "rgb" / (name + ".png"),
+                  fs::copy_options::overwrite_existing);
     write_xyz_tiff_atomically((folder / "xyz" / (name + ".tiff")).string(), points, true);
     if (!mask.empty()) {
       fs::create_directories(folder / "gt");

@@ -13,7 +13,8 @@
 namespace cfm {
 
 // Steps 1-2: metric depth (float32 arithmetic as numpy) and back-projection with f = 711.11 and the pose.
-PointImage eyecandies_depth_to_points(const ImageU16& depth, double depth_min, double depth_max, const double pose[4][4]);
+PointImage eyecandies_depth_to_points(const ImageU16& depth, double depth_min, double depth_max,
+                                      const double pose[4][4]);
 
 // Step 3: background removal, axis reorder and scaling, in place. Background points end with x = 0.
 void remove_eyecandies_background(PointImage& points);

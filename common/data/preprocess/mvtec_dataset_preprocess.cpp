@@ -47,7 +47,8 @@ BatchReport preprocess_mvtec_dataset(const MvtecDatasetOptions& o) {
       processed = preprocess_mvtec_cloud(points, params, source, &stats);
     } catch (const DataError& e) {
       // A cloud whose border is already zero was most likely preprocessed before.
-      bool padded = points.width == points.height && points.width == preprocessed_side(points.width, points.height);
+      bool padded =
+          points.width == points.height && points.width == preprocessed_side(points.width, points.height);
       if (padded && e.problem().find("border band") != std::string::npos)
         throw DataError(source, e.problem() + "; is this dataset already preprocessed?");
       throw;

@@ -1,9 +1,9 @@
 #include "common/data/preprocess/mvtec_preprocess.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "common/data/preprocess/dbscan.h"
 #include "common/data/sample_checks.h"
@@ -57,8 +57,8 @@ std::size_t count_valid(const PointImage& xyz) {
 
 }  // namespace
 
-PointImage preprocess_mvtec_cloud(const PointImage& input, const MvtecPreprocessParams& p, const std::string& path,
-                                  MvtecPreprocessStats* stats) {
+PointImage preprocess_mvtec_cloud(const PointImage& input, const MvtecPreprocessParams& p,
+                                  const std::string& path, MvtecPreprocessStats* stats) {
   std::string problem = point_cloud_problem(input);
   if (!problem.empty()) throw DataError(path, problem);
   MvtecPreprocessStats local;
@@ -67,8 +67,10 @@ PointImage preprocess_mvtec_cloud(const PointImage& input, const MvtecPreprocess
 
   std::vector<Eigen::Vector3d> border = border_points(input, p.border);
   if (border.size() < static_cast<std::size_t>(p.ransac_points))
-    throw DataError(path, fmt::format("cannot fit the background plane: only {} valid points in the {}-pixel border band "
-                                      "(need at least {})", border.size(), p.border, p.ransac_points));
+    throw DataError(
+        path, fmt::format("cannot fit the background plane: only {} valid points in the {}-pixel border band "
+                          "(need at least {})",
+                          border.size(), p.border, p.ransac_points));
   PlaneFit fit = fit_plane_ransac(border, p.ransac_threshold, p.ransac_points, p.ransac_iterations, p.seed);
   s.plane = fit.plane;
   s.plane_inliers = fit.inliers;
@@ -96,12 +98,15 @@ PointImage preprocess_mvtec_cloud(const PointImage& input, const MvtecPreprocess
   Clustering clustering = cluster_dbscan(points, p.dbscan_eps, p.dbscan_min_points);
   s.clusters = clustering.clusters;
   if (clustering.clusters == 0)
-    throw DataError(path, fmt::format("no cluster of at least {} points within {} m after plane removal ({} points, all noise)",
-                                      p.dbscan_min_points, p.dbscan_eps, points.size()));
+    throw DataError(
+        path,
+        fmt::format("no cluster of at least {} points within {} m after plane removal ({} points, all noise)",
+                    p.dbscan_min_points, p.dbscan_eps, points.size()));
   std::vector<std::size_t> sizes(static_cast<std::size_t>(clustering.clusters), 0);
   for (int label : clustering.labels)
     if (label >= 0) ++sizes[static_cast<std::size_t>(label)];
-  int chosen = static_cast<int>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());  // smallest label on ties
+  int chosen = static_cast<int>(std::max_element(sizes.begin(), sizes.end()) -
+                                sizes.begin());  // smallest label on ties
   for (std::size_t i = 0; i < points.size(); ++i)
     if (clustering.labels[i] != chosen)
       for (int c = 0; c < 3; ++c) padded.pixels[pixel_of_point[i] * 3 + static_cast<std::size_t>(c)] = 0;

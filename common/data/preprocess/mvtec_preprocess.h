@@ -26,16 +26,16 @@ struct MvtecPreprocessParams {
 };
 
 struct MvtecPreprocessStats {
-  std::size_t points_in = 0;           // valid points of the input
-  std::size_t points_off_plane = 0;    // valid points left after plane removal
-  std::size_t points_out = 0;          // valid points written
+  std::size_t points_in = 0;         // valid points of the input
+  std::size_t points_off_plane = 0;  // valid points left after plane removal
+  std::size_t points_out = 0;        // valid points written
   int clusters = 0;
   Plane plane;
   std::size_t plane_inliers = 0;
 };
 
 // `path` only names the file in errors (DataError: NaN/Inf, empty cloud, too few border points, no cluster).
-PointImage preprocess_mvtec_cloud(const PointImage& xyz, const MvtecPreprocessParams& params, const std::string& path,
-                                  MvtecPreprocessStats* stats = nullptr);
+PointImage preprocess_mvtec_cloud(const PointImage& xyz, const MvtecPreprocessParams& params,
+                                  const std::string& path, MvtecPreprocessStats* stats = nullptr);
 
 }  // namespace cfm

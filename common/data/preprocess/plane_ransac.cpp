@@ -40,8 +40,8 @@ PlaneFit score(const Plane& plane, const std::vector<Eigen::Vector3d>& points, d
 
 }  // namespace
 
-PlaneFit fit_plane_ransac(const std::vector<Eigen::Vector3d>& points, double distance_threshold, int sample_size,
-                          int iterations, std::uint64_t seed) {
+PlaneFit fit_plane_ransac(const std::vector<Eigen::Vector3d>& points, double distance_threshold,
+                          int sample_size, int iterations, std::uint64_t seed) {
   CFM_ASSERT(sample_size >= 3 && points.size() >= static_cast<std::size_t>(sample_size));
   std::mt19937_64 engine(seed);
   std::vector<std::size_t> order(points.size());

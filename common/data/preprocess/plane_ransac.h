@@ -4,10 +4,9 @@
 // call, the random draws are seeded, so preprocessing is reproducible.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Core>
 
 namespace cfm {
 
@@ -27,7 +26,7 @@ struct PlaneFit {
 Plane fit_plane_least_squares(const std::vector<Eigen::Vector3d>& points);
 
 // Requires at least `sample_size` points (the caller reports the error with the file name).
-PlaneFit fit_plane_ransac(const std::vector<Eigen::Vector3d>& points, double distance_threshold, int sample_size,
-                          int iterations, std::uint64_t seed);
+PlaneFit fit_plane_ransac(const std::vector<Eigen::Vector3d>& points, double distance_threshold,
+                          int sample_size, int iterations, std::uint64_t seed);
 
 }  // namespace cfm

@@ -41,12 +41,15 @@ Footprint place_footprint(const SurfaceModel& s, double fraction, Rng& rng) {
   Footprint best = f;
   double best_inside = -1;
   for (int attempt = 0; attempt < 40 && best_inside < 0.9; ++attempt) {
-    std::size_t p = object_pixels[static_cast<std::size_t>(rng.index(static_cast<int>(object_pixels.size())))];
+    std::size_t p =
+        object_pixels[static_cast<std::size_t>(rng.index(static_cast<int>(object_pixels.size())))];
     f.cx = static_cast<double>(p % s.width) + 0.5;
     f.cy = static_cast<double>(p / s.width) + 0.5;
     std::size_t inside = 0, total = 0;
-    for (int y = std::max(0, static_cast<int>(f.cy - f.a)); y < std::min(s.height, static_cast<int>(f.cy + f.a) + 1); ++y)
-      for (int x = std::max(0, static_cast<int>(f.cx - f.a)); x < std::min(s.width, static_cast<int>(f.cx + f.a) + 1); ++x)
+    for (int y = std::max(0, static_cast<int>(f.cy - f.a));
+         y < std::min(s.height, static_cast<int>(f.cy + f.a) + 1); ++y)
+      for (int x = std::max(0, static_cast<int>(f.cx - f.a));
+           x < std::min(s.width, static_cast<int>(f.cx + f.a) + 1); ++x)
         if (f.distance(x, y) < 1) {
           ++total;
           inside += s.object_mask.at(y, x) ? 1 : 0;
@@ -63,8 +66,10 @@ Footprint place_footprint(const SurfaceModel& s, double fraction, Rng& rng) {
 template <typename Fn>
 void for_each_in(const SurfaceModel& s, const Footprint& f, double reach, Fn&& fn) {
   double r = std::max(f.a, f.b) * reach + 1;
-  for (int y = std::max(0, static_cast<int>(f.cy - r)); y < std::min(s.height, static_cast<int>(f.cy + r) + 1); ++y)
-    for (int x = std::max(0, static_cast<int>(f.cx - r)); x < std::min(s.width, static_cast<int>(f.cx + r) + 1); ++x)
+  for (int y = std::max(0, static_cast<int>(f.cy - r));
+       y < std::min(s.height, static_cast<int>(f.cy + r) + 1); ++y)
+    for (int x = std::max(0, static_cast<int>(f.cx - r));
+         x < std::min(s.width, static_cast<int>(f.cx + r) + 1); ++x)
       if (s.object_mask.at(y, x)) fn(x, y, f.distance(x, y));
 }
 
@@ -135,11 +140,13 @@ void recolour(SurfaceModel& s, const Footprint& f, bool stain, Rng& rng) {
     if (stain) {
       double alpha = std::clamp((1 - warped) / 0.3, 0.0, 1.0) * 0.85;
       const double dark[3] = {0.45, 0.38, 0.30};
-      for (int c = 0; c < 3; ++c) s.albedo.at(y, x, c) = static_cast<float>(s.albedo.at(y, x, c) * (1 - alpha + alpha * dark[c]));
+      for (int c = 0; c < 3; ++c)
+        s.albedo.at(y, x, c) = static_cast<float>(s.albedo.at(y, x, c) * (1 - alpha + alpha * dark[c]));
       if (warped < 0.85) s.defect_mask.at(y, x) = 255;
     } else if (warped < 1) {
       double grain = 0.85 + 0.3 * noise.at(x * scale * 4, y * scale * 4);
-      for (int c = 0; c < 3; ++c) s.albedo.at(y, x, c) = static_cast<float>(std::clamp(colour[c] * grain, 0.0, 1.0));
+      for (int c = 0; c < 3; ++c)
+        s.albedo.at(y, x, c) = static_cast<float>(std::clamp(colour[c] * grain, 0.0, 1.0));
       s.defect_mask.at(y, x) = 255;
     }
   });
@@ -152,19 +159,32 @@ void apply_defect(SurfaceModel& s, DefectKind kind, std::uint64_t seed) {
   Rng rng(seed);
   double fraction = std::exp(rng.uniform(std::log(0.006), std::log(0.045)));
   switch (kind) {
-    case DefectKind::Bump: raise_or_sink(s, place_footprint(s, fraction, rng), rng.uniform(1.5, 3.0) * kMm); break;
-    case DefectKind::Dent: raise_or_sink(s, place_footprint(s, fraction, rng), -rng.uniform(1.5, 3.0) * kMm); break;
-    case DefectKind::Hole: hole(s, place_footprint(s, fraction, rng), rng); break;
-    case DefectKind::Crack: crack(s, fraction, rng); break;
-    case DefectKind::Contamination: recolour(s, place_footprint(s, fraction, rng), false, rng); break;
-    case DefectKind::Stain: recolour(s, place_footprint(s, fraction, rng), true, rng); break;
+    case DefectKind::Bump:
+      raise_or_sink(s, place_footprint(s, fraction, rng), rng.uniform(1.5, 3.0) * kMm);
+      break;
+    case DefectKind::Dent:
+      raise_or_sink(s, place_footprint(s, fraction, rng), -rng.uniform(1.5, 3.0) * kMm);
+      break;
+    case DefectKind::Hole:
+      hole(s, place_footprint(s, fraction, rng), rng);
+      break;
+    case DefectKind::Crack:
+      crack(s, fraction, rng);
+      break;
+    case DefectKind::Contamination:
+      recolour(s, place_footprint(s, fraction, rng), false, rng);
+      break;
+    case DefectKind::Stain:
+      recolour(s, place_footprint(s, fraction, rng), true, rng);
+      break;
     case DefectKind::Combined: {
       Footprint f = place_footprint(s, fraction, rng);
       raise_or_sink(s, f, (rng.uniform() < 0.5 ? 1 : -1) * rng.uniform(1.5, 3.0) * kMm);
       recolour(s, f, false, rng);
       break;
     }
-    case DefectKind::None: break;
+    case DefectKind::None:
+      break;
   }
 }
 

@@ -1,11 +1,11 @@
 #include "common/data/synth/eyecandies_writer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 #include "common/data/png_io.h"
 #include "common/data/synth/synth_random.h"
@@ -29,7 +29,8 @@ struct Task {
 bool in_mask(DefectKind d, const std::string& type) {
   if (type == "bumps") return d == DefectKind::Bump || d == DefectKind::Combined;
   if (type == "dents") return d == DefectKind::Dent || d == DefectKind::Hole || d == DefectKind::Crack;
-  if (type == "colors") return d == DefectKind::Contamination || d == DefectKind::Stain || d == DefectKind::Combined;
+  if (type == "colors")
+    return d == DefectKind::Contamination || d == DefectKind::Stain || d == DefectKind::Combined;
   return false;  // "normals": not generated
 }
 
@@ -52,13 +53,16 @@ int write_sample(const SynthOptions& o, const CategoryStyle& style, const Task& 
   write_png(file("normals.png"), view.normals);
   write_png(file("mask.png"), surface.defect_mask);
   for (const char* type : {"bumps", "colors", "dents", "normals"})
-    write_png(file(std::string(type) + "_mask.png"), in_mask(t.defect, type) ? surface.defect_mask : ImageU8(kEyecandiesSize, kEyecandiesSize, 1));
+    write_png(file(std::string(type) + "_mask.png"),
+              in_mask(t.defect, type) ? surface.defect_mask : ImageU8(kEyecandiesSize, kEyecandiesSize, 1));
   write_text(file("info_depth.yaml"),
              fmt::format("normalization:\n  min: {:.17g}\n  max: {:.17g}\n", view.depth_min, view.depth_max));
   std::string pose;
-  for (const auto& row : view.pose) pose += fmt::format("{:.17g} {:.17g} {:.17g} {:.17g}\n", row[0], row[1], row[2], row[3]);
+  for (const auto& row : view.pose)
+    pose += fmt::format("{:.17g} {:.17g} {:.17g} {:.17g}\n", row[0], row[1], row[2], row[3]);
   write_text(file("pose.txt"), pose);
-  write_text(file("metadata.yaml"), fmt::format("category: {}\nsynthetic: true\nanomaly: {}\n", style.name, defect_folder(t.defect)));
+  write_text(file("metadata.yaml"), fmt::format("category: {}\nsynthetic: true\nanomaly: {}\n", style.name,
+                                                defect_folder(t.defect)));
   write_text(file("info_rgb.yaml"), "lights: [all_spotlights, bottom, right, top, left, global_light_box]\n");
   return 17;
 }
@@ -71,18 +75,23 @@ std::string eyecandies_category_name(const std::string& name) {
   return result;
 }
 
-SynthSummary write_eyecandies_dataset(const SynthOptions& o, const std::vector<CategoryStyle>& styles, const ParallelRunner& run) {
+SynthSummary write_eyecandies_dataset(const SynthOptions& o, const std::vector<CategoryStyle>& styles,
+                                      const ParallelRunner& run) {
   std::vector<Task> tasks;
   for (std::size_t c = 0; c < styles.size(); ++c) {
     for (int i = 0; i < o.train; ++i) tasks.push_back({c, "train", DefectKind::None, i});
     for (int i = 0; i < o.validation; ++i) tasks.push_back({c, "val", DefectKind::None, i});
     // test_public: as many good as anomalous samples, defect types in turn, interleaved like the real set.
     for (int i = 0; i < 2 * o.test; ++i) {
-      DefectKind d = i % 2 == 0 ? DefectKind::None : styles[c].defects[static_cast<std::size_t>(i / 2) % styles[c].defects.size()];
+      DefectKind d = i % 2 == 0
+                         ? DefectKind::None
+                         : styles[c].defects[static_cast<std::size_t>(i / 2) % styles[c].defects.size()];
       tasks.push_back({c, "test_public", d, i});
     }
   }
-  for (const Task& t : tasks) fs::create_directories(fs::path(o.out) / eyecandies_category_name(styles[t.category].name) / t.split / "data");
+  for (const Task& t : tasks)
+    fs::create_directories(fs::path(o.out) / eyecandies_category_name(styles[t.category].name) / t.split /
+                           "data");
   std::vector<int> files(tasks.size());
   run(tasks.size(), [&](std::size_t i) {
     const Task& t = tasks[i];

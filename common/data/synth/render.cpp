@@ -21,7 +21,8 @@ double dot(Vec3 a, Vec3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
 // Surface normal in the "up" frame (z toward the camera) from central differences of the height.
 Vec3 surface_normal(const SurfaceModel& s, int x, int y) {
   auto h = [&](int xx, int yy) {
-    return static_cast<double>(s.height_m.at(std::clamp(yy, 0, s.height - 1), std::clamp(xx, 0, s.width - 1)));
+    return static_cast<double>(
+        s.height_m.at(std::clamp(yy, 0, s.height - 1), std::clamp(xx, 0, s.width - 1)));
   };
   double gx = (h(x + 1, y) - h(x - 1, y)) / (2 * s.pitch);
   double gy = (h(x, y + 1) - h(x, y - 1)) / (2 * s.pitch);
@@ -35,14 +36,16 @@ Image<float> blurred_height(const SurfaceModel& s, int radius) {
     for (int x = 0; x < s.width; ++x) {
       double sum = 0;
       int n = 0;
-      for (int k = std::max(0, x - radius); k <= std::min(s.width - 1, x + radius); ++k, ++n) sum += s.height_m.at(y, k);
+      for (int k = std::max(0, x - radius); k <= std::min(s.width - 1, x + radius); ++k, ++n)
+        sum += s.height_m.at(y, k);
       tmp.at(y, x) = static_cast<float>(sum / n);
     }
   for (int y = 0; y < s.height; ++y)
     for (int x = 0; x < s.width; ++x) {
       double sum = 0;
       int n = 0;
-      for (int k = std::max(0, y - radius); k <= std::min(s.height - 1, y + radius); ++k, ++n) sum += tmp.at(k, x);
+      for (int k = std::max(0, y - radius); k <= std::min(s.height - 1, y + radius); ++k, ++n)
+        sum += tmp.at(k, x);
       out.at(y, x) = static_cast<float>(sum / n);
     }
   return out;
@@ -74,7 +77,9 @@ ImageU8 occlusion_from(const SurfaceModel& s, Vec3 direction) {
   return hidden;
 }
 
-std::uint8_t to_byte(double v) { return static_cast<std::uint8_t>(std::clamp(std::lround(v * 255.0), 0L, 255L)); }
+std::uint8_t to_byte(double v) {
+  return static_cast<std::uint8_t>(std::clamp(std::lround(v * 255.0), 0L, 255L));
+}
 
 }  // namespace
 
@@ -93,7 +98,8 @@ ImageU8 shade_surface(const SurfaceModel& s, const double light[3], std::uint64_
       double occlusion = std::clamp(1.0 - 0.6 * cavity, 0.35, 1.0);
       double specular = shadow.at(y, x) ? 0 : s.specular * std::pow(std::max(0.0, dot(n, half)), 30);
       for (int c = 0; c < 3; ++c) {
-        double v = s.albedo.at(y, x, c) * (0.28 + 0.72 * diffuse) * occlusion + specular + rng.normal() * 0.006;
+        double v =
+            s.albedo.at(y, x, c) * (0.28 + 0.72 * diffuse) * occlusion + specular + rng.normal() * 0.006;
         rgb.at(y, x, c) = to_byte(v);
       }
     }
@@ -116,17 +122,21 @@ MvtecView render_mvtec_view(const SurfaceModel& s, std::uint64_t seed) {
   for (int b = 0; b < blobs; ++b) {  // specular / dark-surface drop-outs
     double bx = rng.uniform(0, s.width), by = rng.uniform(0, s.height);
     double r = rng.uniform(0.003, 0.012) * s.height + 1;
-    for (int y = std::max(0, static_cast<int>(by - r)); y < std::min(s.height, static_cast<int>(by + r) + 1); ++y)
-      for (int x = std::max(0, static_cast<int>(bx - r)); x < std::min(s.width, static_cast<int>(bx + r) + 1); ++x)
+    for (int y = std::max(0, static_cast<int>(by - r)); y < std::min(s.height, static_cast<int>(by + r) + 1);
+         ++y)
+      for (int x = std::max(0, static_cast<int>(bx - r)); x < std::min(s.width, static_cast<int>(bx + r) + 1);
+           ++x)
         if (std::hypot(x - bx, y - by) < r) dropout.at(y, x) = 255;
   }
   double scale = 6.0 / s.height;
   for (int y = 0; y < s.height; ++y)
     for (int x = 0; x < s.width; ++x) {
-      if (s.missing.at(y, x) || projector_shadow.at(y, x) || dropout.at(y, x) || rng.uniform() < 0.002) continue;
+      if (s.missing.at(y, x) || projector_shadow.at(y, x) || dropout.at(y, x) || rng.uniform() < 0.002)
+        continue;
       Vec3 ray{(x + 0.5 - cx) / focal, (y + 0.5 - cy) / focal, 1};
       double t = plane_normal.z * z0 / dot(plane_normal, ray);
-      double offset = s.height_m.at(y, x) + rng.normal() * 0.2e-3 + 0.3e-3 * (waviness.fbm(x * scale, y * scale, 2) - 0.5);
+      double offset = s.height_m.at(y, x) + rng.normal() * 0.2e-3 +
+                      0.3e-3 * (waviness.fbm(x * scale, y * scale, 2) - 0.5);
       if (rng.uniform() < 0.0003) offset += rng.uniform(0.015, 0.04);  // flying pixel, isolated outlier
       view.xyz.at(y, x, 0) = t * ray.x - offset * plane_normal.x;
       view.xyz.at(y, x, 1) = t * ray.y - offset * plane_normal.y;
@@ -164,7 +174,8 @@ EyecandiesView render_eyecandies_view(const SurfaceModel& s, std::uint64_t seed)
       double code = (depth - view.depth_min) / (view.depth_max - view.depth_min) * 65535.0;
       view.depth.at(y, x) = static_cast<std::uint16_t>(std::clamp(std::lround(code), 0L, 65535L));
     }
-  const double lights[6][3] = {{0, 0, 1}, {0, 0.8, 1}, {0.8, 0, 1}, {0, -0.8, 1}, {-0.8, 0, 1}, {0.1, -0.1, 1}};
+  const double lights[6][3] = {{0, 0, 1},    {0, 0.8, 1},  {0.8, 0, 1},
+                               {0, -0.8, 1}, {-0.8, 0, 1}, {0.1, -0.1, 1}};
   for (int i = 0; i < 6; ++i) view.images[i] = shade_surface(s, lights[i], rng.bits());
   view.normals = ImageU8(s.width, s.height, 3);
   for (int y = 0; y < s.height; ++y)
@@ -177,14 +188,16 @@ EyecandiesView render_eyecandies_view(const SurfaceModel& s, std::uint64_t seed)
   return view;
 }
 
-MvtecSample generate_mvtec_sample(const CategoryStyle& style, int image_height, DefectKind defect, std::uint64_t seed) {
+MvtecSample generate_mvtec_sample(const CategoryStyle& style, int image_height, DefectKind defect,
+                                  std::uint64_t seed) {
   Rng rng(seed);
   int width = static_cast<int>(std::lround(image_height * style.aspect));
   double pitch = 0.16 / image_height;  // the image spans 16 cm: objects of ~10 cm, ~0.2 mm/px at 800 px
   SurfaceModel surface = make_object_surface(style, width, image_height, pitch, rng.bits());
   apply_defect(surface, defect, rng.bits());
   MvtecView view = render_mvtec_view(surface, rng.bits());
-  return {std::move(view.rgb), std::move(view.xyz), std::move(surface.defect_mask), std::move(surface.object_mask)};
+  return {std::move(view.rgb), std::move(view.xyz), std::move(surface.defect_mask),
+          std::move(surface.object_mask)};
 }
 
 }  // namespace cfm::synth

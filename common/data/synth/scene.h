@@ -28,9 +28,9 @@ std::string defect_folder(DefectKind kind);
 struct CategoryStyle {
   std::string name;
   ShapeKind shape;
-  double aspect = 1.0;               // image width / height (MVTec's tire is 600x800: 0.75)
-  double base_rgb[3];                // albedo of the object
-  std::vector<DefectKind> defects;   // test defect folders of this category
+  double aspect = 1.0;              // image width / height (MVTec's tire is 600x800: 0.75)
+  double base_rgb[3];               // albedo of the object
+  std::vector<DefectKind> defects;  // test defect folders of this category
 };
 
 // The first `count` category styles (5 distinct shapes; further categories reuse them with new names).
@@ -39,16 +39,17 @@ std::vector<CategoryStyle> category_styles(int count);
 // Object surface above the background plane, in the image's pixel grid.
 struct SurfaceModel {
   int width = 0, height = 0;
-  double pitch = 0;               // metres per pixel on the plane
-  Image<float> height_m;          // object height above the plane; 0 off the object
-  Image<float> albedo;            // 3 channels in [0, 1], object and background
-  ImageU8 object_mask;            // 255 on the object
-  ImageU8 defect_mask;            // 255 on the anomaly (exact GT)
-  ImageU8 missing;                // 255 where the sensor returns no point (hole floors)
+  double pitch = 0;       // metres per pixel on the plane
+  Image<float> height_m;  // object height above the plane; 0 off the object
+  Image<float> albedo;    // 3 channels in [0, 1], object and background
+  ImageU8 object_mask;    // 255 on the object
+  ImageU8 defect_mask;    // 255 on the anomaly (exact GT)
+  ImageU8 missing;        // 255 where the sensor returns no point (hole floors)
   double specular = 0.1;
 };
 
-SurfaceModel make_object_surface(const CategoryStyle& style, int width, int height, double pitch, std::uint64_t seed);
+SurfaceModel make_object_surface(const CategoryStyle& style, int width, int height, double pitch,
+                                 std::uint64_t seed);
 void apply_defect(SurfaceModel& surface, DefectKind kind, std::uint64_t seed);
 
 // Lambert + Blinn-Phong shading of the surface under one light direction (camera frame, z toward the
@@ -69,7 +70,8 @@ struct MvtecSample {
   ImageU8 gt;
   ImageU8 object_mask;
 };
-MvtecSample generate_mvtec_sample(const CategoryStyle& style, int image_height, DefectKind defect, std::uint64_t seed);
+MvtecSample generate_mvtec_sample(const CategoryStyle& style, int image_height, DefectKind defect,
+                                  std::uint64_t seed);
 
 }  // namespace cfm::synth
 
@@ -81,9 +83,9 @@ namespace cfm::synth {
 struct EyecandiesView {
   ImageU16 depth;
   double depth_min = 0, depth_max = 0;
-  double pose[4][4];           // world -> camera
-  ImageU8 images[6];           // all spotlights, bottom, right, top, left, global light box
-  ImageU8 normals;             // (n + 1) / 2 * 255
+  double pose[4][4];  // world -> camera
+  ImageU8 images[6];  // all spotlights, bottom, right, top, left, global light box
+  ImageU8 normals;    // (n + 1) / 2 * 255
 };
 EyecandiesView render_eyecandies_view(const SurfaceModel& surface, std::uint64_t seed);
 constexpr double kEyecandiesFocal = 711.11;

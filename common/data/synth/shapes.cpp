@@ -81,7 +81,8 @@ Texel dowel(double u, double v, const double base[3], const ValueNoise& noise) {
 Texel potato(double u, double v, const double base[3], const ValueNoise& noise) {
   Texel t;
   double angle = std::atan2(v, u);
-  double r = std::hypot(u, v) / (0.85 + 0.25 * noise.fbm(std::cos(angle) * 1.5 + 3, std::sin(angle) * 1.5 + 3, 3));
+  double r =
+      std::hypot(u, v) / (0.85 + 0.25 * noise.fbm(std::cos(angle) * 1.5 + 3, std::sin(angle) * 1.5 + 3, 3));
   if (r >= 1) return t;
   t.height = 7 * kMm + 18 * kMm * std::pow(1 - r * r, 0.7) + 0.6 * kMm * noise.fbm(u * 4, v * 4, 4);
   set_albedo(t, base, 0.8 + 0.35 * noise.fbm(u * 7 + 5, v * 7 + 5, 4));
@@ -96,12 +97,15 @@ Texel potato(double u, double v, const double base[3], const ValueNoise& noise) 
 Texel gland(double u, double v, const double base[3], const ValueNoise& noise) {
   Texel t;
   double hexagon = 0;
-  for (int k = 0; k < 3; ++k) hexagon = std::max(hexagon, std::abs(u * std::cos(k * M_PI / 3) + v * std::sin(k * M_PI / 3)));
+  for (int k = 0; k < 3; ++k)
+    hexagon = std::max(hexagon, std::abs(u * std::cos(k * M_PI / 3) + v * std::sin(k * M_PI / 3)));
   if (hexagon >= 0.95) return t;
   double r = std::hypot(u, v);
   // Levels joined by ramps (not vertical walls), so that the object stays one connected surface for
   // the DBSCAN of the preprocessing, whose eps is 6 mm.
-  auto ramp = [](double edge, double value, double width) { return std::clamp((edge - value) / width + 0.5, 0.0, 1.0); };
+  auto ramp = [](double edge, double value, double width) {
+    return std::clamp((edge - value) / width + 0.5, 0.0, 1.0);
+  };
   double boss = ramp(0.55, r, 0.12), bore = ramp(0.22, r, 0.08);
   t.height = 8 * kMm + boss * (8 * kMm + 0.5 * kMm * std::sin(r * 90)) - bore * 8.5 * kMm;
   double shade = 0.95 + boss * (0.1 + 0.08 * std::sin(r * 90)) - bore * 0.6;
@@ -111,11 +115,16 @@ Texel gland(double u, double v, const double base[3], const ValueNoise& noise) {
 
 Texel object_texel(ShapeKind shape, double u, double v, const double base[3], const ValueNoise& noise) {
   switch (shape) {
-    case ShapeKind::Cookie: return cookie(u, v, base, noise);
-    case ShapeKind::Ring: return ring(u, v, base, noise);
-    case ShapeKind::Dowel: return dowel(u, v, base, noise);
-    case ShapeKind::Potato: return potato(u, v, base, noise);
-    case ShapeKind::Gland: return gland(u, v, base, noise);
+    case ShapeKind::Cookie:
+      return cookie(u, v, base, noise);
+    case ShapeKind::Ring:
+      return ring(u, v, base, noise);
+    case ShapeKind::Dowel:
+      return dowel(u, v, base, noise);
+    case ShapeKind::Potato:
+      return potato(u, v, base, noise);
+    case ShapeKind::Gland:
+      return gland(u, v, base, noise);
   }
   return Texel{};
 }
@@ -124,14 +133,22 @@ Texel object_texel(ShapeKind shape, double u, double v, const double base[3], co
 
 std::string defect_folder(DefectKind kind) {
   switch (kind) {
-    case DefectKind::None: return "good";
-    case DefectKind::Bump: return "bump";
-    case DefectKind::Dent: return "dent";
-    case DefectKind::Hole: return "hole";
-    case DefectKind::Crack: return "crack";
-    case DefectKind::Contamination: return "contamination";
-    case DefectKind::Stain: return "stain";
-    case DefectKind::Combined: return "combined";
+    case DefectKind::None:
+      return "good";
+    case DefectKind::Bump:
+      return "bump";
+    case DefectKind::Dent:
+      return "dent";
+    case DefectKind::Hole:
+      return "hole";
+    case DefectKind::Crack:
+      return "crack";
+    case DefectKind::Contamination:
+      return "contamination";
+    case DefectKind::Stain:
+      return "stain";
+    case DefectKind::Combined:
+      return "combined";
   }
   return "unknown";
 }
@@ -139,9 +156,17 @@ std::string defect_folder(DefectKind kind) {
 std::vector<CategoryStyle> category_styles(int count) {
   using D = DefectKind;
   const std::vector<CategoryStyle> base = {
-      {"cookie", ShapeKind::Cookie, 1.0, {0.80, 0.58, 0.33}, {D::Bump, D::Crack, D::Contamination, D::Combined}},
+      {"cookie",
+       ShapeKind::Cookie,
+       1.0,
+       {0.80, 0.58, 0.33},
+       {D::Bump, D::Crack, D::Contamination, D::Combined}},
       {"bagel", ShapeKind::Ring, 1.0, {0.74, 0.47, 0.22}, {D::Dent, D::Hole, D::Stain, D::Combined}},
-      {"dowel", ShapeKind::Dowel, 0.75, {0.78, 0.63, 0.44}, {D::Crack, D::Bump, D::Contamination, D::Combined}},
+      {"dowel",
+       ShapeKind::Dowel,
+       0.75,
+       {0.78, 0.63, 0.44},
+       {D::Crack, D::Bump, D::Contamination, D::Combined}},
       {"potato", ShapeKind::Potato, 1.0, {0.72, 0.60, 0.40}, {D::Hole, D::Dent, D::Stain, D::Combined}},
       {"gland", ShapeKind::Gland, 1.0, {0.62, 0.62, 0.66}, {D::Bump, D::Hole, D::Contamination, D::Combined}},
   };
@@ -154,7 +179,8 @@ std::vector<CategoryStyle> category_styles(int count) {
   return styles;
 }
 
-SurfaceModel make_object_surface(const CategoryStyle& style, int width, int height, double pitch, std::uint64_t seed) {
+SurfaceModel make_object_surface(const CategoryStyle& style, int width, int height, double pitch,
+                                 std::uint64_t seed) {
   Rng rng(seed);
   ValueNoise noise(rng.bits());
   ValueNoise background_noise(rng.bits());
@@ -191,7 +217,8 @@ SurfaceModel make_object_surface(const CategoryStyle& style, int width, int heig
         s.object_mask.at(y, x) = 255;
         for (int c = 0; c < 3; ++c) s.albedo.at(y, x, c) = static_cast<float>(t.rgb[c]);
       } else {  // conveyor-belt-like background: grey-blue with fine grain
-        double g = background_level * (0.85 + 0.3 * background_noise.fbm(x * 64.0 / shorter, y * 64.0 / shorter, 3));
+        double g =
+            background_level * (0.85 + 0.3 * background_noise.fbm(x * 64.0 / shorter, y * 64.0 / shorter, 3));
         s.albedo.at(y, x, 0) = static_cast<float>(g * 0.92);
         s.albedo.at(y, x, 1) = static_cast<float>(g * 0.97);
         s.albedo.at(y, x, 2) = static_cast<float>(g * 1.08);

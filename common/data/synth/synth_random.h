@@ -32,7 +32,9 @@ class Rng {
 
 // Seed of one sample, derived from the dataset seed and the sample's identity, so samples are
 // independent of generation order (and can be generated in parallel).
-inline std::uint64_t sample_seed(std::uint64_t seed, const std::string& identity) { return derive_seed(seed, identity); }
+inline std::uint64_t sample_seed(std::uint64_t seed, const std::string& identity) {
+  return derive_seed(seed, identity);
+}
 
 // Smooth 2D value noise in [0, 1] with fractal octaves.
 class ValueNoise {

@@ -1,5 +1,7 @@
 #include "common/data/synth/synth_writer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -7,10 +9,8 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
-#include <thread>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/data/png_io.h"
 #include "common/data/synth/eyecandies_writer.h"
@@ -36,11 +36,13 @@ void validate(const SynthOptions& o) {
   if (o.out.empty()) throw UsageError("synth: --out is required");
   if (o.categories < 1 || o.categories > 50) throw UsageError("synth: --categories must be in 1..50");
   if (o.format == DatasetFormat::Mvtec && (o.size < 100 || o.size > 4000 || o.size % 100 != 0))
-    throw UsageError(fmt::format(
-        "synth: --size must be a multiple of 100 in 100..4000 (got {}): CFM's preprocessing pads to multiples "
-        "of 100, and RGB and xyz stay aligned only then (docs/method.md §2.1)",
-        o.size));
-  if (o.train < 1 || o.test < 1 || o.validation < 0) throw UsageError("synth: --train and --test must be >= 1");
+    throw UsageError(
+        fmt::format("synth: --size must be a multiple of 100 in 100..4000 (got {}): CFM's preprocessing pads "
+                    "to multiples "
+                    "of 100, and RGB and xyz stay aligned only then (docs/method.md §2.1)",
+                    o.size));
+  if (o.train < 1 || o.test < 1 || o.validation < 0)
+    throw UsageError("synth: --train and --test must be >= 1");
 }
 
 std::string name_of(int index) { return fmt::format("{:03}", index); }
@@ -48,14 +50,16 @@ std::string name_of(int index) { return fmt::format("{:03}", index); }
 void write_mvtec_calibration(const fs::path& category_root, int width, int height) {
   fs::create_directories(category_root / "calibration");
   double pitch = 0.16 / height, focal = 0.55 / pitch;
-  nlohmann::json j = {{"image_width", width}, {"image_height", height}, {"focus", focal},
-                      {"cx", width / 2.0}, {"cy", height / 2.0}, {"note", "cfm synthetic dataset; nominal pinhole"}};
+  nlohmann::json j = {{"image_width", width}, {"image_height", height},
+                      {"focus", focal},       {"cx", width / 2.0},
+                      {"cy", height / 2.0},   {"note", "cfm synthetic dataset; nominal pinhole"}};
   std::ofstream(category_root / "calibration" / "camera_parameters.json") << j.dump(2) << "\n";
 }
 
 // Writes one MVTec-layout sample; returns (files written, defect area / object area).
 std::pair<int, double> write_mvtec_task(const SynthOptions& o, const CategoryStyle& style, const Task& t) {
-  std::uint64_t seed = sample_seed(o.seed, style.name + "/" + t.split + "/" + defect_folder(t.defect) + "/" + name_of(t.index));
+  std::uint64_t seed = sample_seed(
+      o.seed, style.name + "/" + t.split + "/" + defect_folder(t.defect) + "/" + name_of(t.index));
   MvtecSample sample = generate_mvtec_sample(style, o.size, t.defect, seed);
   fs::path folder = fs::path(o.out) / style.name / t.split / defect_folder(t.defect);
   for (const char* sub : {"rgb", "xyz", "gt"}) fs::create_directories(folder / sub);
@@ -64,7 +68,8 @@ std::pair<int, double> write_mvtec_task(const SynthOptions& o, const CategorySty
   write_xyz_tiff((folder / "xyz" / (name + ".tiff")).string(), sample.xyz, TiffSampleType::Float32);
   write_png((folder / "gt" / (name + ".png")).string(), sample.gt);
   auto count = [](const ImageU8& m) { return std::count(m.pixels.begin(), m.pixels.end(), 255); };
-  double fraction = static_cast<double>(count(sample.gt)) / std::max<double>(1.0, static_cast<double>(count(sample.object_mask)));
+  double fraction = static_cast<double>(count(sample.gt)) /
+                    std::max<double>(1.0, static_cast<double>(count(sample.object_mask)));
   return {3, fraction};
 }
 
@@ -128,8 +133,9 @@ SynthSummary write_synthetic_dataset(const SynthOptions& o) {
     results.resize(tasks.size());
     {
       ProgressBar bar("synth", tasks.size(), o.progress ? stderr : nullptr);
-      run_parallel(tasks.size(), o.threads, o.progress ? &bar : nullptr,
-                   [&](std::size_t i) { results[i] = write_mvtec_task(o, styles[tasks[i].category], tasks[i]); });
+      run_parallel(tasks.size(), o.threads, o.progress ? &bar : nullptr, [&](std::size_t i) {
+        results[i] = write_mvtec_task(o, styles[tasks[i].category], tasks[i]);
+      });
     }
     for (std::size_t c = 0; c < styles.size(); ++c) {
       SynthCategorySummary s;
@@ -150,10 +156,11 @@ SynthSummary write_synthetic_dataset(const SynthOptions& o) {
     }
     for (const auto& r : results) summary.files += static_cast<std::size_t>(r.first);
   } else {
-    summary = write_eyecandies_dataset(o, styles, [&](std::size_t count, const std::function<void(std::size_t)>& fn) {
-      ProgressBar bar("synth", count, o.progress ? stderr : nullptr);
-      run_parallel(count, o.threads, o.progress ? &bar : nullptr, fn);
-    });
+    summary = write_eyecandies_dataset(o, styles,
+                                       [&](std::size_t count, const std::function<void(std::size_t)>& fn) {
+                                         ProgressBar bar("synth", count, o.progress ? stderr : nullptr);
+                                         run_parallel(count, o.threads, o.progress ? &bar : nullptr, fn);
+                                       });
   }
   summary.bytes = folder_bytes(o.out);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -161,18 +168,20 @@ SynthSummary write_synthetic_dataset(const SynthOptions& o) {
 }
 
 std::string format_summary(const SynthOptions& o, const SynthSummary& s) {
-  std::string text = fmt::format("synthetic {} dataset in {} (seed {})\n",
-                                 o.format == DatasetFormat::Mvtec ? "MVTec 3D-AD" : "Eyecandies", o.out, o.seed);
-  text += fmt::format("  {:<10} {:>9} {:>6} {:>6} {:>10} {:>10} {:>9}  {}\n", "category", "size", "train", "val",
-                      "test good", "test bad", "defect %", "defect types");
+  std::string text =
+      fmt::format("synthetic {} dataset in {} (seed {})\n",
+                  o.format == DatasetFormat::Mvtec ? "MVTec 3D-AD" : "Eyecandies", o.out, o.seed);
+  text += fmt::format("  {:<10} {:>9} {:>6} {:>6} {:>10} {:>10} {:>9}  {}\n", "category", "size", "train",
+                      "val", "test good", "test bad", "defect %", "defect types");
   for (const SynthCategorySummary& c : s.categories) {
     std::string defects;
     for (const std::string& d : c.defects) defects += (defects.empty() ? "" : ", ") + d;
     text += fmt::format("  {:<10} {:>9} {:>6} {:>6} {:>10} {:>10} {:>8.2f}%  {}\n", c.name,
-                        fmt::format("{}x{}", c.width, c.height), c.train, c.validation, c.test_good, c.test_anomalous,
-                        100 * c.mean_defect_fraction, defects);
+                        fmt::format("{}x{}", c.width, c.height), c.train, c.validation, c.test_good,
+                        c.test_anomalous, 100 * c.mean_defect_fraction, defects);
   }
-  text += fmt::format("  {} files, {:.1f} MB, {:.1f} s\n", s.files, static_cast<double>(s.bytes) / 1e6, s.seconds);
+  text += fmt::format("  {} files, {:.1f} MB, {:.1f} s\n", s.files, static_cast<double>(s.bytes) / 1e6,
+                      s.seconds);
   return text;
 }
 

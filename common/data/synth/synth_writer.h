@@ -18,10 +18,10 @@ enum class DatasetFormat { Mvtec, Eyecandies };
 struct SynthOptions {
   std::string out;
   int categories = 3;
-  int size = 800;        // image height (MVTec) in pixels; Eyecandies is always 512x512 as the real data
+  int size = 800;  // image height (MVTec) in pixels; Eyecandies is always 512x512 as the real data
   int train = 10;
   int validation = 2;
-  int test = 4;          // per test folder (good and each defect type); Eyecandies: test_public total = 2x this
+  int test = 4;  // per test folder (good and each defect type); Eyecandies: test_public total = 2x this
   std::uint64_t seed = 0;
   DatasetFormat format = DatasetFormat::Mvtec;
   unsigned threads = 2;

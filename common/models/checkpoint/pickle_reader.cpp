@@ -18,10 +18,11 @@ ValuePtr make(Value::Kind kind) {
 
 at::ScalarType storage_dtype(const std::string& name, const std::string& where) {
   static const std::map<std::string, at::ScalarType> kTypes = {
-      {"torch.FloatStorage", at::kFloat},   {"torch.DoubleStorage", at::kDouble}, {"torch.HalfStorage", at::kHalf},
-      {"torch.BFloat16Storage", at::kBFloat16}, {"torch.LongStorage", at::kLong}, {"torch.IntStorage", at::kInt},
-      {"torch.ShortStorage", at::kShort},   {"torch.CharStorage", at::kChar},    {"torch.ByteStorage", at::kByte},
-      {"torch.BoolStorage", at::kBool}};
+      {"torch.FloatStorage", at::kFloat}, {"torch.DoubleStorage", at::kDouble},
+      {"torch.HalfStorage", at::kHalf},   {"torch.BFloat16Storage", at::kBFloat16},
+      {"torch.LongStorage", at::kLong},   {"torch.IntStorage", at::kInt},
+      {"torch.ShortStorage", at::kShort}, {"torch.CharStorage", at::kChar},
+      {"torch.ByteStorage", at::kByte},   {"torch.BoolStorage", at::kBool}};
   auto it = kTypes.find(name);
   if (it == kTypes.end()) throw FormatError(where, "unsupported tensor storage type " + name);
   return it->second;
@@ -42,53 +43,175 @@ class Machine {
     while (true) {
       std::uint8_t op = byte();
       switch (op) {
-        case 0x80: byte(); break;                   // PROTO
-        case 0x95: take(8); break;                  // FRAME
-        case '}': push(make(Value::Kind::Dict)); break;
-        case ']': push(make(Value::Kind::List)); break;
-        case ')': push(make(Value::Kind::Tuple)); break;
-        case 0x8f: push(make(Value::Kind::List)); break;  // EMPTY_SET (kept as a list)
-        case '(': marks_.push_back(stack_.size()); break;
-        case 's': { ValuePtr value = pop(), key = pop(); top(Value::Kind::Dict)->entries.emplace_back(key, value); break; }
-        case 'u': { auto items = pop_mark(); ValuePtr dict = top(Value::Kind::Dict);
-                    for (std::size_t i = 0; i + 1 < items.size(); i += 2) dict->entries.emplace_back(items[i], items[i + 1]);
-                    break; }
-        case 'a': { ValuePtr value = pop(); top_list()->items.push_back(value); break; }
-        case 'e': case 0x90: { auto items = pop_mark(); ValuePtr list = top_list();
-                               list->items.insert(list->items.end(), items.begin(), items.end()); break; }
-        case 't': case 0x91: { auto t = make(Value::Kind::Tuple); t->items = pop_mark(); push(t); break; }
-        case 0x85: case 0x86: case 0x87: { auto t = make(Value::Kind::Tuple); t->items.resize(op - 0x84);
-                                           for (auto it = t->items.rbegin(); it != t->items.rend(); ++it) *it = pop();
-                                           push(t); break; }
-        case 'X': push_string(take(u32())); break;
-        case 0x8c: case 'U': case 'C': push_string(take(byte())); break;
-        case 0x8d: case 0x8e: push_string(take(static_cast<std::size_t>(u64()))); break;
-        case 'T': case 'B': push_string(take(u32())); break;
-        case 'q': memo_[byte()] = back(); break;
-        case 'r': memo_[u32()] = back(); break;
-        case 0x94: memo_[static_cast<std::int64_t>(memo_.size())] = back(); break;
-        case 'h': push(memo_at(byte())); break;
-        case 'j': push(memo_at(u32())); break;
-        case 'J': { std::int32_t v; std::memcpy(&v, take(4).data(), 4); push_int(v); break; }
-        case 'K': push_int(byte()); break;
-        case 'M': { std::uint16_t v; std::memcpy(&v, take(2).data(), 2); push_int(v); break; }
-        case 0x8a: push_int(little_endian_long(take(byte()))); break;
-        case 0x8b: push_int(little_endian_long(take(u32()))); break;
-        case 'G': { std::string b = take(8); std::uint64_t bits = 0;
-                    for (unsigned char c : b) bits = (bits << 8) | c;
-                    auto v = make(Value::Kind::Float); std::memcpy(&v->real, &bits, 8); push(v); break; }
-        case 0x88: case 0x89: { auto v = make(Value::Kind::Bool); v->boolean = op == 0x88; push(v); break; }
-        case 'N': push(make(Value::Kind::None)); break;
-        case 'c': { std::string module = line(), name = line(); push_global(module + "." + name); break; }
-        case 0x93: { ValuePtr name = pop(), module = pop(); push_global(module->text + "." + name->text); break; }
-        case 'R': { ValuePtr args = pop(), callable = pop(); push(reduce(callable, args)); break; }
-        case 0x81: { ValuePtr args = pop(), cls = pop(); push(reduce(cls, args)); break; }
-        case 0x92: { pop(); ValuePtr args = pop(), cls = pop(); push(reduce(cls, args)); break; }
-        case 'b': pop(); break;  // BUILD: object state (e.g. OrderedDict._metadata) is not needed
-        case 'Q': push(persistent(pop())); break;
-        case '.': return pop();
+        case 0x80:
+          byte();
+          break;  // PROTO
+        case 0x95:
+          take(8);
+          break;  // FRAME
+        case '}':
+          push(make(Value::Kind::Dict));
+          break;
+        case ']':
+          push(make(Value::Kind::List));
+          break;
+        case ')':
+          push(make(Value::Kind::Tuple));
+          break;
+        case 0x8f:
+          push(make(Value::Kind::List));
+          break;  // EMPTY_SET (kept as a list)
+        case '(':
+          marks_.push_back(stack_.size());
+          break;
+        case 's': {
+          ValuePtr value = pop(), key = pop();
+          top(Value::Kind::Dict)->entries.emplace_back(key, value);
+          break;
+        }
+        case 'u': {
+          auto items = pop_mark();
+          ValuePtr dict = top(Value::Kind::Dict);
+          for (std::size_t i = 0; i + 1 < items.size(); i += 2)
+            dict->entries.emplace_back(items[i], items[i + 1]);
+          break;
+        }
+        case 'a': {
+          ValuePtr value = pop();
+          top_list()->items.push_back(value);
+          break;
+        }
+        case 'e':
+        case 0x90: {
+          auto items = pop_mark();
+          ValuePtr list = top_list();
+          list->items.insert(list->items.end(), items.begin(), items.end());
+          break;
+        }
+        case 't':
+        case 0x91: {
+          auto t = make(Value::Kind::Tuple);
+          t->items = pop_mark();
+          push(t);
+          break;
+        }
+        case 0x85:
+        case 0x86:
+        case 0x87: {
+          auto t = make(Value::Kind::Tuple);
+          t->items.resize(op - 0x84);
+          for (auto it = t->items.rbegin(); it != t->items.rend(); ++it) *it = pop();
+          push(t);
+          break;
+        }
+        case 'X':
+          push_string(take(u32()));
+          break;
+        case 0x8c:
+        case 'U':
+        case 'C':
+          push_string(take(byte()));
+          break;
+        case 0x8d:
+        case 0x8e:
+          push_string(take(static_cast<std::size_t>(u64())));
+          break;
+        case 'T':
+        case 'B':
+          push_string(take(u32()));
+          break;
+        case 'q':
+          memo_[byte()] = back();
+          break;
+        case 'r':
+          memo_[u32()] = back();
+          break;
+        case 0x94:
+          memo_[static_cast<std::int64_t>(memo_.size())] = back();
+          break;
+        case 'h':
+          push(memo_at(byte()));
+          break;
+        case 'j':
+          push(memo_at(u32()));
+          break;
+        case 'J': {
+          std::int32_t v;
+          std::memcpy(&v, take(4).data(), 4);
+          push_int(v);
+          break;
+        }
+        case 'K':
+          push_int(byte());
+          break;
+        case 'M': {
+          std::uint16_t v;
+          std::memcpy(&v, take(2).data(), 2);
+          push_int(v);
+          break;
+        }
+        case 0x8a:
+          push_int(little_endian_long(take(byte())));
+          break;
+        case 0x8b:
+          push_int(little_endian_long(take(u32())));
+          break;
+        case 'G': {
+          std::string b = take(8);
+          std::uint64_t bits = 0;
+          for (unsigned char c : b) bits = (bits << 8) | c;
+          auto v = make(Value::Kind::Float);
+          std::memcpy(&v->real, &bits, 8);
+          push(v);
+          break;
+        }
+        case 0x88:
+        case 0x89: {
+          auto v = make(Value::Kind::Bool);
+          v->boolean = op == 0x88;
+          push(v);
+          break;
+        }
+        case 'N':
+          push(make(Value::Kind::None));
+          break;
+        case 'c': {
+          std::string module = line(), name = line();
+          push_global(module + "." + name);
+          break;
+        }
+        case 0x93: {
+          ValuePtr name = pop(), module = pop();
+          push_global(module->text + "." + name->text);
+          break;
+        }
+        case 'R': {
+          ValuePtr args = pop(), callable = pop();
+          push(reduce(callable, args));
+          break;
+        }
+        case 0x81: {
+          ValuePtr args = pop(), cls = pop();
+          push(reduce(cls, args));
+          break;
+        }
+        case 0x92: {
+          pop();
+          ValuePtr args = pop(), cls = pop();
+          push(reduce(cls, args));
+          break;
+        }
+        case 'b':
+          pop();
+          break;  // BUILD: object state (e.g. OrderedDict._metadata) is not needed
+        case 'Q':
+          push(persistent(pop()));
+          break;
+        case '.':
+          return pop();
         default:
-          throw FormatError(where_, "unsupported pickle opcode 0x" + hex(op) + " at byte " + std::to_string(position_ - 1));
+          throw FormatError(
+              where_, "unsupported pickle opcode 0x" + hex(op) + " at byte " + std::to_string(position_ - 1));
       }
     }
   }
@@ -111,8 +234,16 @@ class Machine {
     position_ += n;
     return s;
   }
-  std::uint32_t u32() { std::uint32_t v; std::memcpy(&v, take(4).data(), 4); return v; }
-  std::uint64_t u64() { std::uint64_t v; std::memcpy(&v, take(8).data(), 8); return v; }
+  std::uint32_t u32() {
+    std::uint32_t v;
+    std::memcpy(&v, take(4).data(), 4);
+    return v;
+  }
+  std::uint64_t u64() {
+    std::uint64_t v;
+    std::memcpy(&v, take(8).data(), 8);
+    return v;
+  }
   std::string line() {
     std::size_t end = bytes_.find('\n', position_);
     if (end == std::string::npos) fail("unterminated GLOBAL");
@@ -123,8 +254,10 @@ class Machine {
   static std::int64_t little_endian_long(const std::string& b) {
     if (b.empty()) return 0;
     std::uint64_t v = 0;
-    for (std::size_t i = 0; i < b.size() && i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(b[i])) << (8 * i);
-    if (b.size() < 8 && (static_cast<unsigned char>(b.back()) & 0x80)) v |= ~0ull << (8 * b.size());  // sign-extend
+    for (std::size_t i = 0; i < b.size() && i < 8; ++i)
+      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(b[i])) << (8 * i);
+    if (b.size() < 8 && (static_cast<unsigned char>(b.back()) & 0x80))
+      v |= ~0ull << (8 * b.size());  // sign-extend
     return static_cast<std::int64_t>(v);
   }
   void push(ValuePtr v) { stack_.push_back(std::move(v)); }
@@ -187,9 +320,11 @@ class Machine {
       return v;
     }
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
-      if (args->items.size() < 4 || args->items[0]->kind != Value::Kind::Storage) fail("bad tensor arguments");
+      if (args->items.size() < 4 || args->items[0]->kind != Value::Kind::Storage)
+        fail("bad tensor arguments");
       auto v = make(Value::Kind::Tensor);
-      v->tensor = args->items[0]->tensor.as_strided(int_tuple(args->items[2]), int_tuple(args->items[3]), args->items[1]->integer);
+      v->tensor = args->items[0]->tensor.as_strided(int_tuple(args->items[2]), int_tuple(args->items[3]),
+                                                    args->items[1]->integer);
       return v;
     }
     if (name == "torch.jit._pickle.restore_type_tag") {  // LibTorch's pickler wraps typed dicts/lists
@@ -207,7 +342,8 @@ class Machine {
 
   ValuePtr persistent(const ValuePtr& id) {
     // ('storage', <storage class>, key, location, numel)
-    if (id->kind != Value::Kind::Tuple || id->items.size() < 5 || id->items[0]->text != "storage") fail("unsupported persistent id");
+    if (id->kind != Value::Kind::Tuple || id->items.size() < 5 || id->items[0]->text != "storage")
+      fail("unsupported persistent id");
     const std::string& key = id->items[2]->text;
     auto cached = storages_.find(key);
     if (cached != storages_.end()) return cached->second;

@@ -23,14 +23,15 @@ struct Value {
   bool boolean = false;
   std::int64_t integer = 0;
   double real = 0;
-  std::string text;                                   // String; Global/Object: "module.name"
-  at::Tensor tensor;                                  // Tensor; Storage: the flat storage
-  std::vector<ValuePtr> items;                        // List, Tuple
-  std::vector<std::pair<ValuePtr, ValuePtr>> entries; // Dict (in insertion order)
+  std::string text;                                    // String; Global/Object: "module.name"
+  at::Tensor tensor;                                   // Tensor; Storage: the flat storage
+  std::vector<ValuePtr> items;                         // List, Tuple
+  std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // Dict (in insertion order)
 };
 
 // Returns the storage tensor (1-D, `numel` elements of `scalar_type`) for a persistent id.
-using StorageLoader = std::function<at::Tensor(const std::string& key, at::ScalarType type, std::int64_t numel)>;
+using StorageLoader =
+    std::function<at::Tensor(const std::string& key, at::ScalarType type, std::int64_t numel)>;
 
 // Runs the pickle program in `bytes`. `where` names the file in errors (FormatError).
 ValuePtr unpickle(const std::string& bytes, const StorageLoader& load_storage, const std::string& where);

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-
 #include <nlohmann/json.hpp>
 
 #include "common/models/checkpoint/pickle_reader.h"
@@ -49,9 +48,11 @@ StateDict read_torch_zip_checkpoint(const std::string& path) {
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const c10::Error& e) {
-    throw FormatError(path, "not a readable PyTorch zip checkpoint (" + std::string(e.what_without_backtrace()) + ")");
+    throw FormatError(
+        path, "not a readable PyTorch zip checkpoint (" + std::string(e.what_without_backtrace()) + ")");
   }
-  if (!reader->hasRecord("data.pkl")) throw FormatError(path, "PyTorch zip checkpoint without data.pkl (a TorchScript archive?)");
+  if (!reader->hasRecord("data.pkl"))
+    throw FormatError(path, "PyTorch zip checkpoint without data.pkl (a TorchScript archive?)");
   auto [pickle_data, pickle_size] = reader->getRecord("data.pkl");
   std::string program(static_cast<const char*>(pickle_data.get()), pickle_size);
   auto load_storage = [&](const std::string& key, at::ScalarType type, std::int64_t numel) {
@@ -88,20 +89,23 @@ StateDict read_safetensors(const std::string& path) {
     throw FormatError(path, std::string("bad safetensors header: ") + e.what());
   }
   static const std::map<std::string, at::ScalarType> kTypes = {
-      {"F32", at::kFloat}, {"F64", at::kDouble}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"I64", at::kLong},
-      {"I32", at::kInt},   {"I16", at::kShort},  {"I8", at::kChar},  {"U8", at::kByte},       {"BOOL", at::kBool}};
+      {"F32", at::kFloat}, {"F64", at::kDouble}, {"F16", at::kHalf},  {"BF16", at::kBFloat16},
+      {"I64", at::kLong},  {"I32", at::kInt},    {"I16", at::kShort}, {"I8", at::kChar},
+      {"U8", at::kByte},   {"BOOL", at::kBool}};
   const std::size_t data_start = 8 + header_size;
   StateDict out;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
     auto type = kTypes.find(info.value("dtype", ""));
-    if (type == kTypes.end()) throw FormatError(path, "tensor " + name + " has unsupported dtype " + info.value("dtype", "?"));
+    if (type == kTypes.end())
+      throw FormatError(path, "tensor " + name + " has unsupported dtype " + info.value("dtype", "?"));
     std::vector<std::int64_t> shape = info.at("shape").get<std::vector<std::int64_t>>();
     auto offsets = info.at("data_offsets").get<std::vector<std::uint64_t>>();
     at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type->second));
     std::size_t bytes = static_cast<std::size_t>(t.numel()) * t.element_size();
     if (offsets.size() != 2 || offsets[1] - offsets[0] != bytes || data_start + offsets[1] > file.size())
-      throw FormatError(path, "tensor " + name + ": data offsets do not match its shape and dtype, or exceed the file");
+      throw FormatError(
+          path, "tensor " + name + ": data offsets do not match its shape and dtype, or exceed the file");
     std::memcpy(t.data_ptr(), file.data() + data_start + offsets[0], bytes);
     out[name] = t;
   }
@@ -113,8 +117,10 @@ StateDict read_checkpoint(const std::string& path) {
   if (head.size() >= 2 && head[0] == 'P' && head[1] == 'K') return read_torch_zip_checkpoint(path);
   if (head.size() == 9 && head[8] == '{') return read_safetensors(path);
   if (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x80)
-    throw FormatError(path, "legacy (pre-1.6) torch.save format: load it in Python and save it again with torch.save "
-                            "(the default zip format) or as safetensors");
+    throw FormatError(
+        path,
+        "legacy (pre-1.6) torch.save format: load it in Python and save it again with torch.save "
+        "(the default zip format) or as safetensors");
   throw FormatError(path, "unknown checkpoint format (expected a PyTorch zip .pth or a .safetensors file)");
 }
 

@@ -1,0 +1,235 @@
+#include "common/grid/settings.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+
+#include "common/util/error.h"
+#include "common/util/excerpt.h"
+
+namespace cfm {
+namespace {
+
+using nlohmann::json;
+using T = SettingType;
+using G = SettingGroup;
+
+Setting plain(std::string name, T type, G group, bool in_key, std::string help,
+              std::optional<long long> minimum = std::nullopt) {
+  Setting s;
+  s.name = std::move(name);
+  s.type = type;
+  s.group = group;
+  s.in_key = in_key;
+  s.help = std::move(help);
+  s.minimum = minimum;
+  return s;
+}
+
+// A setting with its place in the typed configuration (read by `get`, written by `set`).
+template <typename Get, typename Set>
+Setting typed(std::string name, T type, G group, bool in_key, std::string help,
+              std::optional<long long> minimum, Get get, Set set) {
+  Setting s = plain(std::move(name), type, group, in_key, std::move(help), minimum);
+  s.get = get;
+  s.set = set;
+  return s;
+}
+
+std::vector<Setting> make_table() {
+  using C = CfmSettings;
+  const std::optional<long long> positive = 1, none = std::nullopt;
+  std::vector<Setting> t = {
+      plain("method", T::Text, G::Job, true,
+            "cfm (the method) or noop (sleeps; for orchestration tests and benchmarks)"),
+      plain("dataset", T::Path, G::Job, false, "dataset root (MVTec 3D-AD layout, preprocessed)"),
+      plain("dataset_name", T::Text, G::Job, true,
+            "name shown in tables (default: the dataset folder's name)"),
+      plain("category", T::Text, G::Job, true, "category folder"),
+      plain("preset", T::Text, G::Job, true, "backbone preset: paper or demo"),
+      typed(
+          "vit_weights", T::Path, G::Backbone, false,
+          "DINO ViT weights file (.pth or .safetensors, timm/DINO layout)", none,
+          [](const C& c) { return json(c.backbone.vit_weights); },
+          [](C& c, const json& v) { c.backbone.vit_weights = v.get<std::string>(); }),
+      typed(
+          "point_mae_weights", T::Path, G::Backbone, false, "Point-MAE weights file (pretrain.pth layout)",
+          none, [](const C& c) { return json(c.backbone.point_mae_weights); },
+          [](C& c, const json& v) { c.backbone.point_mae_weights = v.get<std::string>(); }),
+      typed(
+          "vit_heads", T::Integer, G::Backbone, true, "ViT attention heads", positive,
+          [](const C& c) { return json(c.backbone.vit.heads); },
+          [](C& c, const json& v) { c.backbone.vit.heads = v.get<int>(); }),
+      typed(
+          "point_mae_heads", T::Integer, G::Backbone, true, "Point-MAE attention heads", positive,
+          [](const C& c) { return json(c.backbone.point_mae.heads); },
+          [](C& c, const json& v) { c.backbone.point_mae.heads = v.get<int>(); }),
+      typed(
+          "image_size", T::Integer, G::Backbone, true, "ViT input side (must match the position embedding)",
+          positive, [](const C& c) { return json(c.backbone.vit.image_size); },
+          [](C& c, const json& v) { c.backbone.vit.image_size = v.get<int>(); }),
+      typed(
+          "groups", T::Integer, G::Backbone, true, "Point-MAE FPS centres G", positive,
+          [](const C& c) { return json(c.backbone.point_mae.groups); },
+          [](C& c, const json& v) { c.backbone.point_mae.groups = v.get<int>(); }),
+      typed(
+          "group_size", T::Integer, G::Backbone, true, "Point-MAE points per group k", positive,
+          [](const C& c) { return json(c.backbone.point_mae.group_size); },
+          [](C& c, const json& v) { c.backbone.point_mae.group_size = v.get<int>(); }),
+      typed(
+          "layers_kept", T::Integer, G::Backbone, true,
+          "transformer blocks kept in both backbones (12, 8, 4)", positive,
+          [](const C& c) { return json(c.backbone.layers_kept); },
+          [](C& c, const json& v) { c.backbone.layers_kept = v.get<int>(); }),
+      typed(
+          "mode", T::Text, G::Backbone, true,
+          "eval (deterministic) or official (BN batch statistics + DropPath)", none,
+          [](const C& c) { return json(mode_name(c.backbone.mode)); },
+          [](C& c, const json& v) { c.backbone.mode = parse_mode(v.get<std::string>()); }),
+      typed(
+          "grid", T::Integer, G::Backbone, true, "side of the pixel grid the features are aligned to",
+          positive, [](const C& c) { return json(c.backbone.grid); },
+          [](C& c, const json& v) { c.backbone.grid = v.get<int>(); }),
+      typed(
+          "epochs", T::Integer, G::Training, true, "training epochs (also part of the checkpoint names)",
+          positive, [](const C& c) { return json(c.training.epochs); },
+          [](C& c, const json& v) { c.training.epochs = v.get<int>(); }),
+      typed(
+          "batch_size", T::Integer, G::Training, true,
+          "samples per batch (also part of the checkpoint names)", positive,
+          [](const C& c) { return json(c.training.batch_size); },
+          [](C& c, const json& v) { c.training.batch_size = v.get<int>(); }),
+      typed(
+          "lr", T::Real, G::Training, true, "Adam learning rate", none,
+          [](const C& c) { return json(c.training.lr); },
+          [](C& c, const json& v) { c.training.lr = v.get<double>(); }),
+      typed(
+          "seed", T::Integer, G::Training, true, "training seed (official: 115)", none,
+          [](const C& c) { return json(c.training.seed); },
+          [](C& c, const json& v) { c.training.seed = v.get<long long>(); }),
+      typed(
+          "eval_seed", T::Integer, G::Training, true, "inference seed (official: 42)", none,
+          [](const C& c) { return json(c.training.eval_seed); },
+          [](C& c, const json& v) { c.training.eval_seed = v.get<long long>(); }),
+      typed(
+          "shots", T::Integer, G::Training, true, "few-shot: train on k samples (0 = all)", 0,
+          [](const C& c) { return json(c.training.shots); },
+          [](C& c, const json& v) { c.training.shots = v.get<long long>(); }),
+      typed(
+          "split_seed", T::Integer, G::Training, true, "seed of the few-shot selection", none,
+          [](const C& c) { return json(c.training.split_seed); },
+          [](C& c, const json& v) { c.training.split_seed = v.get<long long>(); }),
+      typed(
+          "threads", T::Integer, G::Training, false, "LibTorch intra-op threads per job", positive,
+          [](const C& c) { return json(c.training.threads); },
+          [](C& c, const json& v) { c.training.threads = v.get<int>(); }),
+      plain("sleep_ms", T::Integer, G::Noop, true, "noop: how long the job takes"),
+      plain("fail_attempts", T::Integer, G::Noop, true, "noop: the first N attempts fail (tests of retries)"),
+  };
+  for (Setting& s : t)
+    if (s.name == "vit_weights" || s.name == "point_mae_weights") s.required = true;
+  return t;
+}
+
+}  // namespace
+
+const std::vector<Setting>& settings_table() {
+  static const std::vector<Setting> table = make_table();
+  return table;
+}
+
+const Setting* find_setting(const std::string& name) {
+  for (const Setting& s : settings_table())
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::string known_setting_names() {
+  std::vector<std::string> names;
+  for (const Setting& s : settings_table()) names.push_back(s.name);
+  std::sort(names.begin(), names.end());
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string flag_name(const std::string& setting_name) {
+  std::string flag = "--" + setting_name;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+void check_setting_value(const Setting& s, const json& value) {
+  bool ok = s.type == T::Integer ? value.is_number_integer()
+            : s.type == T::Real  ? value.is_number()
+                                 : value.is_string();
+  if (!ok) throw UsageError("setting '" + s.name + "' has the wrong type: " + excerpt(value.dump()));
+  if (value.is_string() && value.get_ref<const std::string&>().find('\0') != std::string::npos)
+    throw UsageError("setting '" + s.name + "' contains a NUL character");
+  if (s.minimum && value.get<long long>() < *s.minimum)
+    throw UsageError(*s.minimum == 1 ? "setting '" + s.name + "' must be positive"
+                                     : fmt::format("setting '{}' must be at least {}", s.name, *s.minimum));
+}
+
+json parse_setting_text(const Setting& s, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    if (s.type == T::Integer) {
+      long long n = std::stoll(text, &used);
+      if (used == text.size()) return n;
+    } else if (s.type == T::Real) {
+      double x = std::stod(text, &used);
+      if (used == text.size()) return x;
+    } else {
+      return text;
+    }
+  } catch (const std::exception&) {
+  }
+  throw UsageError("setting '" + s.name + "' must be " + (s.type == T::Integer ? "an integer" : "a number") +
+                   ", not '" + excerpt(text) + "'");
+}
+
+CfmSettings cfm_defaults(const std::string& preset) { return {backbone_preset(preset), TrainingSettings{}}; }
+
+CfmSettings cfm_settings(const json& resolved) {
+  CfmSettings c = cfm_defaults(resolved.at("preset").get<std::string>());
+  for (const Setting& s : settings_table())
+    if (s.set) s.set(c, resolved.at(s.name));
+  return c;
+}
+
+void apply_settings_yaml(CfmSettings& c, const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw IoError(path, "cannot open configuration file");
+  } catch (const YAML::Exception& e) {
+    throw FormatError(path, std::string("invalid YAML: ") + e.what());
+  }
+  if (root["backbone"]) root = root["backbone"];
+  std::vector<std::string> known = {"preset"};
+  for (const Setting& s : settings_table())
+    if (s.set) known.push_back(s.name);
+  for (const auto& item : root) {
+    std::string key = item.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      throw FormatError(path, fmt::format("unknown key '{}' at line {} (known: {})", key,
+                                          item.first.Mark().line + 1, fmt::join(known, ", ")));
+  }
+  if (root["preset"]) {
+    CfmSettings preset = cfm_defaults(root["preset"].as<std::string>());
+    preset.backbone.vit_weights = c.backbone.vit_weights;
+    preset.backbone.point_mae_weights = c.backbone.point_mae_weights;
+    preset.training = c.training;
+    c = preset;
+  }
+  for (const auto& item : root) {
+    const Setting* s = find_setting(item.first.as<std::string>());
+    if (!s || !s->set) continue;  // preset, applied above
+    json value = parse_setting_text(*s, item.second.as<std::string>());
+    check_setting_value(*s, value);
+    s->set(c, value);
+  }
+}
+
+}  // namespace cfm

@@ -1,0 +1,91 @@
+// Every setting of a job, defined once (docs/architecture.md §3, §7): its name (as in grid files,
+// --config YAML and job JSON; with dashes, the CLI flag), type, help, whether it changes results (part of
+// the job key), its default and where it lives in the typed configuration. The grid parser, job
+// resolution and keys, the coordinator's and the worker's checks, the job executor, the flags of
+// `cfm features`, `cfm train` and `cfm eval`, and --config files all read this one table, so a setting
+// cannot be known to one of them and silently missed by another.
+//
+//   const Setting* s = find_setting("layers_kept");   // Integer, Backbone, in the key, minimum 1
+//   CfmSettings c = cfm_defaults("demo");            // the demo backbones, the official training values
+//   s->set(c, 8);                                      // c.backbone.layers_kept == 8
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/models/backbone_config.h"
+
+namespace cfm {
+
+enum class SettingType { Integer, Real, Text, Path };
+
+enum class SettingGroup {
+  Job,       // what a job is about: method, dataset, category, preset
+  Backbone,  // the frozen backbones (method.md §3)
+  Training,  // mapping networks, seeds, few-shot split, threads (method.md §4-5)
+  Noop,      // the timing-only method used by orchestration tests and benchmarks
+};
+
+// The training and inference values of a CFM job that are not backbone settings.
+struct TrainingSettings {
+  int epochs = 50;
+  int batch_size = 4;
+  double lr = 1e-3;
+  long long seed = 115;      // training: mapping-network initialisation, shuffling, official-mode DropPath
+  long long eval_seed = 42;  // inference: official-mode DropPath
+  long long shots = 0;       // few-shot: train on k samples (0 = all)
+  long long split_seed = 0;  // which k samples
+  int threads = 1;           // LibTorch intra-op threads
+};
+
+// Every value of a CFM job, typed.
+struct CfmSettings {
+  BackboneConfig backbone;
+  TrainingSettings training;
+};
+
+struct Setting {
+  std::string name;
+  SettingType type = SettingType::Text;
+  SettingGroup group = SettingGroup::Job;
+  bool in_key = true;  // false for execution-only settings (paths are fingerprinted instead, threads)
+  std::string help;
+  std::optional<long long> minimum;  // integers: the smallest allowed value
+  bool required = false;             // a CFM job cannot run without it (no default)
+  // Backbone and Training settings: the value in, and into, the typed configuration.
+  std::function<nlohmann::json(const CfmSettings&)> get;
+  std::function<void(CfmSettings&, const nlohmann::json&)> set;
+};
+
+const std::vector<Setting>& settings_table();
+
+// nullptr when no setting has that name.
+const Setting* find_setting(const std::string& name);
+
+// Comma-separated names of every setting, for error messages.
+std::string known_setting_names();
+
+// "layers_kept" -> "--layers-kept".
+std::string flag_name(const std::string& setting_name);
+
+// Whether `value` has the setting's JSON type (integers for Integer, any number for Real, strings
+// otherwise) and is at least its minimum; UsageError naming the setting when not.
+void check_setting_value(const Setting& setting, const nlohmann::json& value);
+
+// A value given as text (a CLI flag, a YAML scalar) as JSON of the setting's type; UsageError otherwise.
+nlohmann::json parse_setting_text(const Setting& setting, const std::string& text);
+
+// The named backbone preset with the official training values.
+CfmSettings cfm_defaults(const std::string& preset);
+
+// The typed values of a resolved CFM job configuration (every Backbone and Training setting present).
+CfmSettings cfm_settings(const nlohmann::json& resolved);
+
+// Applies a YAML file of settings (optionally under a `backbone:` key): `preset` first, then every other
+// key, each a Backbone or Training setting. FormatError names an unknown key and its line.
+void apply_settings_yaml(CfmSettings& settings, const std::string& path);
+
+}  // namespace cfm
