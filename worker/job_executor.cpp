@@ -11,21 +11,18 @@
 #include <numeric>
 #include <thread>
 
-#include "common/cfm/evaluator.h"
-#include "common/cfm/trainer.h"
+#include "common/cfm/cfm_method.h"
 #include "common/data/dataset.h"
 #include "common/data/few_shot.h"
 #include "common/grid/settings.h"
 #include "common/models/compute_device.h"
 #include "common/util/error.h"
+#include "common/util/stopwatch.h"
 
 namespace fs = std::filesystem;
 
 namespace cfm {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::int64_t peak_rss_bytes() {
   rusage usage{};
@@ -33,21 +30,14 @@ std::int64_t peak_rss_bytes() {
   return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
-std::int64_t parameter_count(CrossmodalMappers& mappers) {
-  std::int64_t n = 0;
-  for (auto* net : {&mappers.to_3d, &mappers.to_2d})
-    for (const auto& p : (*net)->parameters()) n += p.numel();
-  return n;
-}
-
 nlohmann::json execute_noop(const nlohmann::json& c, const JobContext& context) {
-  auto start = Clock::now();
+  Stopwatch total;
   std::this_thread::sleep_for(std::chrono::milliseconds(c["sleep_ms"].get<long long>()));
   if (context.attempt <= c["fail_attempts"].get<int>())
     throw Error(fmt::format("noop job fails on purpose on attempt {} (fail_attempts = {})", context.attempt,
                             c["fail_attempts"].get<int>()));
   return {{"metrics", {{"noop", 1.0}}},
-          {"timings", {{"total", since(start)}}},
+          {"timings", {{"total", total.seconds()}}},
           {"resources", {{"device", context.device}, {"peak_rss_bytes", peak_rss_bytes()}}}};
 }
 
@@ -56,70 +46,44 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   // smoothing stay on the CPU). A CUDA slot in a CPU-only build fails the job with the reason.
   const at::Device device = parse_compute_device(context.device);
   reset_peak_gpu_memory(device);
-  auto total = Clock::now();
+  Stopwatch total, stage;
   const CfmSettings settings = cfm_settings(c);
   at::set_num_threads(settings.training.threads);
-  BackboneConfig config = settings.backbone;
-  std::string category = c["category"];
+  const std::string category = c["category"];
   nlohmann::json timings = nlohmann::json::object();
 
-  auto start = Clock::now();
   Dataset dataset(c["dataset"].get<std::string>());
-  std::vector<SampleFiles> train = dataset.samples(category, "train");
-  if (settings.training.shots > 0)
-    train = select_few_shot(train, static_cast<std::size_t>(settings.training.shots),
-                            static_cast<std::uint64_t>(settings.training.split_seed));
+  std::vector<SampleFiles> train = training_samples(dataset, category, settings.training);
   std::vector<SampleFiles> test = dataset.samples(category, "test");
-  FeatureExtractor extractor(config, device);
-  FeatureCache cache(context.cache_dir.empty()
-                         ? (fs::path(context.run_dir).parent_path() / "feature-cache").string()
-                         : context.cache_dir,
-                     config);
-  timings["load"] = since(start);
+  CfmMethod method(settings, category, device,
+                   context.cache_dir.empty()
+                       ? (fs::path(context.run_dir).parent_path() / "feature-cache").string()
+                       : context.cache_dir);
+  timings["load"] = stage.restart();
 
-  config.seed = static_cast<std::uint64_t>(settings.training.seed);  // also seeds the mapping networks
-  extractor.reseed(config.seed);
-  CrossmodalMappers mappers =
-      make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels(), config.seed);
-  TrainOptions options;
-  options.epochs = settings.training.epochs;
-  options.batch_size = settings.training.batch_size;
-  options.learning_rate = settings.training.lr;
-  options.seed = config.seed;
-  TrainReport report = train_mappers(mappers, extractor, cache, train, options);
+  FitResult fit = method.fit(train, context.run_dir);
+  const TrainReport& report = fit.report;
   // Eval mode: "extract" is reading the training samples and their backbone outputs (cache or backbones),
   // done once before the epochs. Official mode reruns the backbones inside every epoch.
-  if (config.mode == BackboneMode::Eval)
+  if (settings.backbone.mode == BackboneMode::Eval)
     timings["extract"] = report.prepare_seconds;
   else
     timings["load"] = timings["load"].get<double>() + report.prepare_seconds;
   double train_seconds = std::accumulate(report.epoch_seconds.begin(), report.epoch_seconds.end(), 0.0);
   timings["train"] = train_seconds;
-  timings["train_per_epoch"] = train_seconds / options.epochs;
-
-  fs::create_directories(context.run_dir);
+  timings["train_per_epoch"] = train_seconds / settings.training.epochs;
   nlohmann::json artifacts = {{"run_dir", context.run_dir}};
-  std::int64_t model_bytes = 0;
-  for (auto [direction, network] :
-       {std::pair{"2Dto3D", &mappers.to_3d}, std::pair{"3Dto2D", &mappers.to_2d}}) {
-    fs::path path = fs::path(context.run_dir) /
-                    mapping_checkpoint_name(direction, category, options.epochs, options.batch_size);
-    save_mapping_network(*network, path.string());
-    model_bytes += static_cast<std::int64_t>(fs::file_size(path));
-    artifacts[std::string("checkpoint_") + direction] = path.string();
-  }
+  for (const auto& [kind, path] : fit.artifacts) artifacts[kind] = path;
 
-  extractor.reseed(static_cast<std::uint64_t>(settings.training.eval_seed));
-  fs::path eval_dir = fs::path(context.run_dir) / "eval";
-  fs::create_directories(eval_dir);
   // Test samples bypass the cache: inference_fps is then the full pipeline (backbones included) in every job.
-  FeatureCache no_cache("", config);
-  CategoryEvaluation evaluation = evaluate_category(mappers, extractor, no_cache, test, eval_dir.string());
+  fs::path eval_dir = fs::path(context.run_dir) / "eval";
+  CategoryEvaluation evaluation = method.evaluate(test, eval_dir.string(), {}, false);
   timings["infer"] = evaluation.seconds_per_sample * static_cast<double>(test.size());
   timings["metrics"] = evaluation.metrics_seconds;
-  timings["total"] = since(total);
+  timings["total"] = total.seconds();
   artifacts["maps"] = (eval_dir / "maps").string();
   artifacts["metrics_json"] = (eval_dir / "metrics.json").string();
+  const std::int64_t model_bytes = fit.model_bytes;
 
   nlohmann::json metrics = nlohmann::json::parse(evaluation_json(evaluation.metrics, {}));
   nlohmann::json result = {
@@ -132,13 +96,13 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
       {"resources",
        {{"device", context.device},
         {"peak_rss_bytes", peak_rss_bytes()},
-        {"parameters", parameter_count(mappers)},
+        {"parameters", method.parameter_count()},
         {"model_bytes", model_bytes},
         {"inference_fps", 1.0 / evaluation.seconds_per_sample}}},
       {"artifacts", artifacts},
       {"train_files", sample_names(train)},
       {"epoch_loss", report.epoch_loss},
-      {"cache", {{"hits", cache.hits()}, {"misses", cache.misses()}}},
+      {"cache", {{"hits", method.cache_hits()}, {"misses", method.cache_misses()}}},
       {"pro_curve", {{"fpr", evaluation.metrics.curve.fpr}, {"pro", evaluation.metrics.curve.pro}}},
       {"config", c}};
   if (auto gpu_bytes = peak_gpu_memory_bytes(device)) result["resources"]["peak_gpu_bytes"] = *gpu_bytes;

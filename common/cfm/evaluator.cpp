@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include "common/data/sample_loader.h"
 #include "common/data/tiff_io.h"
 #include "common/util/error.h"
+#include "common/util/stopwatch.h"
 
 namespace fs = std::filesystem;
 
@@ -44,7 +44,7 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
   double seconds = 0;
   for (const SampleFiles& files : test) {
     SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
-    auto start = std::chrono::steady_clock::now();
+    Stopwatch inference;
     AlignedFeatures a = extractor.align(cache.outputs(extractor, files, sample.rgb, sample.cloud));
     // The networks run only on pixels with a 3D feature: the scores of the others are zeroed anyway.
     at::Tensor keep = (~a.empty).nonzero().squeeze(1);
@@ -54,7 +54,7 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
     xyz_prediction.index_copy_(0, keep, mappers.to_3d->forward(a.rgb_patch.index_select(0, keep)));
     AnomalyMaps scored =
         score_sample(a.rgb_patch, rgb_prediction, a.xyz_patch, xyz_prediction, a.empty, config.grid);
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    seconds += inference.seconds();
     Image<float> map = to_image(scored.combined);
     ImageU8 mask(config.grid, config.grid, 1);
     at::Tensor gt = sample.gt.reshape({-1}).contiguous();
@@ -78,10 +78,9 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
     maps.masks.push_back(std::move(mask));
   }
   CategoryEvaluation result;
-  auto metrics_start = std::chrono::steady_clock::now();
+  Stopwatch metrics;
   result.metrics = evaluate_maps(maps, {}, options);
-  result.metrics_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - metrics_start).count();
+  result.metrics_seconds = metrics.seconds();
   result.seconds_per_sample = seconds / static_cast<double>(test.size());
   std::ofstream scores(fs::path(out_dir) / "scores.csv");
   scores << "map,score,label\n";

@@ -4,11 +4,11 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cmath>
 
 #include "common/data/sample_loader.h"
 #include "common/util/error.h"
+#include "common/util/stopwatch.h"
 
 namespace cfm {
 namespace {
@@ -30,7 +30,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   const bool official = config.mode == BackboneMode::Official;
   // Eval mode: backbone outputs are computed (or read from the cache) once, as they do not change between
   // epochs, so later epochs run no backbone. Official mode keeps the inputs and reruns the backbones.
-  auto prepare_start = std::chrono::steady_clock::now();
+  Stopwatch prepare;
   std::vector<BackboneOutputs> prepared(train.size());
   std::vector<SampleTensors> inputs(official ? train.size() : 0);
   for (std::size_t i = 0; i < train.size(); ++i) {
@@ -40,8 +40,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
     else
       prepared[i] = cache.outputs(extractor, train[i], sample.rgb, sample.cloud);
   }
-  const double prepare_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - prepare_start).count();
+  const double prepare_seconds = prepare.seconds();
   // Eval mode: the loss rows of a sample (its aligned non-empty pixels) are the same every epoch, so they
   // are kept in memory while they fit the budget; beyond it they are recomputed (same values either way).
   std::vector<std::pair<at::Tensor, at::Tensor>> kept_rows(train.size());
@@ -71,7 +70,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   TrainReport report;
   report.prepare_seconds = prepare_seconds;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    auto start = std::chrono::steady_clock::now();
+    Stopwatch epoch_time;
     at::Tensor order =
         torch::randperm(static_cast<std::int64_t>(train.size()), shuffle, torch::kInt64);  // shuffle = True
     double loss_sum = 0;
@@ -101,8 +100,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
       ++batches;
     }
     report.epoch_loss.push_back(loss_sum / batches);
-    report.epoch_seconds.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    report.epoch_seconds.push_back(epoch_time.seconds());
     if (progress) progress(epoch + 1, report.epoch_loss.back());
   }
   mappers.to_3d->eval();

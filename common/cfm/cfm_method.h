@@ -1,0 +1,44 @@
+// CFM as a CategoryMethod (docs/method.md §3-6): frozen backbones with a feature cache, two mapping
+// networks trained with the masked cosine losses, scored by the product of the two discrepancies.
+// Seeds as the official code: fit() runs from the training seed (115), evaluate() from the inference
+// seed (42).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/cfm/category_method.h"
+#include "common/cfm/feature_cache.h"
+#include "common/cfm/feature_extractor.h"
+#include "common/cfm/mapping_network.h"
+#include "common/grid/settings.h"
+
+namespace cfm {
+
+class CfmMethod : public CategoryMethod {
+ public:
+  // `cache_dir` empty: no feature cache. The backbones load here (Error naming a bad weights file).
+  CfmMethod(const CfmSettings& settings, std::string category, at::Device device,
+            const std::string& cache_dir);
+
+  FitResult fit(const std::vector<SampleFiles>& train, const std::string& out_dir,
+                const std::function<void(int, double)>& progress = {}) override;
+  void load(const std::string& dir) override;
+  CategoryEvaluation evaluate(const std::vector<SampleFiles>& test, const std::string& out_dir,
+                              const EvaluationOptions& options, bool use_cache) override;
+  std::int64_t parameter_count() override;
+  std::size_t cache_hits() const override { return cache_.hits(); }
+  std::size_t cache_misses() const override { return cache_.misses(); }
+
+  // The official checkpoint file name of one direction ("2Dto3D" or "3Dto2D") for these settings.
+  std::string checkpoint_name(const std::string& direction) const;
+
+ private:
+  CfmSettings settings_;
+  std::string category_;
+  FeatureExtractor extractor_;
+  FeatureCache cache_;
+  std::optional<CrossmodalMappers> mappers_;
+};
+
+}  // namespace cfm
