@@ -23,6 +23,7 @@ void add_setting_options(CLI::App* cmd, SettingFlags& f, const std::vector<std::
     const Setting* s = find_setting(name);
     CFM_ASSERT(s && s->set);
     std::string flags = flag_name(name);
+    for (const std::string& former : former_setting_names(name)) flags += "," + flag_name(former);
     if (auto a = aliases.find(name); a != aliases.end())
       for (const std::string& alias : a->second) flags += "," + alias;
     std::string help = s->help + (name == "threads" ? " (default: every core)" : "");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/grid/settings.h"
 #include "common/store/sqlite.h"
 #include "common/util/error.h"
 
@@ -60,7 +61,8 @@ std::vector<std::pair<std::string, std::string>> parse_where(const std::string& 
     auto eq = clause.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == clause.size())
       throw UsageError("--where clause '" + clause + "' is not setting=value");
-    clauses.emplace_back(clause.substr(0, eq), clause.substr(eq + 1));
+    clauses.emplace_back(canonical_setting_name(clause.substr(0, eq)),
+                         clause.substr(eq + 1));  // old names too
     if (end == std::string::npos) break;
     start = end + 1;
   }

@@ -43,8 +43,11 @@ class GridParser {
   nlohmann::json settings(const YAML::Node& map, const char* section) const {
     if (!map.IsMap()) fail(map, std::string("'") + section + "' must be a mapping of setting: value");
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& entry : map)
-      out[entry.first.as<std::string>()] = value(entry.first.as<std::string>(), entry.second);
+    for (const auto& entry : map) {
+      std::string key = canonical_setting_name(entry.first.as<std::string>());  // old names still read
+      if (out.contains(key)) fail(entry.first, "setting '" + key + "' is given twice");
+      out[key] = value(key, entry.second);
+    }
     return out;
   }
 
@@ -106,7 +109,7 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
   if (root["axes"]) {
     if (!root["axes"].IsMap()) p.fail(root["axes"], "'axes' must be a mapping of setting: [values]");
     for (const auto& axis : root["axes"]) {
-      std::string key = axis.first.as<std::string>();
+      std::string key = canonical_setting_name(axis.first.as<std::string>());
       if (!axis.second.IsSequence() || axis.second.size() == 0)
         p.fail(axis.second, "axis '" + key + "' must be a non-empty list");
       if (fixed.contains(key)) p.fail(axis.first, "'" + key + "' is both fixed and an axis");

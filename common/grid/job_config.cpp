@@ -44,7 +44,12 @@ void resolve_cfm(nlohmann::json& c) {
 }  // namespace
 
 nlohmann::json resolve_job_config(const nlohmann::json& settings, const std::string& base_dir) {
-  nlohmann::json c = settings;
+  nlohmann::json c = nlohmann::json::object();
+  for (const auto& [key, value] : settings.items()) {
+    std::string name = canonical_setting_name(key);  // old names of renamed settings still read
+    if (c.contains(name)) throw UsageError("setting '" + name + "' is given twice (once as '" + key + "')");
+    c[name] = value;
+  }
   for (const auto& [key, value] : c.items()) check_type(key, value);
   fill(c, "method", "cfm");
   for (auto& [key, value] : c.items())
@@ -117,7 +122,7 @@ std::string Fingerprints::category(const std::string& dataset, const std::string
 std::string job_key(const nlohmann::json& config, Fingerprints& fingerprints) {
   nlohmann::json keyed = nlohmann::json::object();
   for (const auto& [key, value] : config.items())
-    if (find_setting(key)->in_key) keyed[key] = value;
+    if (const Setting* s = find_setting(key); s->in_key) keyed[key_name(*s)] = value;
   keyed["method_version"] = kMethodVersion;
   if (config["method"] == "cfm") {
     keyed["vit_weights_sha256"] = fingerprints.file(config["vit_weights"]);

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <map>
 
 #include "common/util/error.h"
 #include "common/util/excerpt.h"
@@ -88,8 +89,9 @@ std::vector<Setting> make_table() {
           [](const C& c) { return json(mode_name(c.backbone.mode)); },
           [](C& c, const json& v) { c.backbone.mode = parse_mode(v.get<std::string>()); }),
       typed(
-          "grid", T::Integer, G::Backbone, true, "side of the pixel grid the features are aligned to",
-          positive, [](const C& c) { return json(c.backbone.grid); },
+          "feature_grid", T::Integer, G::Backbone, true,
+          "side of the pixel grid the features are aligned to (formerly 'grid')", positive,
+          [](const C& c) { return json(c.backbone.grid); },
           [](C& c, const json& v) { c.backbone.grid = v.get<int>(); }),
       typed(
           "epochs", T::Integer, G::Training, true, "training epochs (also part of the checkpoint names)",
@@ -127,8 +129,10 @@ std::vector<Setting> make_table() {
       plain("sleep_ms", T::Integer, G::Noop, true, "noop: how long the job takes"),
       plain("fail_attempts", T::Integer, G::Noop, true, "noop: the first N attempts fail (tests of retries)"),
   };
-  for (Setting& s : t)
+  for (Setting& s : t) {
     if (s.name == "vit_weights" || s.name == "point_mae_weights") s.required = true;
+    if (s.name == "feature_grid") s.key_name = "grid";  // keys from before the rename stay valid
+  }
   return t;
 }
 
@@ -143,6 +147,28 @@ const Setting* find_setting(const std::string& name) {
   for (const Setting& s : settings_table())
     if (s.name == name) return &s;
   return nullptr;
+}
+
+// Renamed settings: old name -> new name.
+const std::map<std::string, std::string>& renamed_settings() {
+  static const std::map<std::string, std::string> renamed = {{"grid", "feature_grid"}};
+  return renamed;
+}
+
+std::string canonical_setting_name(const std::string& name) {
+  auto it = renamed_settings().find(name);
+  return it == renamed_settings().end() ? name : it->second;
+}
+
+std::vector<std::string> former_setting_names(const std::string& name) {
+  std::vector<std::string> former;
+  for (const auto& [old_name, new_name] : renamed_settings())
+    if (new_name == name) former.push_back(old_name);
+  return former;
+}
+
+std::string key_name(const Setting& setting) {
+  return setting.key_name.empty() ? setting.name : setting.key_name;
 }
 
 std::string known_setting_names() {
@@ -211,7 +237,7 @@ void apply_settings_yaml(CfmSettings& c, const std::string& path) {
   for (const Setting& s : settings_table())
     if (s.set) known.push_back(s.name);
   for (const auto& item : root) {
-    std::string key = item.first.as<std::string>();
+    std::string key = canonical_setting_name(item.first.as<std::string>());
     if (std::find(known.begin(), known.end(), key) == known.end())
       throw FormatError(path, fmt::format("unknown key '{}' at line {} (known: {})", key,
                                           item.first.Mark().line + 1, fmt::join(known, ", ")));
@@ -224,7 +250,7 @@ void apply_settings_yaml(CfmSettings& c, const std::string& path) {
     c = preset;
   }
   for (const auto& item : root) {
-    const Setting* s = find_setting(item.first.as<std::string>());
+    const Setting* s = find_setting(canonical_setting_name(item.first.as<std::string>()));
     if (!s || !s->set) continue;  // preset, applied above
     json value = parse_setting_text(*s, item.second.as<std::string>());
     check_setting_value(*s, value);

@@ -55,6 +55,7 @@ struct Setting {
   std::string help;
   std::optional<long long> minimum;  // integers: the smallest allowed value
   bool required = false;             // a CFM job cannot run without it (no default)
+  std::string key_name;              // the name hashed into job keys when it differs (a renamed setting)
   // Backbone and Training settings: the value in, and into, the typed configuration.
   std::function<nlohmann::json(const CfmSettings&)> get;
   std::function<void(CfmSettings&, const nlohmann::json&)> set;
@@ -64,6 +65,16 @@ const std::vector<Setting>& settings_table();
 
 // nullptr when no setting has that name.
 const Setting* find_setting(const std::string& name);
+
+// The current name of a setting that was renamed ("grid" -> "feature_grid"); other names unchanged.
+// Grid files, --config files and flags accept the old names.
+std::string canonical_setting_name(const std::string& name);
+
+// The old names of a setting (for flag aliases).
+std::vector<std::string> former_setting_names(const std::string& name);
+
+// The name hashed into job keys (unchanged by a rename, so finished jobs keep their keys).
+std::string key_name(const Setting& setting);
 
 // Comma-separated names of every setting, for error messages.
 std::string known_setting_names();

@@ -61,6 +61,13 @@ CREATE TABLE resources (
 );
 CREATE TABLE artifacts (key TEXT NOT NULL REFERENCES jobs(key), kind TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (key, kind));
 )sql",
+      // 1 -> 2: the setting 'grid' (the pixel grid side) is called 'feature_grid' (job keys unchanged).
+      R"sql(
+UPDATE jobs SET config = json_remove(json_set(config, '$.feature_grid', json_extract(config, '$.grid')), '$.grid')
+  WHERE json_type(config, '$.grid') IS NOT NULL;
+UPDATE jobs SET axes = json_remove(json_set(axes, '$.feature_grid', json_extract(axes, '$.grid')), '$.grid')
+  WHERE json_type(axes, '$.grid') IS NOT NULL;
+)sql",
   };
   return steps;
 }

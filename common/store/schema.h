@@ -7,7 +7,7 @@ namespace cfm {
 
 class Database;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 void migrate(Database& db);
 

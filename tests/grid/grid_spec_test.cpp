@@ -71,7 +71,7 @@ TEST(GridSpec, CfmJobsGetEveryDefaultAndContentFingerprints) {
   const auto& c = g.jobs.at(0).config;
   EXPECT_EQ(c["dataset"], (dir.path() / "data").string());
   EXPECT_EQ(c["layers_kept"], 4);
-  EXPECT_EQ(c["grid"], 224);
+  EXPECT_EQ(c["feature_grid"], 224);
   EXPECT_EQ(c["epochs"], 50);
   EXPECT_EQ(c["seed"], 115);
   EXPECT_EQ(c["dataset_name"], "data");
@@ -165,7 +165,7 @@ TEST(JobConfig, ResolutionAndKeysStayAsTheyWere) {
                              {"group_size", 32},
                              {"layers_kept", 4},
                              {"mode", "eval"},
-                             {"grid", 224},
+                             {"feature_grid", 224},
                              {"epochs", 50},
                              {"batch_size", 4},
                              {"lr", 1e-3},
@@ -179,6 +179,24 @@ TEST(JobConfig, ResolutionAndKeysStayAsTheyWere) {
   EXPECT_EQ(typed.backbone.point_mae.groups, 128);
   EXPECT_EQ(typed.training.seed, 115);
   EXPECT_EQ(typed.backbone.vit_weights, "/w/v.pth");
+}
+
+TEST(GridSpec, TheRenamedGridSettingReadsUnderItsOldNameAndKeepsTheKey) {
+  Grid old_name = parse("fixed: {method: noop}\naxes: {grid: [112]}\n");
+  Grid new_name = parse("fixed: {method: noop, feature_grid: 112}\n");
+  EXPECT_EQ(old_name.jobs.at(0).config["feature_grid"], 112);
+  EXPECT_FALSE(old_name.jobs.at(0).config.contains("grid"));
+  EXPECT_EQ(old_name.axes, std::vector<std::string>{"feature_grid"});
+  // The key still hashes the old name: sha256 of {"category":"none","fail_attempts":0,"grid":112,
+  // "method":"noop","method_version":"cfm-method-1","sleep_ms":0}, computed independently.
+  Fingerprints fingerprints;
+  EXPECT_EQ(job_key(new_name.jobs.at(0).config, fingerprints),
+            "7343a0b16692cf1b1a15ebe728d951fb08eaa633557bba16e3177a097f9928a8");
+  EXPECT_NE(error_of("fixed: {method: noop, grid: 56, feature_grid: 56}\n").find("given twice"),
+            std::string::npos);
+  EXPECT_THROW(resolve_job_config({{"method", "noop"}, {"grid", 56}, {"feature_grid", 56}}, "/"), UsageError);
+  EXPECT_EQ(canonical_setting_name("grid"), "feature_grid");
+  EXPECT_EQ(former_setting_names("feature_grid"), std::vector<std::string>{"grid"});
 }
 
 TEST(Settings, OneTableServesFlagsTypesAndMinimums) {

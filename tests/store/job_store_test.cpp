@@ -103,6 +103,26 @@ TEST(JobStore, ReopensAtTheCurrentSchemaAndRefusesANewerOne) {
   EXPECT_THROW(JobStore(dir / "r.sqlite"), StoreError);
 }
 
+TEST(JobStore, SchemaTwoRenamesTheGridSettingOfStoredJobs) {
+  test::TempDir dir;
+  {
+    JobStore s(dir / "r.sqlite");
+    s.submit("g", "", jobs(1), 1, false, 0);
+    // As a version 1 database holds it: the pixel grid side under its old name, in config and axes.
+    s.database().exec(R"(UPDATE jobs SET config = '{"method":"noop","grid":56}', axes = '{"grid":56}')");
+    s.database().exec("PRAGMA user_version = 1");
+  }
+  JobStore migrated(dir / "r.sqlite");
+  Statement row = migrated.database().prepare("SELECT config, axes FROM jobs");
+  ASSERT_TRUE(row.step());
+  nlohmann::json config = nlohmann::json::parse(row.text(0)), axes = nlohmann::json::parse(row.text(1));
+  EXPECT_EQ(config, (nlohmann::json{{"method", "noop"}, {"feature_grid", 56}}));
+  EXPECT_EQ(axes, (nlohmann::json{{"feature_grid", 56}}));
+  Statement version = migrated.database().prepare("PRAGMA user_version");
+  ASSERT_TRUE(version.step());
+  EXPECT_EQ(version.integer(0), kSchemaVersion);
+}
+
 TEST(JobStore, ReadOnlyAccessWritesNothingAndRefusesForeignFiles) {
   test::TempDir dir;
   {
