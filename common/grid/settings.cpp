@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <type_traits>
 
 #include "common/util/error.h"
 #include "common/util/excerpt.h"
@@ -28,10 +29,24 @@ Setting plain(std::string name, T type, G group, bool in_key, std::string help,
   return s;
 }
 
-// A setting with its place in the typed configuration (read by `get`, written by `set`).
+// A setting stored in a field of the typed configuration: `field(c)` names it, for reading and writing
+// (a generic lambda, e.g. [](auto& c) -> auto& { return c.backbone.vit.heads; }).
+template <typename Field>
+Setting stored(std::string name, T type, G group, bool in_key, std::string help,
+               std::optional<long long> minimum, Field field) {
+  Setting s = plain(std::move(name), type, group, in_key, std::move(help), minimum);
+  s.get = [field](const CfmSettings& c) { return json(field(c)); };
+  s.set = [field](CfmSettings& c, const json& v) {
+    auto& target = field(c);
+    target = v.get<std::decay_t<decltype(target)>>();
+  };
+  return s;
+}
+
+// A setting whose JSON form differs from its field (the mode is text, stored as an enum).
 template <typename Get, typename Set>
-Setting typed(std::string name, T type, G group, bool in_key, std::string help,
-              std::optional<long long> minimum, Get get, Set set) {
+Setting with_accessors(std::string name, T type, G group, bool in_key, std::string help,
+                       std::optional<long long> minimum, Get get, Set set) {
   Setting s = plain(std::move(name), type, group, in_key, std::move(help), minimum);
   s.get = get;
   s.set = set;
@@ -49,83 +64,66 @@ std::vector<Setting> make_table() {
             "name shown in tables (default: the dataset folder's name)"),
       plain("category", T::Text, G::Job, true, "category folder"),
       plain("preset", T::Text, G::Job, true, "backbone preset: paper or demo"),
-      typed(
+      stored(
           "vit_weights", T::Path, G::Backbone, false,
           "DINO ViT weights file (.pth or .safetensors, timm/DINO layout)", none,
-          [](const C& c) { return json(c.backbone.vit_weights); },
-          [](C& c, const json& v) { c.backbone.vit_weights = v.get<std::string>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.backbone.vit_weights; }),
+      stored(
           "point_mae_weights", T::Path, G::Backbone, false, "Point-MAE weights file (pretrain.pth layout)",
-          none, [](const C& c) { return json(c.backbone.point_mae_weights); },
-          [](C& c, const json& v) { c.backbone.point_mae_weights = v.get<std::string>(); }),
-      typed(
+          none, [](auto& c) -> auto& { return c.backbone.point_mae_weights; }),
+      stored(
           "vit_heads", T::Integer, G::Backbone, true, "ViT attention heads", positive,
-          [](const C& c) { return json(c.backbone.vit.heads); },
-          [](C& c, const json& v) { c.backbone.vit.heads = v.get<int>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.backbone.vit.heads; }),
+      stored(
           "point_mae_heads", T::Integer, G::Backbone, true, "Point-MAE attention heads", positive,
-          [](const C& c) { return json(c.backbone.point_mae.heads); },
-          [](C& c, const json& v) { c.backbone.point_mae.heads = v.get<int>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.backbone.point_mae.heads; }),
+      stored(
           "image_size", T::Integer, G::Backbone, true, "ViT input side (must match the position embedding)",
-          positive, [](const C& c) { return json(c.backbone.vit.image_size); },
-          [](C& c, const json& v) { c.backbone.vit.image_size = v.get<int>(); }),
-      typed(
+          positive, [](auto& c) -> auto& { return c.backbone.vit.image_size; }),
+      stored(
           "groups", T::Integer, G::Backbone, true, "Point-MAE FPS centres G", positive,
-          [](const C& c) { return json(c.backbone.point_mae.groups); },
-          [](C& c, const json& v) { c.backbone.point_mae.groups = v.get<int>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.backbone.point_mae.groups; }),
+      stored(
           "group_size", T::Integer, G::Backbone, true, "Point-MAE points per group k", positive,
-          [](const C& c) { return json(c.backbone.point_mae.group_size); },
-          [](C& c, const json& v) { c.backbone.point_mae.group_size = v.get<int>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.backbone.point_mae.group_size; }),
+      stored(
           "layers_kept", T::Integer, G::Backbone, true,
           "transformer blocks kept in both backbones (12, 8, 4)", positive,
-          [](const C& c) { return json(c.backbone.layers_kept); },
-          [](C& c, const json& v) { c.backbone.layers_kept = v.get<int>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.backbone.layers_kept; }),
+      with_accessors(
           "mode", T::Text, G::Backbone, true,
           "eval (deterministic) or official (BN batch statistics + DropPath)", none,
           [](const C& c) { return json(mode_name(c.backbone.mode)); },
           [](C& c, const json& v) { c.backbone.mode = parse_mode(v.get<std::string>()); }),
-      typed(
+      stored(
           "feature_grid", T::Integer, G::Backbone, true,
           "side of the pixel grid the features are aligned to (formerly 'grid')", positive,
-          [](const C& c) { return json(c.backbone.grid); },
-          [](C& c, const json& v) { c.backbone.grid = v.get<int>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.backbone.grid; }),
+      stored(
           "epochs", T::Integer, G::Training, true, "training epochs (also part of the checkpoint names)",
-          positive, [](const C& c) { return json(c.training.epochs); },
-          [](C& c, const json& v) { c.training.epochs = v.get<int>(); }),
-      typed(
+          positive, [](auto& c) -> auto& { return c.training.epochs; }),
+      stored(
           "batch_size", T::Integer, G::Training, true,
           "samples per batch (also part of the checkpoint names)", positive,
-          [](const C& c) { return json(c.training.batch_size); },
-          [](C& c, const json& v) { c.training.batch_size = v.get<int>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.training.batch_size; }),
+      stored(
           "lr", T::Real, G::Training, true, "Adam learning rate", none,
-          [](const C& c) { return json(c.training.lr); },
-          [](C& c, const json& v) { c.training.lr = v.get<double>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.training.lr; }),
+      stored(
           "seed", T::Integer, G::Training, true, "training seed (official: 115)", none,
-          [](const C& c) { return json(c.training.seed); },
-          [](C& c, const json& v) { c.training.seed = v.get<long long>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.training.seed; }),
+      stored(
           "eval_seed", T::Integer, G::Training, true, "inference seed (official: 42)", none,
-          [](const C& c) { return json(c.training.eval_seed); },
-          [](C& c, const json& v) { c.training.eval_seed = v.get<long long>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.training.eval_seed; }),
+      stored(
           "shots", T::Integer, G::Training, true, "few-shot: train on k samples (0 = all)", 0,
-          [](const C& c) { return json(c.training.shots); },
-          [](C& c, const json& v) { c.training.shots = v.get<long long>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.training.shots; }),
+      stored(
           "split_seed", T::Integer, G::Training, true, "seed of the few-shot selection", none,
-          [](const C& c) { return json(c.training.split_seed); },
-          [](C& c, const json& v) { c.training.split_seed = v.get<long long>(); }),
-      typed(
+          [](auto& c) -> auto& { return c.training.split_seed; }),
+      stored(
           "threads", T::Integer, G::Training, false, "LibTorch intra-op threads per job", positive,
-          [](const C& c) { return json(c.training.threads); },
-          [](C& c, const json& v) { c.training.threads = v.get<int>(); }),
+          [](auto& c) -> auto& { return c.training.threads; }),
       plain("sleep_ms", T::Integer, G::Noop, true, "noop: how long the job takes"),
       plain("fail_attempts", T::Integer, G::Noop, true, "noop: the first N attempts fail (tests of retries)"),
   };

@@ -121,6 +121,26 @@ TEST_F(CoordinatorAttack, OversizedEchoesGetShortRepliesAndTheServerStays) {
   expect_unharmed();
 }
 
+TEST_F(CoordinatorAttack, SilentConnectionsTimeOutBeforeAndAfterAuthentication) {
+  start_coordinator(0, {"--handshake-seconds", "1", "--idle-seconds", "2"});
+  asio::ip::tcp::socket anonymous = connect();
+  asio::ip::tcp::socket idle = authenticated("sleepy");
+  auto start = std::chrono::steady_clock::now();
+  // The anonymous one gets the reason, then the close, after about a second.
+  json reply = net::decode_body(read_frame(anonymous));
+  EXPECT_EQ(reply["reason"], "did not authenticate within 1 s");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  // The authenticated one is closed after two silent seconds (the read ends with end of file).
+  std::array<char, 16> buffer{};
+  boost::system::error_code error;
+  idle.read_some(asio::buffer(buffer), error);
+  EXPECT_EQ(error, asio::error::eof);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1500ms);
+  expect_logged("closing sleepy@");
+  expect_logged("no message for 2 s");
+  expect_unharmed();
+}
+
 // The test process itself holds 1,100 sockets: take the hard descriptor limit.
 bool raise_own_descriptor_limit(rlim_t wanted) {
   rlimit limit{};
