@@ -17,14 +17,14 @@ import torch.nn.functional as F
 
 
 def load_vit(path):
-    sd = torch.load(path, map_location="cpu")
+    sd = torch.load(path, map_location="cpu", weights_only=True)  # cfm writes plain tensor dicts
     if "teacher" in sd:
         sd = sd["teacher"]
     return {k.replace("module.", "").replace("backbone.", ""): v.float() for k, v in sd.items()}
 
 
 def load_point_mae(path):
-    ckpt = torch.load(path, map_location="cpu")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     base = {k.replace("module.", ""): v for k, v in ckpt["base_model"].items()}
     out = {}
     for k, v in base.items():

@@ -63,7 +63,8 @@ def write(folder):
 
 def verify(path, key, expected_sum):
     group, _, name = key.partition(".")  # "<group>.<state-dict key>"
-    value = torch.load(path)[group][name]
+    # weights_only: what torch.load does by default since PyTorch 2.6; cfm's files must pass it.
+    value = torch.load(path, weights_only=True)[group][name]
     total = float(value.double().sum())
     if abs(total - float(expected_sum)) > 1e-6 * max(1.0, abs(total)):
         raise SystemExit(f"sum {total} != {expected_sum}")

@@ -27,7 +27,8 @@ class FeatureProjectionMLP(torch.nn.Module):
 
 def main():
     model = FeatureProjectionMLP(int(sys.argv[2]), int(sys.argv[3]))
-    model.load_state_dict(torch.load(sys.argv[1]))  # strict
+    # strict, and weights_only as torch.load defaults to since PyTorch 2.6
+    model.load_state_dict(torch.load(sys.argv[1], weights_only=True))
     with torch.no_grad():
         out = model(torch.from_numpy(np.load(sys.argv[4])))
     np.save(sys.argv[5], out.numpy())

@@ -122,8 +122,11 @@ def main():
         else:
             mean_nz = m.astype(np.float64)[m != 0].mean()
             mean_all = m.astype(np.float64).mean()
-            pro_maps.append((m / mean_nz).astype(np.float32))
-            pixel_maps.append((m / np.sqrt(mean_all)).astype(np.float32))
+            # float32 map / float64 scalar: NumPy 1 divided in float32 (value-based casting), NumPy 2 in
+            # float64 (NEP 50). The official code ran on NumPy 1; spell its float32 division out so this
+            # reference gives the same numbers under both.
+            pro_maps.append(m / np.float32(mean_nz))
+            pixel_maps.append(m / np.float32(np.sqrt(mean_all)))
             image_scores.append(np.float32(m.max() / np.sqrt(mean_nz)))
     labels = np.array([int(g.any()) for g in masks])
     fprs, pros = pro_exact(pro_maps, masks) if exact else pro_official(pro_maps, masks)

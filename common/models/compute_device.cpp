@@ -26,11 +26,19 @@ at::Device parse_device_name(const std::string& name) {
 at::Device parse_compute_device(const std::string& name) {
   const at::Device device = parse_device_name(name);
   if (device.is_cpu()) return device;
+#ifdef CFM_WITH_CUDA
+  if (!torch::cuda::is_available())
+    throw Error(
+        fmt::format("device {}: this cfm is built with CUDA but finds no usable GPU here (no NVIDIA "
+                    "driver, or no device visible: CUDA_VISIBLE_DEVICES?); use cpu",
+                    name));
+#else
   if (!torch::cuda::is_available())
     throw Error(fmt::format(
         "device {}: this cfm has no CUDA (its LibTorch is CPU-only, as Debian's); build it with "
         "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (README, \"Building by hand, CUDA\") or use cpu",
         name));
+#endif
   const auto count = static_cast<int>(torch::cuda::device_count());
   if (device.index() >= count)
     throw Error(fmt::format("device {}: this machine has {} CUDA device(s)", name, count));

@@ -31,9 +31,9 @@ StateDict normalise_vit_keys(const StateDict& weights) {
 VitBackbone::VitBackbone(const StateDict& raw, const VitConfig& config, int layers_kept,
                          const std::string& path)
     : weights_(normalise_vit_keys(raw)), config_(config), layers_kept_(layers_kept) {
-  const at::Tensor& cls = required_tensor(weights_, "cls_token", path, kModel);
-  const at::Tensor& patch = required_tensor(weights_, "patch_embed.proj.weight", path, kModel);
-  const at::Tensor& fc1 = required_tensor(weights_, "blocks.0.mlp.fc1.weight", path, kModel);
+  const at::Tensor cls = required_tensor(weights_, "cls_token", path, kModel);
+  const at::Tensor patch = required_tensor(weights_, "patch_embed.proj.weight", path, kModel);
+  const at::Tensor fc1 = required_tensor(weights_, "blocks.0.mlp.fc1.weight", path, kModel);
   if (cls.dim() != 3 || patch.dim() != 4)
     throw FormatError(path, "not a ViT checkpoint: unexpected cls_token / patch_embed shapes");
   dim_ = static_cast<int>(cls.size(2));

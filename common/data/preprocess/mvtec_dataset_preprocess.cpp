@@ -22,7 +22,9 @@ void write_xyz_tiff_atomically(const std::string& path, const PointImage& points
 
 BatchReport preprocess_mvtec_dataset(const MvtecDatasetOptions& o) {
   if (!fs::is_directory(o.in)) throw IoError(o.in, "dataset folder does not exist");
-  bool in_place = o.out.empty() || fs::equivalent(o.in, o.out);
+  // An --out that does not exist yet is not the input. (Ask first: libstdc++ 14's equivalent() throws
+  // when either path is missing, where 12's returned false.)
+  bool in_place = o.out.empty() || (fs::exists(o.out) && fs::equivalent(o.in, o.out));
   std::vector<std::string> tiffs;
   for (const auto& entry : fs::recursive_directory_iterator(o.in)) {
     if (!entry.is_regular_file()) continue;

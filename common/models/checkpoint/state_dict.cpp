@@ -1,6 +1,8 @@
 #include "common/models/checkpoint/state_dict.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
 #include <cstring>
@@ -27,6 +29,30 @@ std::string key_text(const pickle::ValuePtr& key) {
   if (key->kind == pickle::Value::Kind::String) return key->text;
   if (key->kind == pickle::Value::Kind::Int) return std::to_string(key->integer);
   return "";
+}
+
+// torch::pickle_save's container and pickle, without its type tags: LibTorch's pickler wraps typed dicts
+// in torch.jit._pickle.restore_type_tag, a global that torch.load refuses by default since PyTorch 2.6
+// (weights_only=True), so files carrying it would not load in the official Python code. Untagged, the
+// pickle uses only what Python's own torch.save writes (dict, _rebuild_tensor_v2, storages).
+std::vector<char> torch_save_bytes(const c10::IValue& value) {
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(
+      [&](const char* bytes, std::size_t size) { pickle.insert(pickle.end(), bytes, bytes + size); },
+      /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+      /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
+  std::vector<char> container;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* bytes, std::size_t size) {
+    const char* begin = static_cast<const char*>(bytes);
+    if (size > 0) container.insert(container.end(), begin, begin + size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  return container;
 }
 
 // Nested dictionaries become dotted keys; everything that is not a tensor or a dictionary is skipped.
@@ -136,7 +162,7 @@ void write_torch_checkpoint(const std::string& path, const std::map<std::string,
       top.insert(group, dict);
     }
   }
-  std::vector<char> bytes = torch::pickle_save(top);
+  std::vector<char> bytes = torch_save_bytes(top);
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) throw IoError(path, "cannot write checkpoint");
