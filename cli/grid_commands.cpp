@@ -20,6 +20,7 @@
 #include "orchestrator/grid_summary.h"
 #include "orchestrator/local_run.h"
 #include "orchestrator/slurm_launcher.h"
+#include "rank_options.h"
 #include "worker/job_executor.h"
 #include "worker/worker.h"
 
@@ -77,7 +78,8 @@ void add_run(CLI::App& app) {
   cmd->add_option("--db", f->db, "Results database (default runs/<grid>.sqlite)");
   cmd->add_option("--runs", f->runs, "Run folders (default runs/<grid>/runs)");
   cmd->add_option("--cache", f->cache, "Feature cache shared by the jobs (default <runs>/feature-cache)");
-  cmd->add_option("--workers", f->workers, "Local worker processes (one job each, on the CPU)")
+  cmd->add_option("--workers", f->workers,
+                  "CPU devices: one local worker (one job at a time) per devices_per_job of them")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--devices", f->devices,
@@ -92,7 +94,8 @@ void add_run(CLI::App& app) {
     o.runs_root = fs::absolute(f->runs.empty() ? fmt::format("runs/{}/runs", grid.name) : f->runs).string();
     o.cache_dir = f->cache.empty() ? "" : fs::absolute(f->cache).string();
     o.cfm_binary = self_executable();
-    o.workers = std::min<int>(f->workers, static_cast<int>(grid.jobs.size()));
+    // CPU devices: more than the jobs can use would only start idle workers.
+    o.workers = std::min<int>(f->workers, static_cast<int>(grid.jobs.size()) * largest_devices_per_job(grid));
     if (!f->devices.empty()) o.devices = parse_device_list(f->devices);
     o.force = f->force;
     o.progress = !f->no_progress;
@@ -167,6 +170,11 @@ void add_worker(CLI::App& app) {
   cmd->add_option("--token-file", *token_file, "File holding the shared secret token")->required();
   cmd->add_option("--devices", *devices,
                   "Comma-separated slots: cpu, cuda:0, cuda:1, ... (a device may repeat)")
+      ->capture_default_str();
+  cmd->add_option("--devices-per-job", o->devices_per_job,
+                  "Devices per slot: the devices split into slots of this many; a slot runs jobs needing up "
+                  "to this many devices (devices_per_job) as that many ranks")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--name", o->name, "Worker name in the database (default <host>-<pid>)");
   cmd->add_option("--cache", o->cache_dir, "Feature cache folder for the jobs");
@@ -264,6 +272,7 @@ void add_job(CLI::App& app) {
   cmd->add_option("--device", context->device, "cpu or cuda:N")->capture_default_str();
   cmd->add_option("--attempt", context->attempt, "Attempt number")->capture_default_str();
   cmd->add_option("--cache", context->cache_dir, "Feature cache folder");
+  add_rank_options(cmd, context->ranks);
   cmd->callback([=] {
     std::ifstream in(*config_path);
     if (!in) throw FileError(*config_path, "cannot read the job configuration");
@@ -295,7 +304,8 @@ void add_launch(CLI::App& app) {
   cmd->add_option("--tasks", o->tasks, "Array tasks (workers)")->capture_default_str();
   cmd->add_option("--throttle", o->throttle, "At most this many tasks at once (0 = no limit)")
       ->capture_default_str();
-  cmd->add_option("--gpus-per-task", o->gpus_per_task, "GPUs per task, one job slot each (0 = one CPU slot)")
+  cmd->add_option("--gpus-per-task", o->gpus_per_task,
+                  "GPUs per task: one job slot each, or devices_per_job per slot (0 = CPU)")
       ->capture_default_str();
   cmd->add_option("--cpus-per-task", o->cpus_per_task, "CPU cores per task")->capture_default_str();
   cmd->add_option("--partition", o->partition, "Slurm partition");
@@ -309,6 +319,7 @@ void add_launch(CLI::App& app) {
   cmd->callback([=] {
     Grid grid = load_grid(*grid_path);
     o->grid_name = grid.name;
+    o->devices_per_job = largest_devices_per_job(grid);
     o->cfm_binary = self_executable();
     o->token_file = fs::absolute(o->token_file).string();
     o->log_dir =

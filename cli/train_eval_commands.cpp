@@ -11,8 +11,10 @@
 #include "commands.h"
 #include "common/cfm/cfm_method.h"
 #include "common/data/few_shot.h"
+#include "common/distributed/rank_group.h"
 #include "common/models/compute_device.h"
 #include "common/util/error.h"
+#include "rank_options.h"
 
 namespace fs = std::filesystem;
 
@@ -51,16 +53,21 @@ void print_table(const Evaluation& e) {
 
 void add_train_eval_commands(CLI::App& app) {
   auto t = std::make_shared<RunFlags>();
+  auto ranks = std::make_shared<RankSetup>();
   CLI::App* train = app.add_subcommand(
       "train", "Train the two crossmodal mapping networks on a category's nominal samples");
   add_run_options(train, *t, {"epochs", "batch_size", "lr", "seed", "shots", "split_seed", "threads"},
                   {{"layers_kept", {"--layers"}}});
-  train->callback([t] {
+  add_rank_options(train, *ranks);
+  train->callback([t, ranks] {
     CfmSettings settings = resolve(t->settings);
     at::set_num_threads(settings.training.threads);
     fmt::print("backbones: {}\n", describe(settings.backbone));
     std::vector<SampleFiles> samples = training_samples(Dataset(t->data), t->category, settings.training);
-    CfmMethod method(settings, t->category, parse_compute_device(t->settings.device), cache_folder(*t));
+    const at::Device device = parse_compute_device(t->settings.device);
+    CfmMethod method(settings, t->category, device, cache_folder(*t));
+    RankGroup group(*ranks, device);
+    method.use_ranks(&group);
     FitResult fit = method.fit(samples, t->out, [&](int epoch, double loss) {
       fmt::print("epoch {}/{}: loss {:.5f}\n", epoch, settings.training.epochs, loss);
       std::fflush(stdout);
@@ -75,7 +82,10 @@ void add_train_eval_commands(CLI::App& app) {
                         {"epoch_loss", fit.report.epoch_loss},
                         {"epoch_seconds", fit.report.epoch_seconds},
                         {"cache_hits", method.cache_hits()},
-                        {"cache_misses", method.cache_misses()}};
+                        {"cache_misses", method.cache_misses()},
+                        {"world_size", group.world_size()},
+                        {"communication_seconds", fit.report.communication_seconds}};
+    if (!group.is_root()) return;  // rank 0 writes what the ranks trained together
     std::ofstream(fs::path(t->out) / "train.json") << j.dump(2) << "\n";
     fmt::print("trained on {} samples; mappers in {}\n", samples.size(), t->out);
   });

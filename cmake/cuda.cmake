@@ -17,5 +17,6 @@ find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} $ENV{NCCL_HOME}/
 add_library(cfm_cuda_deps INTERFACE)
 target_include_directories(cfm_cuda_deps SYSTEM INTERFACE ${NCCL_INCLUDE_DIR})
 target_link_libraries(cfm_cuda_deps INTERFACE CUDA::cudart ${NCCL_LIBRARY})
-target_compile_definitions(cfm_cuda_deps INTERFACE CFM_WITH_CUDA=1)
+# USE_C10D_NCCL: the NCCL process group header (CUDA ranks of multi-device jobs).
+target_compile_definitions(cfm_cuda_deps INTERFACE CFM_WITH_CUDA=1 USE_C10D_NCCL)
 message(STATUS "cfm: CUDA build for ${CMAKE_CUDA_ARCHITECTURES}, NCCL at ${NCCL_LIBRARY}")

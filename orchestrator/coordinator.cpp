@@ -169,7 +169,7 @@ struct Coordinator::Impl {
     namespace type = net::message_type;
     const std::string t = net::type_of(m);
     double now = unix_now();
-    if (t == type::kLease) return lease(net::LeaseRequest::parse(m).worker, now);
+    if (t == type::kLease) return lease(net::LeaseRequest::parse(m), now);
     if (t == type::kHeartbeat)
       return net::HeartbeatReply{
           store.heartbeat(net::Heartbeat::parse(m).lease_id, options.lease_seconds, now)}
@@ -198,10 +198,11 @@ struct Coordinator::Impl {
     throw net::ProtocolError("unknown message type '" + excerpt(t) + "'");
   }
 
-  json lease(const std::string& worker, double now) {
-    auto lease = store.lease(worker, options.runs_root, options.lease_seconds, now);
+  json lease(const net::LeaseRequest& request, double now) {
+    auto lease = store.lease(request.worker, options.runs_root, options.lease_seconds, now, request.devices);
     if (!lease) return net::Idle{store.counts().finished()}.to_json();
-    spdlog::info("job {} attempt {} -> {}", lease->key.substr(0, 12), lease->attempt, excerpt(worker));
+    spdlog::info("job {} attempt {} -> {}", lease->key.substr(0, 12), lease->attempt,
+                 excerpt(request.worker));
     return net::JobOfferMessage{lease->key,     lease->lease_id, lease->run_dir,
                                 lease->attempt, lease->config,   options.lease_seconds / 4}
         .to_json();

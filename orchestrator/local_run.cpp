@@ -1,6 +1,7 @@
 #include "orchestrator/local_run.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +31,14 @@ std::string write_token(const std::string& folder) {
 }  // namespace
 
 StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
+  // Each local worker gets as many devices as the grid's largest job needs (one slot).
+  const auto per_job = static_cast<std::size_t>(largest_devices_per_job(grid));
+  const std::size_t device_count = o.devices.empty() ? static_cast<std::size_t>(o.workers) : o.devices.size();
+  if (device_count % per_job != 0)
+    throw UsageError(fmt::format(
+        "the grid's jobs run on up to {} devices each (devices_per_job), which {} local device(s) do not "
+        "split into (--workers or --devices)",
+        per_job, device_count));
   fs::create_directories(o.runs_root);
   if (fs::path(o.db_path).has_parent_path()) fs::create_directories(fs::path(o.db_path).parent_path());
   std::string token_file = write_token(o.runs_root);
@@ -52,7 +61,9 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   fs::create_directories(fs::path(o.runs_root) / "workers");
   const std::vector<std::string> devices =
       o.devices.empty() ? std::vector<std::string>(static_cast<std::size_t>(o.workers), "cpu") : o.devices;
-  for (std::size_t i = 0; i < devices.size(); ++i) {
+  for (std::size_t first = 0, i = 0; first < devices.size(); first += per_job, ++i) {
+    std::vector<std::string> group(devices.begin() + static_cast<std::ptrdiff_t>(first),
+                                   devices.begin() + static_cast<std::ptrdiff_t>(first + per_job));
     std::vector<std::string> argv = {o.cfm_binary,
                                      "worker",
                                      "--coordinator",
@@ -60,7 +71,9 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
                                      "--token-file",
                                      token_file,
                                      "--devices",
-                                     devices[i],
+                                     fmt::format("{}", fmt::join(group, ",")),
+                                     "--devices-per-job",
+                                     std::to_string(per_job),
                                      "--name",
                                      fmt::format("local-{}", i),
                                      "--exit-when-done",

@@ -1,11 +1,14 @@
 #include "orchestrator/slurm_launcher.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "common/util/error.h"
 
@@ -39,13 +42,18 @@ std::string slurm_script(const SlurmOptions& o) {
   if (!o.memory.empty()) s += fmt::format("#SBATCH --mem={}\n", o.memory);
   if (!o.account.empty()) s += fmt::format("#SBATCH --account={}\n", o.account);
   s += "# Written by `cfm launch slurm`: each array task is one cfm worker.\nset -euo pipefail\n";
+  if (o.devices_per_job < 1 || (o.gpus_per_task && o.gpus_per_task % o.devices_per_job != 0))
+    throw UsageError(
+        fmt::format("--gpus-per-task {} does not split into jobs of {} devices (devices_per_job)",
+                    o.gpus_per_task, o.devices_per_job));
   if (o.gpus_per_task) {
     s += fmt::format("devices=$(seq -s, -f 'cuda:%g' 0 {})\n", o.gpus_per_task - 1);
-  } else {
-    s += "devices=cpu\n";
+  } else {  // CPU ranks: one "cpu" device per rank
+    s += fmt::format("devices={}\n", fmt::join(std::vector<std::string>(o.devices_per_job, "cpu"), ","));
   }
   s += fmt::format("exec {} worker --coordinator {} --token-file {} --devices \"$devices\" \\\n",
                    quoted(o.cfm_binary), quoted(o.coordinator), quoted(o.token_file));
+  if (o.devices_per_job > 1) s += fmt::format("  --devices-per-job {} \\\n", o.devices_per_job);
   s += fmt::format(
       "  --name \"slurm-${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\" --exit-when-done --give-up {}",
       o.give_up_seconds);

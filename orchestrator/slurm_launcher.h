@@ -17,6 +17,7 @@ struct SlurmOptions {
   int tasks = 1;            // array size = number of workers
   int throttle = 0;         // at most this many tasks at once (0 = no limit)
   int gpus_per_task = 0;
+  int devices_per_job = 1;  // the grid's largest job: each task's devices split into slots of this many
   int cpus_per_task = 4;
   std::string partition, time_limit, memory, account;
   double give_up_seconds = 600;  // a worker exits if the coordinator stays unreachable this long

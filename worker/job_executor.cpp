@@ -41,6 +41,17 @@ nlohmann::json execute_noop(const nlohmann::json& c, const JobContext& context) 
           {"resources", {{"device", context.device}, {"peak_rss_bytes", peak_rss_bytes()}}}};
 }
 
+// What a rank other than 0 reports (the worker adds it to rank 0's result under resources.ranks).
+nlohmann::json rank_resources(const JobContext& context, const at::Device& device,
+                              const TrainReport& report) {
+  nlohmann::json r = {{"rank", context.ranks.rank},
+                      {"device", context.device},
+                      {"peak_rss_bytes", peak_rss_bytes()},
+                      {"all_reduce_seconds", report.communication_seconds}};
+  if (auto gpu_bytes = peak_gpu_memory_bytes(device)) r["peak_gpu_bytes"] = *gpu_bytes;
+  return {{"metrics", nlohmann::json::object()}, {"resources", r}};
+}
+
 nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   // The slot's device: backbones, mapping networks and scoring run there (FPS, the grid pooling and the
   // smoothing stay on the CPU). A CUDA slot in a CPU-only build fails the job with the reason.
@@ -59,9 +70,12 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
                    context.cache_dir.empty()
                        ? (fs::path(context.run_dir).parent_path() / "feature-cache").string()
                        : context.cache_dir);
+  RankGroup ranks(context.ranks, device);
+  method.use_ranks(&ranks);
   timings["load"] = stage.restart();
 
   FitResult fit = method.fit(train, context.run_dir);
+  if (!ranks.is_root()) return rank_resources(context, device, fit.report);
   const TrainReport& report = fit.report;
   // Eval mode: "extract" is reading the training samples and their backbone outputs (cache or backbones),
   // done once before the epochs. Official mode reruns the backbones inside every epoch.
@@ -72,6 +86,7 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   double train_seconds = std::accumulate(report.epoch_seconds.begin(), report.epoch_seconds.end(), 0.0);
   timings["train"] = train_seconds;
   timings["train_per_epoch"] = train_seconds / settings.training.epochs;
+  if (ranks.world_size() > 1) timings["all_reduce"] = report.communication_seconds;
   nlohmann::json artifacts = {{"run_dir", context.run_dir}};
   for (const auto& [kind, path] : fit.artifacts) artifacts[kind] = path;
 
@@ -95,6 +110,7 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
       {"timings", timings},
       {"resources",
        {{"device", context.device},
+        {"world_size", ranks.world_size()},
         {"peak_rss_bytes", peak_rss_bytes()},
         {"parameters", method.parameter_count()},
         {"model_bytes", model_bytes},

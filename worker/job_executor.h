@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/distributed/rank_group.h"
+
 namespace cfm {
 
 struct JobContext {
@@ -16,6 +18,9 @@ struct JobContext {
   std::string cache_dir;  // shared feature cache ("" = <run_dir>/../feature-cache)
   std::string device = "cpu";
   int attempt = 1;
+  // A job with devices_per_job N runs as N such processes (ranks): they train data-parallel; rank 0
+  // scores the test split and writes the artifacts and the result, the others only their own resources.
+  RankSetup ranks;
 };
 
 nlohmann::json execute_job(const nlohmann::json& config, const JobContext& context);

@@ -1,6 +1,7 @@
 #include "worker/worker.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
@@ -9,12 +10,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <thread>
 
 #include "common/net/messages.h"
 #include "common/net/protocol_error.h"
 #include "common/util/child_process.h"
+#include "common/util/error.h"
 #include "common/util/excerpt.h"
 
 namespace fs = std::filesystem;
@@ -52,13 +55,13 @@ std::string error_line(const std::string& log) {
 
 class Slot {
  public:
-  Slot(const WorkerOptions& options, std::string device, std::string name)
-      : options_(options), device_(std::move(device)), name_(std::move(name)) {}
+  Slot(const WorkerOptions& options, std::vector<std::string> devices, std::string name)
+      : options_(options), devices_(std::move(devices)), name_(std::move(name)) {}
 
   // Returns false when the worker should stop with an error (authentication refused, coordinator gone).
   bool run() {
     while (!g_stop) {
-      json reply = request(net::LeaseRequest{name_}.to_json());
+      json reply = request(net::LeaseRequest{name_, static_cast<int>(devices_.size())}.to_json());
       if (g_stop) break;
       if (reply.is_null()) return false;
       if (net::type_of(reply) == net::message_type::kIdle) {
@@ -125,25 +128,60 @@ class Slot {
   void run_job(const JobOffer& job) {
     const std::string& run_dir = job.run_dir;
     const std::string& lease_id = job.lease_id;
-    int attempt = job.attempt;
+    const int attempt = job.attempt;
+    const int world = job.config.value("devices_per_job", 1);
+    if (world > static_cast<int>(devices_.size()))
+      throw Error(fmt::format("the job needs {} devices, this slot has {}", world, devices_.size()));
     fs::create_directories(run_dir);
-    std::string config_path = fmt::format("{}/config.json", run_dir),
-                result_path = fmt::format("{}/result-attempt-{}.json", run_dir, attempt);
-    std::string log_path = fmt::format("{}/attempt-{}.log", run_dir, attempt);
+    std::string config_path = fmt::format("{}/config.json", run_dir);
     std::ofstream(config_path) << job.config.dump(2) << "\n";
-    fs::remove(result_path);
-    std::vector<std::string> argv = {options_.cfm_binary, "job",   "--config",  config_path,
-                                     "--run-dir",         run_dir, "--result",  result_path,
-                                     "--device",          device_, "--attempt", std::to_string(attempt)};
-    if (!options_.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options_.cache_dir});
-    spdlog::info("{}: job {} attempt {} (log {})", name_, job.key.substr(0, 12), attempt, log_path);
-    ChildProcess process(argv, log_path);
+    // Rank 0 keeps the single-device names (attempt-N.log, result-attempt-N.json); rank r > 0 adds -rank-r.
+    auto rank_file = [&](const char* stem, int rank, const char* extension) {
+      return fmt::format("{}/{}-{}{}.{}", run_dir, stem, attempt, rank ? fmt::format("-rank-{}", rank) : "",
+                         extension);
+    };
+    const std::string rendezvous = fmt::format("{}/rendezvous-attempt-{}", run_dir, attempt);
+    fs::remove(rendezvous);  // a file left by a killed attempt would confuse the new ranks
+    std::vector<std::unique_ptr<ChildProcess>> ranks;
+    for (int rank = 0; rank < world; ++rank) {
+      fs::remove(rank_file("result-attempt", rank, "json"));
+      std::vector<std::string> argv = {options_.cfm_binary, "job",
+                                       "--config",          config_path,
+                                       "--run-dir",         run_dir,
+                                       "--result",          rank_file("result-attempt", rank, "json"),
+                                       "--device",          devices_[static_cast<std::size_t>(rank)],
+                                       "--attempt",         std::to_string(attempt)};
+      if (!options_.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options_.cache_dir});
+      if (world > 1)
+        argv.insert(argv.end(), {"--world-size", std::to_string(world), "--rank", std::to_string(rank),
+                                 "--rendezvous", rendezvous});
+      ranks.push_back(std::make_unique<ChildProcess>(argv, rank_file("attempt", rank, "log")));
+    }
+    spdlog::info("{}: job {} attempt {} on {} (log {})", name_, job.key.substr(0, 12), attempt,
+                 fmt::join(devices_.begin(), devices_.begin() + world, ","), rank_file("attempt", 0, "log"));
     double heartbeat = job.heartbeat_seconds;
     auto last_beat = Clock::now();
-    std::optional<int> status;
-    while (!(status = process.poll())) {
+    std::vector<std::optional<int>> status(ranks.size());
+    while (true) {
+      bool all_done = true;
+      std::optional<std::size_t>
+          failed;  // a rank killed by a signal is the cause; its partners' errors follow
+      for (std::size_t r = 0; r < ranks.size(); ++r) {
+        if (!status[r]) status[r] = ranks[r]->poll();
+        all_done = all_done && status[r].has_value();
+        if (status[r] && !(WIFEXITED(*status[r]) && WEXITSTATUS(*status[r]) == 0) &&
+            (!failed || WIFSIGNALED(*status[r])))
+          failed = r;
+      }
+      if (failed) {
+        // The other ranks cannot finish without this one: stop them now, not at their timeout.
+        for (auto& process : ranks) process->terminate();
+        report(*status[*failed], lease_id, "", rank_file("attempt", static_cast<int>(*failed), "log"));
+        return;
+      }
+      if (all_done) break;
       if (g_stop) {
-        process.terminate();
+        for (auto& process : ranks) process->terminate();
         request(net::Release{lease_id}.to_json());
         spdlog::info("{}: stopped; lease returned", name_);
         return;
@@ -153,23 +191,33 @@ class Slot {
         last_beat = Clock::now();
         if (reply.is_object() && reply.contains("valid") && reply["valid"] == false) {
           spdlog::warn("{}: the coordinator no longer holds this lease (expired); stopping the job", name_);
-          process.terminate();
+          for (auto& process : ranks) process->terminate();
           return;
         }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    report(*status, lease_id, result_path, log_path);
+    std::vector<std::string> other_results;
+    for (int rank = 1; rank < world; ++rank)
+      other_results.push_back(rank_file("result-attempt", rank, "json"));
+    report(*status[0], lease_id, rank_file("result-attempt", 0, "json"), rank_file("attempt", 0, "log"),
+           other_results);
   }
 
+  // `other_results`: the result files of ranks 1.. (their resources go into resources.ranks).
   void report(int status, const std::string& lease_id, const std::string& result_path,
-              const std::string& log_path) {
+              const std::string& log_path, const std::vector<std::string>& other_results = {}) {
     std::string log = tail_of(log_path);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      std::ifstream in(result_path);
-      json result = json::parse(in, nullptr, false);
-      if (in && !result.is_discarded() && result.is_object()) {
-        request(net::ResultReport{lease_id, result}.to_json());
+      std::optional<json> result = read_result(result_path);
+      json ranks = json::array();
+      for (const std::string& path : other_results) {
+        std::optional<json> other = read_result(path);
+        if (other && other->contains("resources")) ranks.push_back((*other)["resources"]);
+      }
+      if (result) {
+        if (!other_results.empty()) (*result)["resources"]["ranks"] = ranks;
+        request(net::ResultReport{lease_id, *result}.to_json());
         return;
       }
       request(net::FailureReport{lease_id, "the job ended without a readable result file " + result_path, log}
@@ -182,8 +230,16 @@ class Slot {
     request(net::FailureReport{lease_id, error, log}.to_json());
   }
 
+  static std::optional<json> read_result(const std::string& path) {
+    std::ifstream in(path);
+    json result = json::parse(in, nullptr, false);
+    if (!in || result.is_discarded() || !result.is_object()) return std::nullopt;
+    return result;
+  }
+
   const WorkerOptions& options_;
-  std::string device_, name_;
+  std::vector<std::string> devices_;
+  std::string name_;
   std::unique_ptr<net::Client> client_;
 };
 
@@ -195,14 +251,20 @@ int run_worker(const WorkerOptions& options) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   if (options.devices.empty()) throw UsageError("a worker needs at least one device");
+  const auto group = static_cast<std::size_t>(options.devices_per_job);
+  if (group < 1 || options.devices.size() % group != 0)
+    throw UsageError(fmt::format("{} devices do not split into slots of {} (--devices-per-job)",
+                                 options.devices.size(), options.devices_per_job));
+  const std::size_t slots = options.devices.size() / group;
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
-  for (std::size_t i = 0; i < options.devices.size(); ++i) {
-    std::string slot_name =
-        options.devices.size() == 1 ? options.name : fmt::format("{}/{}", options.name, i);
-    threads.emplace_back([&, i, slot_name] {
+  for (std::size_t i = 0; i < slots; ++i) {
+    std::string slot_name = slots == 1 ? options.name : fmt::format("{}/{}", options.name, i);
+    std::vector<std::string> devices(options.devices.begin() + static_cast<std::ptrdiff_t>(i * group),
+                                     options.devices.begin() + static_cast<std::ptrdiff_t>((i + 1) * group));
+    threads.emplace_back([&, devices, slot_name] {
       try {
-        Slot slot(options, options.devices[i], slot_name);
+        Slot slot(options, devices, slot_name);
         if (!slot.run()) ++failures;
       } catch (const std::exception& e) {  // never std::terminate: the other slots keep their jobs
         spdlog::error("{}: slot stopped: {}", slot_name, e.what());

@@ -1,11 +1,15 @@
-// A worker (docs/architecture.md §4): one slot per device, each slot a loop that leases a job from the
-// coordinator, runs it as a child process (`cfm job`, output to a per-attempt log file in the run folder),
-// sends heartbeats while it runs and reports the result or the failure with the log's tail.
+// A worker (docs/architecture.md §4): one slot per device (or per group of devices_per_job devices), each
+// slot a loop that leases a job from the coordinator, runs it as a child process (`cfm job`, output to a
+// per-attempt log file in the run folder), sends heartbeats while it runs and reports the result or the
+// failure with the log's tail.
 //  - A lost coordinator is retried with exponential back-off (0.5 s doubling to 30 s); a running job
 //    keeps running meanwhile and its heartbeats resume on the new connection.
 //  - SIGTERM/SIGINT: the slots stop their jobs and return the leases (requeued without costing an
 //    attempt), then the worker exits.
 //  - A lease the coordinator no longer honours (expired) stops the job.
+//  - A job with devices_per_job N runs as N `cfm job` processes (ranks) on the slot's first N devices,
+//    meeting through a fresh rendezvous file in the run folder; when one fails, the others are stopped
+//    and the job fails with the failing rank's reason (it is then retried like any other).
 //  - A job offer that fails the worker's own checks (worker/job_offer.h) is reported as that job's
 //    failure before anything is written; an error while running one job fails that job only.
 #pragma once
@@ -22,7 +26,8 @@ struct WorkerOptions {
   net::Endpoint coordinator;
   std::string token;
   std::string name;                  // default: <hostname>-<pid>
-  std::vector<std::string> devices;  // one slot each: "cpu", "cuda:0", ...
+  std::vector<std::string> devices;  // "cpu", "cuda:0", ...: one slot per devices_per_job of them
+  int devices_per_job = 1;           // a slot's devices: jobs needing up to this many run there as ranks
   std::string cfm_binary;            // the executable run for each job (default: this one)
   std::string cache_dir;             // feature cache shared by the jobs ("" = next to the run folders)
   WorkerFolders folders;             // where run folders and job inputs may be

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "common/distributed/rank_group.h"
 #include "common/util/error.h"
 
 namespace fs = std::filesystem;
@@ -33,8 +34,10 @@ FitResult CfmMethod::fit(const std::vector<SampleFiles>& train, const std::strin
   options.batch_size = t.batch_size;
   options.learning_rate = t.lr;
   options.seed = seed;
+  options.ranks = ranks_;
   FitResult result;
   result.report = train_mappers(*mappers_, extractor_, cache_, train, options, progress);
+  if (ranks_ && !ranks_->is_root()) return result;  // every rank holds the same weights: rank 0 saves them
   fs::create_directories(out_dir);
   for (auto [direction, network] :
        {std::pair{"2Dto3D", &mappers_->to_3d}, std::pair{"3Dto2D", &mappers_->to_2d}}) {

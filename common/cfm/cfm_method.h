@@ -30,6 +30,9 @@ class CfmMethod : public CategoryMethod {
   std::size_t cache_hits() const override { return cache_.hits(); }
   std::size_t cache_misses() const override { return cache_.misses(); }
 
+  // Trains data-parallel over these ranks (common/cfm/trainer.h); only rank 0 writes the checkpoints.
+  void use_ranks(RankGroup* ranks) { ranks_ = ranks; }
+
   // The official checkpoint file name of one direction ("2Dto3D" or "3Dto2D") for these settings.
   std::string checkpoint_name(const std::string& direction) const;
 
@@ -39,6 +42,7 @@ class CfmMethod : public CategoryMethod {
   FeatureExtractor extractor_;
   FeatureCache cache_;
   std::optional<CrossmodalMappers> mappers_;
+  RankGroup* ranks_ = nullptr;
 };
 
 }  // namespace cfm

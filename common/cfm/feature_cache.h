@@ -19,6 +19,7 @@ class FeatureCache {
   BackboneOutputs outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb,
                           const at::Tensor& cloud);
 
+  bool enabled() const { return enabled_; }
   std::size_t hits() const { return hits_; }
   std::size_t misses() const { return misses_; }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common/data/sample_loader.h"
+#include "common/distributed/rank_group.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
 
@@ -17,6 +18,49 @@ namespace {
 std::pair<at::Tensor, at::Tensor> selected_rows(const AlignedFeatures& a) {
   at::Tensor keep = (~a.empty).nonzero().squeeze(1);
   return {a.rgb_patch.index_select(0, keep), a.xyz_patch.index_select(0, keep)};
+}
+
+// The rows of the samples a rank takes from a batch, or none (0 x width) when it takes no sample.
+at::Tensor rows_or_none(const std::vector<at::Tensor>& rows, std::int64_t width, const at::Device& device) {
+  return rows.empty() ? torch::zeros({0, width}, torch::TensorOptions().device(device)) : torch::cat(rows);
+}
+
+// One process alone: the batch's masked cosine losses, both directions, averaged over its non-empty
+// pixels (§4.2), and their gradients. Returns the loss.
+double backward_whole_batch(CrossmodalMappers& mappers, const at::Tensor& rgb, const at::Tensor& xyz) {
+  if (rgb.size(0) == 0) throw Error("a training batch has no pixel with a 3D feature (empty point clouds?)");
+  at::Tensor loss_3d = 1 - torch::cosine_similarity(mappers.to_3d->forward(rgb), xyz, 1, 1e-6).mean();
+  at::Tensor loss_2d = 1 - torch::cosine_similarity(mappers.to_2d->forward(xyz), rgb, 1, 1e-6).mean();
+  at::Tensor loss = loss_3d + loss_2d;
+  double value = loss.item<double>();
+  if (std::isfinite(value)) loss.backward();
+  return value;
+}
+
+// Several ranks: this rank's part of the same losses (its pixels' terms over the batch's pixel count on all
+// ranks), then gradients and loss summed over the ranks, so that every rank holds the whole batch's
+// gradients. Returns the whole batch's loss.
+double backward_batch_share(CrossmodalMappers& mappers, const at::Tensor& rgb, const at::Tensor& xyz,
+                            std::vector<at::Tensor>& parameters, RankGroup& ranks) {
+  std::vector<at::Tensor> count = {
+      torch::full({1}, static_cast<double>(rgb.size(0)), torch::dtype(torch::kFloat64).device(rgb.device()))};
+  ranks.all_reduce_sum(count);
+  const double pixels = count[0].item<double>();
+  if (pixels == 0) throw Error("a training batch has no pixel with a 3D feature (empty point clouds?)");
+  at::Tensor loss_3d =
+      (1 - torch::cosine_similarity(mappers.to_3d->forward(rgb), xyz, 1, 1e-6)).sum() / pixels;
+  at::Tensor loss_2d =
+      (1 - torch::cosine_similarity(mappers.to_2d->forward(xyz), rgb, 1, 1e-6)).sum() / pixels;
+  at::Tensor loss = loss_3d + loss_2d;
+  loss.backward();
+  std::vector<at::Tensor> summed;
+  for (const at::Tensor& p : parameters)
+    summed.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
+  summed.push_back(loss.detach().reshape({1}));
+  ranks.all_reduce_sum(summed);  // in place: the defined gradients are summed where they are
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    if (!parameters[i].grad().defined()) parameters[i].mutable_grad() = summed[i];
+  return summed.back().item<double>();
 }
 
 }  // namespace
@@ -30,7 +74,18 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   const bool official = config.mode == BackboneMode::Official;
   // Eval mode: backbone outputs are computed (or read from the cache) once, as they do not change between
   // epochs, so later epochs run no backbone. Official mode keeps the inputs and reruns the backbones.
+  // One rank alone trains exactly as a process without ranks (the same arithmetic, bit for bit).
+  RankGroup* ranks = o.ranks && o.ranks->world_size() > 1 ? o.ranks : nullptr;
+  const int world = ranks ? ranks->world_size() : 1, rank = ranks ? ranks->rank() : 0;
   Stopwatch prepare;
+  if (ranks && !official && cache.enabled()) {
+    // Each rank computes the backbone outputs of its share into the cache; below, the rest are cache hits.
+    for (std::size_t i : rank_share(train.size(), rank, world)) {
+      SampleTensors sample = load_sample(train[i], config.grid, config.vit.image_size);
+      cache.outputs(extractor, train[i], sample.rgb, sample.cloud);
+    }
+    ranks->barrier();
+  }
   std::vector<BackboneOutputs> prepared(train.size());
   std::vector<SampleTensors> inputs(official ? train.size() : 0);
   for (std::size_t i = 0; i < train.size(); ++i) {
@@ -64,7 +119,13 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   std::vector<at::Tensor> parameters;
   for (auto* network : {&mappers.to_3d, &mappers.to_2d})
     for (const at::Tensor& p : (*network)->parameters()) parameters.push_back(p);
+  if (ranks) {  // the same start on every rank, whatever each initialised
+    std::vector<at::Tensor> values;
+    for (const at::Tensor& p : parameters) values.push_back(p.detach());
+    ranks->broadcast_from_root(values);
+  }
   torch::optim::Adam optimizer(parameters, torch::optim::AdamOptions(o.learning_rate));
+  const std::int64_t rgb_width = extractor.vit().dim(), xyz_width = extractor.point_mae().output_channels();
   mappers.to_3d->train();
   mappers.to_2d->train();
   TrainReport report;
@@ -76,25 +137,21 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
     double loss_sum = 0;
     int batches = 0;
     for (std::int64_t first = 0; first < order.size(0); first += o.batch_size) {
+      const std::int64_t end = std::min<std::int64_t>(order.size(0), first + o.batch_size);
       std::vector<at::Tensor> rgb_rows, xyz_rows;
-      for (std::int64_t j = first; j < std::min<std::int64_t>(order.size(0), first + o.batch_size); ++j) {
+      for (std::int64_t j = first + rank; j < end; j += world) {  // this rank's samples of the batch
         auto i = static_cast<std::size_t>(order[j].item<std::int64_t>());
         auto [rgb, xyz] = loss_rows(i);
         rgb_rows.push_back(rgb);
         xyz_rows.push_back(xyz);
       }
-      at::Tensor rgb = torch::cat(rgb_rows), xyz = torch::cat(xyz_rows);
-      if (rgb.size(0) == 0)
-        throw Error("a training batch has no pixel with a 3D feature (empty point clouds?)");
-      // Masked cosine losses, both directions, averaged over the batch's non-empty pixels (§4.2).
-      at::Tensor loss_3d = 1 - torch::cosine_similarity(mappers.to_3d->forward(rgb), xyz, 1, 1e-6).mean();
-      at::Tensor loss_2d = 1 - torch::cosine_similarity(mappers.to_2d->forward(xyz), rgb, 1, 1e-6).mean();
-      at::Tensor loss = loss_3d + loss_2d;
-      double value = loss.item<double>();
+      at::Tensor rgb = rows_or_none(rgb_rows, rgb_width, extractor.device()),
+                 xyz = rows_or_none(xyz_rows, xyz_width, extractor.device());
+      optimizer.zero_grad();
+      double value = ranks ? backward_batch_share(mappers, rgb, xyz, parameters, *ranks)
+                           : backward_whole_batch(mappers, rgb, xyz);
       if (!std::isfinite(value))
         throw Error(fmt::format("training loss is {} at epoch {}", value, epoch + 1));
-      optimizer.zero_grad();
-      loss.backward();
       optimizer.step();
       loss_sum += value;
       ++batches;
@@ -105,6 +162,7 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   }
   mappers.to_3d->eval();
   mappers.to_2d->eval();
+  if (ranks) report.communication_seconds = ranks->communication_seconds();
   return report;
 }
 

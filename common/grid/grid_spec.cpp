@@ -171,4 +171,10 @@ Grid load_grid(const std::string& path, bool with_keys) {
   return parse_grid(text.str(), path, fs::absolute(p).parent_path().string(), p.stem().string(), with_keys);
 }
 
+int largest_devices_per_job(const Grid& grid) {
+  int most = 1;
+  for (const JobSpec& job : grid.jobs) most = std::max(most, job.config.value("devices_per_job", 1));
+  return most;
+}
+
 }  // namespace cfm

@@ -27,6 +27,10 @@ struct Grid {
   std::vector<JobSpec> jobs;      // resolved, with keys
 };
 
+// The devices the grid's largest job runs on (devices_per_job; 1 when no job sets it): what a worker's
+// slots must hold for every job of the grid to find one.
+int largest_devices_per_job(const Grid& grid);
+
 // `with_keys` false: validate and resolve only, without reading weights and datasets (keys left empty).
 Grid load_grid(const std::string& path, bool with_keys = true);
 

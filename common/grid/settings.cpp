@@ -63,6 +63,10 @@ std::vector<Setting> make_table() {
       plain("dataset_name", T::Text, G::Job, true,
             "name shown in tables (default: the dataset folder's name)"),
       plain("category", T::Text, G::Job, true, "category folder"),
+      plain("devices_per_job", T::Integer, G::Job, false,
+            "devices one job trains on (1 when unset): that many ranks, data-parallel over c10d (Gloo on CPU "
+            "slots, NCCL on CUDA slots); the worker's slots must be at least this large (--devices-per-job)",
+            positive),
       plain("preset", T::Text, G::Job, true, "backbone preset: paper or demo"),
       stored(
           "vit_weights", T::Path, G::Backbone, false,

@@ -48,8 +48,13 @@ json Welcome::to_json() const { return {{"type", type::kWelcome}}; }
 json ErrorReply::to_json() const { return {{"type", type::kError}, {"reason", reason}}; }
 ErrorReply ErrorReply::parse(const json& m) { return {optional_string_field(m, "reason", 4096, "?")}; }
 
-json LeaseRequest::to_json() const { return {{"type", type::kLease}, {"worker", worker}}; }
-LeaseRequest LeaseRequest::parse(const json& m) { return {string_field(m, "worker", kMaxNameBytes)}; }
+json LeaseRequest::to_json() const {
+  return {{"type", type::kLease}, {"worker", worker}, {"devices", devices}};
+}
+LeaseRequest LeaseRequest::parse(const json& m) {
+  return {string_field(m, "worker", kMaxNameBytes),
+          static_cast<int>(optional_integer_field(m, "devices", 1, kMaxDevicesPerJob, 1))};
+}
 
 json Idle::to_json() const { return {{"type", type::kIdle}, {"finished", finished}}; }
 Idle Idle::parse(const json& m) { return {bool_field(m, "finished")}; }

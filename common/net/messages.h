@@ -37,6 +37,7 @@ constexpr std::size_t kMaxNameBytes = 128;  // worker and client names
 constexpr std::size_t kMaxLeaseIdBytes = 64;
 constexpr std::size_t kMaxErrorBytes = 16384;    // a failure's one-line reason
 constexpr std::size_t kMaxLogTailBytes = 65536;  // the tail of a job's log
+constexpr int kMaxDevicesPerJob = 1024;          // ranks of one job
 
 // The type of a decoded message (decode_body guarantees a string).
 std::string type_of(const nlohmann::json& message);
@@ -69,6 +70,7 @@ struct ErrorReply {
 // --- worker <-> coordinator ---
 struct LeaseRequest {
   std::string worker;
+  int devices = 1;  // the slot's devices: only jobs with devices_per_job <= this are offered
   nlohmann::json to_json() const;
   static LeaseRequest parse(const nlohmann::json& m);
 };

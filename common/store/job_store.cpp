@@ -65,10 +65,12 @@ SubmitSummary JobStore::submit(const std::string& grid, const std::string& spec,
 }
 
 std::optional<Lease> JobStore::lease(const std::string& worker, const std::string& runs_root,
-                                     double lease_seconds, double now) {
+                                     double lease_seconds, double now, int devices) {
   Transaction t(*db_);
   Statement pick = db_->prepare(
-      "SELECT key, attempts, config FROM jobs WHERE state = 'pending' ORDER BY created_at, rowid LIMIT 1");
+      "SELECT key, attempts, config FROM jobs WHERE state = 'pending' AND "
+      "COALESCE(json_extract(config, '$.devices_per_job'), 1) <= ?1 ORDER BY created_at, rowid LIMIT 1");
+  pick.bind(1, devices);
   if (!pick.step()) return std::nullopt;
   Lease lease;
   lease.key = pick.text(0);

@@ -54,9 +54,10 @@ class JobStore {
 
   SubmitSummary submit(const std::string& grid, const std::string& spec, const std::vector<JobSpec>& jobs,
                        int max_attempts, bool force, double now);
-  // Leases the oldest pending job to `worker` until now + lease_seconds; run_dir = runs_root/<key>.
+  // Leases the oldest pending job that fits `devices` (its devices_per_job, 1 when unset, is not larger) to
+  // `worker` until now + lease_seconds; run_dir = runs_root/<key>.
   std::optional<Lease> lease(const std::string& worker, const std::string& runs_root, double lease_seconds,
-                             double now);
+                             double now, int devices = 1);
   // Each returns false (and changes nothing) when the lease is no longer the job's current one.
   bool heartbeat(const std::string& lease_id, double lease_seconds, double now);
   bool complete(const std::string& lease_id, const nlohmann::json& result, double now);

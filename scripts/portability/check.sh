@@ -12,7 +12,8 @@
 # Needs root (debootstrap, chroot, mounts) and Debian's mirror. Downloaded packages are kept in the cache
 # folder (default /var/cache/cfm-portability), so a second run fetches nothing; the root itself is made
 # anew on every run (default /var/tmp/cfm-portability/trixie, removed at the end unless --keep). The
-# whole run happens in a private mount namespace: its mounts vanish with it, even when it is killed.
+# whole run happens in a private mount namespace with a private /dev: its mounts vanish with it, even
+# when it is killed, and nothing in the root can reach the host's devices.
 #
 # cuDNN: Debian's libtorch-cuda-2.6 depends on `nvidia-cudnn`, a contrib package that downloads cuDNN
 # from NVIDIA while it installs, which cannot work here. We install instead a local placeholder package
@@ -40,14 +41,25 @@ while (($#)); do
   esac
 done
 
+root_dir=$(realpath -m "$root_dir")  # absolute: it is compared with /proc/PID/root below
+cache_dir=$(realpath -m "$cache_dir")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "check.sh: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
 
-# Re-run in a private mount namespace: every mount below disappears when this process ends.
+# The work runs in a private mount namespace (a child process): its mounts exist only there and vanish
+# with it. This outer process then removes the root, where no mount of the namespace can be reached.
 if [ -z "${CFM_PORTABILITY_IN_NAMESPACE:-}" ]; then
-  export CFM_PORTABILITY_IN_NAMESPACE=1
-  exec unshare --mount --propagation private -- "$0" --root "$root_dir" --cache "$cache_dir" --jobs "$jobs" \
-    $( ((skip_cuda)) && echo --skip-cuda) $( ((keep)) && echo --keep)
+  status=0
+  CFM_PORTABILITY_IN_NAMESPACE=1 unshare --mount --propagation private -- "$0" --root "$root_dir" \
+    --cache "$cache_dir" --jobs "$jobs" $( ((skip_cuda)) && echo --skip-cuda) || status=$?
+  if ((!keep)) && [ -d "$root_dir" ]; then
+    if findmnt -rn -o TARGET | grep -q "^$root_dir/"; then
+      echo "portability: $root_dir still has mounts; not removing it" >&2
+      exit 1
+    fi
+    rm -rf "$root_dir"
+  fi
+  exit $status
 fi
 
 started=$(date +%s)
@@ -83,12 +95,29 @@ fresh_root() {
     trixie "$root_dir" "$mirror"
 }
 
+# A private /dev: only the basic nodes are bound from the host, so nothing that runs or installs in the
+# root (package scripts create device nodes) can touch the host's /dev.
+private_dev() {
+  local dev="$root_dir/dev" node
+  mount -t tmpfs -o mode=755,size=16m dev "$dev"
+  for node in null zero full random urandom tty; do
+    touch "$dev/$node"
+    mount --bind "/dev/$node" "$dev/$node"
+  done
+  mkdir -p "$dev/pts" "$dev/shm"
+  mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$dev/pts"
+  ln -s pts/ptmx "$dev/ptmx"
+  ln -s /proc/self/fd "$dev/fd"
+  ln -s /proc/self/fd/0 "$dev/stdin"
+  ln -s /proc/self/fd/1 "$dev/stdout"
+  ln -s /proc/self/fd/2 "$dev/stderr"
+  mount -t tmpfs -o size=4g shm "$dev/shm"  # chromium and the tests' shared memory
+}
+
 mount_root() {
   mount -t proc proc "$root_dir/proc"
   mount --rbind /sys "$root_dir/sys"  # with the cgroup mounts below it: Slurm 24's slurmd needs them
-  mount --bind /dev "$root_dir/dev"
-  mount --bind /dev/pts "$root_dir/dev/pts"
-  mount -t tmpfs -o size=4g shm "$root_dir/dev/shm"  # chromium and the tests' shared memory
+  private_dev
   mount --bind "$cache_dir/debs" "$root_dir/var/cache/apt/archives"
   mkdir -p "$root_dir/root/.ccache"
   mount --bind "$cache_dir/ccache" "$root_dir/root/.ccache"
@@ -150,10 +179,11 @@ cuda_packages() {
   in_root dpkg -i /tmp/nvidia-cudnn-placeholder.deb
   install -m 0644 "$cudnn" "$root_dir/usr/local/lib/libcudnn.so.9"
   in_root ldconfig
-  # libtorch-cuda-dev replaces libtorch-dev (they conflict); python3-torch goes with the CPU LibTorch.
+  # libtorch-cuda-dev replaces libtorch-dev and libgloo-cuda-dev libgloo-dev (they conflict); python3-torch
+  # goes with the CPU LibTorch.
   in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    libtorch-cuda-dev nvidia-cuda-toolkit libnccl-dev
-  in_root dpkg-query -W -f='${Package} ${Version}\n' libtorch-cuda-dev nvidia-cuda-toolkit libnccl-dev nvidia-cudnn
+    libtorch-cuda-dev nvidia-cuda-toolkit libnccl-dev libgloo-cuda-dev
+  in_root dpkg-query -W -f='${Package} ${Version}\n' libtorch-cuda-dev nvidia-cuda-toolkit libnccl-dev libgloo-cuda-dev nvidia-cudnn
   echo "cuDNN for linking: $cudnn"
 }
 
@@ -186,6 +216,16 @@ link_check() {
   return $problems
 }
 
+# Daemons a test may leave behind in the root (munged, say) would keep the namespace and its mounts alive.
+stop_root_processes() {
+  local pid
+  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root_dir" ] && kill -KILL "$pid" 2>/dev/null
+  done
+  return 0
+}
+trap stop_root_processes EXIT
+
 mkdir -p "$log_dir"
 echo "portability: root $root_dir, package cache $cache_dir, logs $log_dir"
 stage "debootstrap" fresh_root
@@ -199,9 +239,5 @@ if ((!skip_cuda)); then
   stage "cuda build" cuda_build
   stage "link check" link_check
 fi
+stop_root_processes
 echo "portability: all $stage_count stages passed in $(($(date +%s) - started)) s"
-if ((!keep)); then
-  umount -R "$root_dir/proc" "$root_dir/sys" "$root_dir/dev/shm" "$root_dir/dev/pts" "$root_dir/dev" \
-    "$root_dir/var/cache/apt/archives" "$root_dir/root/.ccache"
-  rm -rf "$root_dir"
-fi

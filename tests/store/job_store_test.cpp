@@ -153,5 +153,20 @@ TEST(JobStore, ReadOnlyAccessWritesNothingAndRefusesForeignFiles) {
   }
 }
 
+TEST(JobStore, ALeaseOffersOnlyJobsThatFitTheSlotsDevices) {
+  test::TempDir dir;
+  JobStore s(dir / "r.sqlite");
+  std::vector<JobSpec> specs = jobs(2);
+  specs[0].config["devices_per_job"] = 2;  // the older job needs two devices
+  s.submit("g", "spec", specs, 2, false, 0);
+  auto small = s.lease("w/0", "/runs", 60, 1, 1);
+  ASSERT_TRUE(small.has_value());
+  EXPECT_EQ(small->key, "key1");                    // the one-device job, though younger
+  EXPECT_FALSE(s.lease("w/1", "/runs", 60, 2, 1));  // nothing else fits one device
+  auto large = s.lease("w/2", "/runs", 60, 3, 2);
+  ASSERT_TRUE(large.has_value());
+  EXPECT_EQ(large->key, "key0");
+}
+
 }  // namespace
 }  // namespace cfm

@@ -1,0 +1,159 @@
+// Jobs over several devices (devices_per_job: 2) through `cfm run` on CPU slots (Gloo): the two ranks
+// train what one process trains, the result records both ranks, and a rank killed mid-job fails that
+// attempt only: the job is retried and succeeds, with nothing of the failed attempt recorded as success.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/store/sqlite.h"
+#include "common/util/error.h"
+#include "orchestrator/slurm_launcher.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace cfm {
+namespace {
+
+const std::string kCfm = CFM_BINARY;
+
+TEST(SlurmScript, TasksSplitTheirDevicesIntoSlotsOfTheLargestJob) {
+  SlurmOptions o;
+  o.grid_name = "g";
+  o.coordinator = "head:7733";
+  o.token_file = "/shared/token";
+  o.cfm_binary = "/opt/cfm";
+  o.log_dir = "/shared/logs";
+  o.gpus_per_task = 4;
+  o.devices_per_job = 2;
+  std::string gpus = slurm_script(o);
+  EXPECT_NE(gpus.find("#SBATCH --gres=gpu:4"), std::string::npos) << gpus;
+  EXPECT_NE(gpus.find("--devices-per-job 2"), std::string::npos) << gpus;
+  o.gpus_per_task = 3;
+  EXPECT_THROW(slurm_script(o), UsageError);  // 3 GPUs do not make slots of 2
+  o.gpus_per_task = 0;
+  std::string cpus = slurm_script(o);
+  EXPECT_NE(cpus.find("devices=cpu,cpu\n"), std::string::npos) << cpus;
+  o.devices_per_job = 1;
+  EXPECT_EQ(slurm_script(o).find("--devices-per-job"), std::string::npos);  // one-device grids as before
+}
+
+class MultiDeviceJob : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (std::string command :
+         {fmt::format(
+              "{} synth --out {} --categories 1 --size 200 --train 4 --validation 0 --test 1 --no-progress",
+              kCfm, dir_ / "data"),
+          fmt::format("{} preprocess mvtec --in {} --in-place --no-progress", kCfm, dir_ / "data"),
+          fmt::format("{} backbones init --preset tiny --out {} --seed 3", kCfm, dir_ / "w")}) {
+      auto r = test::run_command(command);
+      ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+    }
+  }
+  // A one-job grid named `name` training `epochs` epochs on `devices` devices.
+  std::string write_grid(const std::string& name, int devices, int epochs) {
+    std::string path = dir_ / (name + ".yaml");
+    std::ofstream(path) << fmt::format(R"(name: {}
+fixed:
+  dataset: data
+  category: cookie
+  preset: demo
+  vit_weights: w/vit_tiny_random.pth
+  point_mae_weights: w/pointmae_tiny_random.pth
+  image_size: 112
+  grid: 28
+  groups: 32
+  group_size: 16
+  epochs: {}
+  batch_size: 2
+  devices_per_job: {}
+)",
+                                       name, epochs, devices);
+    return path;
+  }
+  nlohmann::json only_result(const std::string& db_path) {
+    Database db(db_path);
+    Statement s = db.prepare("SELECT payload FROM results");
+    EXPECT_TRUE(s.step());
+    return nlohmann::json::parse(s.text(0));
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(MultiDeviceJob, TwoRanksGiveTheResultOfOneAndRecordBoth) {
+  for (auto [name, devices] : {std::pair{"one", 1}, std::pair{"two", 2}}) {
+    std::string run = fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", kCfm,
+                                  write_grid(name, devices, 3), dir_ / (std::string(name) + ".sqlite"),
+                                  dir_ / (std::string("runs-") + name));
+    auto r = test::run_command(run);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("1 succeeded, 0 failed"), std::string::npos) << r.output;
+  }
+  nlohmann::json one = only_result(dir_ / "one.sqlite"), two = only_result(dir_ / "two.sqlite");
+  ASSERT_EQ(two["epoch_loss"].size(), 3u);
+  for (std::size_t epoch = 0; epoch < 3; ++epoch)
+    EXPECT_NEAR(one["epoch_loss"][epoch].get<double>(), two["epoch_loss"][epoch].get<double>(), 1e-6)
+        << epoch;
+  for (const char* metric : {"i_auroc", "p_auroc", "aupro@0.3"})
+    EXPECT_NEAR(one["metrics"][metric].get<double>(), two["metrics"][metric].get<double>(), 1e-4) << metric;
+  EXPECT_EQ(one["resources"]["world_size"], 1);
+  EXPECT_FALSE(one["resources"].contains("ranks"));
+  EXPECT_EQ(two["resources"]["world_size"], 2);
+  ASSERT_EQ(two["resources"]["ranks"].size(), 1u) << two["resources"].dump();
+  EXPECT_EQ(two["resources"]["ranks"][0]["rank"], 1);
+  EXPECT_GT(two["resources"]["ranks"][0]["peak_rss_bytes"].get<long long>(), 0);
+  EXPECT_GE(two["timings"]["all_reduce"].get<double>(), 0);
+  // One slot of two CPU devices ran it: both ranks logged into the run folder.
+  std::string run_dir = two["artifacts"]["run_dir"];
+  EXPECT_TRUE(fs::exists(run_dir + "/attempt-1.log"));
+  EXPECT_TRUE(fs::exists(run_dir + "/attempt-1-rank-1.log"));
+}
+
+TEST_F(MultiDeviceJob, AKilledRankFailsTheAttemptAndTheRetrySucceeds) {
+  std::string run =
+      fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress > {} 2>&1 &", kCfm,
+                  write_grid("killed", 2, 40), dir_ / "k.sqlite", dir_ / "runs", dir_ / "run.log");
+  ASSERT_EQ(test::run_command(run).exit_code, 0);
+  // Kill rank 1 of attempt 1 as soon as it has started (whatever it is doing then). The [1] in the patterns
+  // keeps pkill/pgrep from matching the shell that runs them, whose command line holds the pattern.
+  bool killed = false;
+  for (int i = 0; i < 600 && !killed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    killed =
+        test::run_command("pkill -KILL -f -- '" + dir_ / "runs/.*--attempt [1] .*--rank [1] '").exit_code ==
+        0;
+  }
+  ASSERT_TRUE(killed) << "rank 1 of attempt 1 never appeared";
+  // Wait for `cfm run` to finish (it exits when the grid is done).
+  for (int i = 0; i < 1200 && test::run_command("pgrep -f -- '" + dir_ / "k[.]sqlite" + "'").exit_code == 0;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::ifstream log_file(dir_ / "run.log");
+  std::string log((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("1 succeeded, 0 failed"), std::string::npos) << log;
+  Database db(dir_ / "k.sqlite");
+  Statement attempts = db.prepare("SELECT attempt, outcome, error FROM attempts ORDER BY attempt");
+  ASSERT_TRUE(attempts.step());
+  EXPECT_EQ(attempts.integer(0), 1);
+  EXPECT_EQ(attempts.text(1), "failed");
+  EXPECT_NE(attempts.text(2).find("killed by signal 9"), std::string::npos) << attempts.text(2);
+  ASSERT_TRUE(attempts.step());
+  EXPECT_EQ(attempts.integer(0), 2);
+  EXPECT_EQ(attempts.text(1), "succeeded");
+  Statement results = db.prepare("SELECT attempt FROM results");
+  ASSERT_TRUE(results.step());
+  EXPECT_EQ(results.integer(0), 2);
+  EXPECT_FALSE(results.step()) << "the killed attempt left a result";
+  // No rank of the killed attempt is left running.
+  EXPECT_NE(test::run_command("pgrep -f -- '" + dir_ / "runs/.*--attempt [1] .*--world-size [2]'").exit_code,
+            0);
+}
+
+}  // namespace
+}  // namespace cfm
