@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <functional>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
@@ -19,6 +20,12 @@ namespace cfm {
 struct RankGroup::Backend {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<CollectiveBackend> collectives;
+};
+
+// Starts one c10d collective on the flat buffer; the caller waits for it.
+struct RankGroup::StartCollective
+    : std::function<c10::intrusive_ptr<c10d::Work>(std::vector<at::Tensor>&, std::chrono::milliseconds)> {
+  using function::function;
 };
 
 namespace {
@@ -99,35 +106,34 @@ RankGroup::RankGroup(const RankSetup& setup, const at::Device& device) : setup_(
 RankGroup::~RankGroup() = default;
 
 void RankGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
-  if (!backend_ || tensors.empty()) return;
-  Stopwatch wait;
-  try {
+  collective("all-reduce", tensors, [&](std::vector<at::Tensor>& buffer, std::chrono::milliseconds timeout) {
     c10d::AllreduceOptions options;
     options.reduceOp = c10d::ReduceOp::SUM;  // Gloo refuses AVG: callers divide themselves
-    options.timeout = milliseconds(setup_.timeout_seconds);
-    std::vector<at::Tensor> buffer = {flattened(tensors)};
-    backend_->collectives->allreduce(buffer, options)->wait(options.timeout);
-    unflatten_into(buffer[0], tensors);
-  } catch (const std::exception& e) {
-    throw Error(fmt::format("rank {} of {}: all-reduce failed (another rank died or hangs?): {}", rank(),
-                            world_size(), reason(e)));
-  }
-  communication_seconds_ += wait.seconds();
+    options.timeout = timeout;
+    return backend_->collectives->allreduce(buffer, options);
+  });
 }
 
 void RankGroup::broadcast_from_root(std::vector<at::Tensor>& tensors) {
+  collective("broadcast", tensors, [&](std::vector<at::Tensor>& buffer, std::chrono::milliseconds timeout) {
+    c10d::BroadcastOptions options;
+    options.rootRank = 0;
+    options.timeout = timeout;
+    return backend_->collectives->broadcast(buffer, options);
+  });
+}
+
+void RankGroup::collective(const char* name, std::vector<at::Tensor>& tensors, const StartCollective& start) {
   if (!backend_ || tensors.empty()) return;
   Stopwatch wait;
   try {
-    c10d::BroadcastOptions options;
-    options.rootRank = 0;
-    options.timeout = milliseconds(setup_.timeout_seconds);
+    const auto timeout = milliseconds(setup_.timeout_seconds);
     std::vector<at::Tensor> buffer = {flattened(tensors)};
-    backend_->collectives->broadcast(buffer, options)->wait(options.timeout);
+    start(buffer, timeout)->wait(timeout);
     unflatten_into(buffer[0], tensors);
   } catch (const std::exception& e) {
-    throw Error(fmt::format("rank {} of {}: broadcast failed (another rank died or hangs?): {}", rank(),
-                            world_size(), reason(e)));
+    throw Error(fmt::format("rank {} of {}: {} failed (another rank died or hangs?): {}", rank(),
+                            world_size(), name, reason(e)));
   }
   communication_seconds_ += wait.seconds();
 }

@@ -60,6 +60,10 @@ class RankGroup {
 
  private:
   struct Backend;
+  struct StartCollective;
+  // Runs one collective on `tensors` as one flat buffer, timed, with errors that name the rank.
+  void collective(const char* name, std::vector<at::Tensor>& tensors, const StartCollective& start);
+
   RankSetup setup_;
   at::Device device_;
   std::unique_ptr<Backend> backend_;

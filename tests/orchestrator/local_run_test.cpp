@@ -9,6 +9,7 @@
 
 #include "common/data/png_io.h"
 #include "common/store/sqlite.h"
+#include "orchestrator/tiny_cfm_inputs.h"
 #include "test_support.h"
 
 namespace cfm {
@@ -24,30 +25,10 @@ int scalar(Database& db, const std::string& sql) {
 
 TEST(LocalRun, TinyCfmGridRunsEndToEndAndResumesWithNothingToDo) {
   test::TempDir dir;
-  for (std::string command :
-       {fmt::format(
-            "{} synth --out {} --categories 1 --size 200 --train 3 --validation 0 --test 1 --no-progress",
-            kCfm, dir / "data"),
-        fmt::format("{} preprocess mvtec --in {} --in-place --no-progress", kCfm, dir / "data"),
-        fmt::format("{} backbones init --preset tiny --out {} --seed 3", kCfm, dir / "w")}) {
-    auto r = test::run_command(command);
-    ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
-  }
-  std::ofstream(dir / "grid.yaml") << R"(name: tiny
-fixed:
-  dataset: data
-  category: cookie
-  preset: demo
-  vit_weights: w/vit_tiny_random.pth
-  point_mae_weights: w/pointmae_tiny_random.pth
-  image_size: 112
-  grid: 28
-  groups: 32
-  group_size: 16
-  epochs: 2
-axes:
-  seed: [115, 116]
-)";
+  ASSERT_TRUE(test::write_tiny_cfm_inputs(dir, 3));
+  std::ofstream(dir / "grid.yaml") << "name: tiny\nfixed:\n"
+                                   << test::kTinyCfmFixedSettings
+                                   << "  epochs: 2\naxes:\n  seed: [115, 116]\n";
   std::string run = fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", kCfm,
                                 dir / "grid.yaml", dir / "r.sqlite", dir / "runs");
   auto first = test::run_command(run);

@@ -13,6 +13,7 @@
 #include "common/store/sqlite.h"
 #include "common/util/error.h"
 #include "orchestrator/slurm_launcher.h"
+#include "orchestrator/tiny_cfm_inputs.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -45,36 +46,14 @@ TEST(SlurmScript, TasksSplitTheirDevicesIntoSlotsOfTheLargestJob) {
 
 class MultiDeviceJob : public ::testing::Test {
  protected:
-  void SetUp() override {
-    for (std::string command :
-         {fmt::format(
-              "{} synth --out {} --categories 1 --size 200 --train 4 --validation 0 --test 1 --no-progress",
-              kCfm, dir_ / "data"),
-          fmt::format("{} preprocess mvtec --in {} --in-place --no-progress", kCfm, dir_ / "data"),
-          fmt::format("{} backbones init --preset tiny --out {} --seed 3", kCfm, dir_ / "w")}) {
-      auto r = test::run_command(command);
-      ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
-    }
-  }
+  void SetUp() override { ASSERT_TRUE(test::write_tiny_cfm_inputs(dir_, 4)); }
   // A one-job grid named `name` training `epochs` epochs on `devices` devices.
   std::string write_grid(const std::string& name, int devices, int epochs) {
     std::string path = dir_ / (name + ".yaml");
-    std::ofstream(path) << fmt::format(R"(name: {}
-fixed:
-  dataset: data
-  category: cookie
-  preset: demo
-  vit_weights: w/vit_tiny_random.pth
-  point_mae_weights: w/pointmae_tiny_random.pth
-  image_size: 112
-  grid: 28
-  groups: 32
-  group_size: 16
-  epochs: {}
-  batch_size: 2
-  devices_per_job: {}
-)",
-                                       name, epochs, devices);
+    std::ofstream(path) << "name: " << name << "\nfixed:\n"
+                        << test::kTinyCfmFixedSettings
+                        << fmt::format("  epochs: {}\n  batch_size: 2\n  devices_per_job: {}\n", epochs,
+                                       devices);
     return path;
   }
   nlohmann::json only_result(const std::string& db_path) {

@@ -1,0 +1,45 @@
+// What the `cfm run` tests of real CFM jobs start from, made through the CLI as a user would: a
+// preprocessed one-category synthetic dataset in <dir>/data, seed-3 tiny random backbones in <dir>/w, and
+// the grid settings that point at them (a small configuration that trains in seconds).
+#pragma once
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "test_support.h"
+
+namespace cfm::test {
+
+// Returns false (with the failing command and its output reported) when a step fails.
+inline bool write_tiny_cfm_inputs(const TempDir& dir, int train_samples) {
+  const std::string cfm = CFM_BINARY;
+  for (const std::string& command :
+       {fmt::format("{} synth --out {} --categories 1 --size 200 --train {} --validation 0 --test 1 "
+                    "--no-progress",
+                    cfm, dir / "data", train_samples),
+        fmt::format("{} preprocess mvtec --in {} --in-place --no-progress", cfm, dir / "data"),
+        fmt::format("{} backbones init --preset tiny --out {} --seed 3", cfm, dir / "w")}) {
+    CommandResult r = run_command(command);
+    if (r.exit_code != 0) {
+      ADD_FAILURE() << command << "\n" << r.output;
+      return false;
+    }
+  }
+  return true;
+}
+
+// The `fixed:` lines of a grid over those inputs (relative paths: the grid file lives in <dir>).
+constexpr const char* kTinyCfmFixedSettings = R"(  dataset: data
+  category: cookie
+  preset: demo
+  vit_weights: w/vit_tiny_random.pth
+  point_mae_weights: w/pointmae_tiny_random.pth
+  image_size: 112
+  grid: 28
+  groups: 32
+  group_size: 16
+)";
+
+}  // namespace cfm::test
