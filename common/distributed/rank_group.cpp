@@ -11,6 +11,9 @@
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
 
+#ifdef CFM_WITH_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #ifdef CFM_WITH_CUDA
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -45,11 +48,15 @@ c10::intrusive_ptr<CollectiveBackend> make_collectives(const c10::intrusive_ptr<
     throw Error("a CUDA rank needs a CUDA build of cfm (NCCL)");
 #endif
   }
+#ifdef CFM_WITH_GLOO
   auto options = c10d::ProcessGroupGloo::Options::create(milliseconds(setup.timeout_seconds));
   // The ranks of a job run on one machine (one worker's devices): loopback is enough and always there.
   options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
   options->threads = 1;
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, setup.rank, setup.world_size, options);
+#else
+  throw Error("CPU ranks need Gloo, and this cfm was built without Gloo's headers (Debian: libgloo-dev)");
+#endif
 }
 
 // c10d's list argument means "one tensor per device of this process", not a list of tensors, so a list

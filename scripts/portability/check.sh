@@ -53,7 +53,7 @@ if [ -z "${CFM_PORTABILITY_IN_NAMESPACE:-}" ]; then
   CFM_PORTABILITY_IN_NAMESPACE=1 unshare --mount --propagation private -- "$0" --root "$root_dir" \
     --cache "$cache_dir" --jobs "$jobs" $( ((skip_cuda)) && echo --skip-cuda) || status=$?
   if ((!keep)) && [ -d "$root_dir" ]; then
-    if findmnt -rn -o TARGET | grep -q "^$root_dir/"; then
+    if grep -q "^$root_dir/" <<<"$(findmnt -rn -o TARGET)"; then
       echo "portability: $root_dir still has mounts; not removing it" >&2
       exit 1
     fi
@@ -85,7 +85,7 @@ in_root() { chroot "$root_dir" env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/
 fresh_root() {
   if [ -e "$root_dir" ]; then
     # Never delete through a mount (a bind of /dev or /proc would be emptied on the host).
-    if findmnt -rn -o TARGET | grep -q "^$root_dir/"; then
+    if grep -q "^$root_dir/" <<<"$(findmnt -rn -o TARGET)"; then
       echo "$root_dir has mounts below it; unmount them first" >&2; return 1
     fi
     rm -rf "$root_dir"
@@ -206,10 +206,12 @@ link_check() {
     fi
   done
   echo "ldd: $(echo "$executables" | wc -w) executables checked"
-  local cfm=/src/cfm/build-cuda/cli/cfm library
-  in_root ldd "$cfm" | grep -E 'torch_cuda|c10_cuda|nccl|cudart|cudnn|libcuda'
+  local cfm=/src/cfm/build-cuda/cli/cfm library libraries
+  # Into a variable first: `ldd | grep -q` fails under pipefail when grep stops reading early.
+  libraries=$(in_root ldd "$cfm")
+  grep -E 'torch_cuda|c10_cuda|nccl|cudart|cudnn|libcuda' <<<"$libraries"
   for library in libtorch_cuda.so libc10_cuda.so libnccl.so libcudnn.so; do
-    in_root ldd "$cfm" | grep -q "$library" || { echo "cfm does not link $library"; problems=1; }
+    grep -q "$library" <<<"$libraries" || { echo "cfm does not link $library"; problems=1; }
   done
   in_root "$cfm" --help >/dev/null || { echo "the CUDA cfm does not start"; problems=1; }
   in_root /src/cfm/build-cuda/tests/cfm_tests --gtest_filter='ComputeDevice*:Gpu*' || problems=1

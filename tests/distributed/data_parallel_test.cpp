@@ -44,6 +44,9 @@ TEST(RankGroup, OneRankNeedsNothingAndChangesNothing) {
 class DataParallel : public ::testing::Test {
  protected:
   void SetUp() override {
+#ifndef CFM_WITH_GLOO
+    GTEST_SKIP() << "built without Gloo's headers (libgloo-dev): no CPU ranks";
+#endif
     test::write_preprocessed_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
     config_ = test::tiny_backbones(dir_ / "weights", 28);
     common_ = " train --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " +
