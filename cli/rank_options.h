@@ -4,7 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "common/distributed/rank_group.h"
+#include "common/distributed/rank_setup.h"
 
 namespace cfm::cli {
 

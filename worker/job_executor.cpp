@@ -14,6 +14,7 @@
 #include "common/cfm/cfm_method.h"
 #include "common/data/dataset.h"
 #include "common/data/few_shot.h"
+#include "common/distributed/rank_group.h"
 #include "common/grid/settings.h"
 #include "common/models/compute_device.h"
 #include "common/util/error.h"

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/distributed/rank_group.h"
+#include "common/distributed/rank_setup.h"
 
 namespace cfm {
 

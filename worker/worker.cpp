@@ -53,6 +53,76 @@ std::string error_line(const std::string& log) {
   return log.substr(at + 12, log.find('\n', at) - at - 12);
 }
 
+// The `cfm job` processes of one attempt, one per rank (one alone for a single-device job), with their
+// files: rank 0 keeps the single-device names (attempt-N.log, result-attempt-N.json), rank r > 0 adds
+// -rank-r; the ranks meet through rendezvous-attempt-N in the run folder.
+class RankProcesses {
+ public:
+  RankProcesses(const WorkerOptions& options, const JobOffer& job, const std::vector<std::string>& devices,
+                int world)
+      : run_dir_(job.run_dir), attempt_(job.attempt), status_(static_cast<std::size_t>(world)) {
+    const std::string rendezvous = fmt::format("{}/rendezvous-attempt-{}", run_dir_, attempt_);
+    fs::remove(rendezvous);  // a file left by a killed attempt would confuse the new ranks
+    for (int rank = 0; rank < world; ++rank) {
+      fs::remove(result(rank));
+      std::vector<std::string> argv = {options.cfm_binary, "job",
+                                       "--config",         run_dir_ + "/config.json",
+                                       "--run-dir",        run_dir_,
+                                       "--result",         result(rank),
+                                       "--device",         devices[static_cast<std::size_t>(rank)],
+                                       "--attempt",        std::to_string(attempt_)};
+      if (!options.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options.cache_dir});
+      if (world > 1)
+        argv.insert(argv.end(), {"--world-size", std::to_string(world), "--rank", std::to_string(rank),
+                                 "--rendezvous", rendezvous});
+      processes_.push_back(std::make_unique<ChildProcess>(argv, log(rank)));
+    }
+  }
+
+  std::string log(int rank) const { return file("attempt", rank, "log"); }
+  std::string result(int rank) const { return file("result-attempt", rank, "json"); }
+
+  struct Outcome {
+    int rank;    // the rank whose exit decides the attempt
+    int status;  // its wait status
+    bool failed;
+  };
+  // Nothing while the ranks run and none failed. Then the first failed rank -- one killed by a signal
+  // before one that exited with an error (its partners' errors follow from it) -- or rank 0 once every
+  // rank exited 0.
+  std::optional<Outcome> outcome() {
+    std::optional<Outcome> failure;
+    bool all_done = true;
+    for (std::size_t r = 0; r < processes_.size(); ++r) {
+      if (!status_[r]) status_[r] = processes_[r]->poll();
+      if (!status_[r]) {
+        all_done = false;
+        continue;
+      }
+      const int status = *status_[r];
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && (!failure || WIFSIGNALED(status)))
+        failure = Outcome{static_cast<int>(r), status, true};
+    }
+    if (failure) return failure;
+    if (all_done) return Outcome{0, *status_[0], false};
+    return std::nullopt;
+  }
+
+  void stop() {
+    for (auto& process : processes_) process->terminate();
+  }
+
+ private:
+  std::string file(const char* stem, int rank, const char* extension) const {
+    return fmt::format("{}/{}-{}{}.{}", run_dir_, stem, attempt_, rank ? fmt::format("-rank-{}", rank) : "",
+                       extension);
+  }
+  std::string run_dir_;
+  int attempt_;
+  std::vector<std::unique_ptr<ChildProcess>> processes_;
+  std::vector<std::optional<int>> status_;
+};
+
 class Slot {
  public:
   Slot(const WorkerOptions& options, std::vector<std::string> devices, std::string name)
@@ -126,82 +196,43 @@ class Slot {
   }
 
   void run_job(const JobOffer& job) {
-    const std::string& run_dir = job.run_dir;
-    const std::string& lease_id = job.lease_id;
-    const int attempt = job.attempt;
     const int world = job.config.value("devices_per_job", 1);
     if (world > static_cast<int>(devices_.size()))
       throw Error(fmt::format("the job needs {} devices, this slot has {}", world, devices_.size()));
-    fs::create_directories(run_dir);
-    std::string config_path = fmt::format("{}/config.json", run_dir);
-    std::ofstream(config_path) << job.config.dump(2) << "\n";
-    // Rank 0 keeps the single-device names (attempt-N.log, result-attempt-N.json); rank r > 0 adds -rank-r.
-    auto rank_file = [&](const char* stem, int rank, const char* extension) {
-      return fmt::format("{}/{}-{}{}.{}", run_dir, stem, attempt, rank ? fmt::format("-rank-{}", rank) : "",
-                         extension);
-    };
-    const std::string rendezvous = fmt::format("{}/rendezvous-attempt-{}", run_dir, attempt);
-    fs::remove(rendezvous);  // a file left by a killed attempt would confuse the new ranks
-    std::vector<std::unique_ptr<ChildProcess>> ranks;
-    for (int rank = 0; rank < world; ++rank) {
-      fs::remove(rank_file("result-attempt", rank, "json"));
-      std::vector<std::string> argv = {options_.cfm_binary, "job",
-                                       "--config",          config_path,
-                                       "--run-dir",         run_dir,
-                                       "--result",          rank_file("result-attempt", rank, "json"),
-                                       "--device",          devices_[static_cast<std::size_t>(rank)],
-                                       "--attempt",         std::to_string(attempt)};
-      if (!options_.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options_.cache_dir});
-      if (world > 1)
-        argv.insert(argv.end(), {"--world-size", std::to_string(world), "--rank", std::to_string(rank),
-                                 "--rendezvous", rendezvous});
-      ranks.push_back(std::make_unique<ChildProcess>(argv, rank_file("attempt", rank, "log")));
-    }
-    spdlog::info("{}: job {} attempt {} on {} (log {})", name_, job.key.substr(0, 12), attempt,
-                 fmt::join(devices_.begin(), devices_.begin() + world, ","), rank_file("attempt", 0, "log"));
+    fs::create_directories(job.run_dir);
+    std::ofstream(job.run_dir + "/config.json") << job.config.dump(2) << "\n";
+    RankProcesses ranks(options_, job, devices_, world);
+    spdlog::info("{}: job {} attempt {} on {} (log {})", name_, job.key.substr(0, 12), job.attempt,
+                 fmt::join(devices_.begin(), devices_.begin() + world, ","), ranks.log(0));
     double heartbeat = job.heartbeat_seconds;
     auto last_beat = Clock::now();
-    std::vector<std::optional<int>> status(ranks.size());
-    while (true) {
-      bool all_done = true;
-      std::optional<std::size_t>
-          failed;  // a rank killed by a signal is the cause; its partners' errors follow
-      for (std::size_t r = 0; r < ranks.size(); ++r) {
-        if (!status[r]) status[r] = ranks[r]->poll();
-        all_done = all_done && status[r].has_value();
-        if (status[r] && !(WIFEXITED(*status[r]) && WEXITSTATUS(*status[r]) == 0) &&
-            (!failed || WIFSIGNALED(*status[r])))
-          failed = r;
-      }
-      if (failed) {
-        // The other ranks cannot finish without this one: stop them now, not at their timeout.
-        for (auto& process : ranks) process->terminate();
-        report(*status[*failed], lease_id, "", rank_file("attempt", static_cast<int>(*failed), "log"));
-        return;
-      }
-      if (all_done) break;
+    std::optional<RankProcesses::Outcome> outcome;
+    while (!(outcome = ranks.outcome())) {
       if (g_stop) {
-        for (auto& process : ranks) process->terminate();
-        request(net::Release{lease_id}.to_json());
+        ranks.stop();
+        request(net::Release{job.lease_id}.to_json());
         spdlog::info("{}: stopped; lease returned", name_);
         return;
       }
       if (std::chrono::duration<double>(Clock::now() - last_beat).count() >= heartbeat) {
-        json reply = request(net::Heartbeat{lease_id}.to_json());
+        json reply = request(net::Heartbeat{job.lease_id}.to_json());
         last_beat = Clock::now();
         if (reply.is_object() && reply.contains("valid") && reply["valid"] == false) {
           spdlog::warn("{}: the coordinator no longer holds this lease (expired); stopping the job", name_);
-          for (auto& process : ranks) process->terminate();
+          ranks.stop();
           return;
         }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    if (outcome->failed) {
+      ranks.stop();  // the other ranks cannot finish without this one: now, not at their timeout
+      report(outcome->status, job.lease_id, "", ranks.log(outcome->rank));
+      return;
+    }
     std::vector<std::string> other_results;
-    for (int rank = 1; rank < world; ++rank)
-      other_results.push_back(rank_file("result-attempt", rank, "json"));
-    report(*status[0], lease_id, rank_file("result-attempt", 0, "json"), rank_file("attempt", 0, "log"),
-           other_results);
+    for (int rank = 1; rank < world; ++rank) other_results.push_back(ranks.result(rank));
+    report(outcome->status, job.lease_id, ranks.result(0), ranks.log(0), other_results);
   }
 
   // `other_results`: the result files of ranks 1.. (their resources go into resources.ranks).

@@ -72,11 +72,11 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   if (o.epochs < 1 || o.batch_size < 1) throw UsageError("epochs and batch size must be at least 1");
   const BackboneConfig& config = extractor.config();
   const bool official = config.mode == BackboneMode::Official;
-  // Eval mode: backbone outputs are computed (or read from the cache) once, as they do not change between
-  // epochs, so later epochs run no backbone. Official mode keeps the inputs and reruns the backbones.
   // One rank alone trains exactly as a process without ranks (the same arithmetic, bit for bit).
   RankGroup* ranks = o.ranks && o.ranks->world_size() > 1 ? o.ranks : nullptr;
   const int world = ranks ? ranks->world_size() : 1, rank = ranks ? ranks->rank() : 0;
+  // Eval mode: backbone outputs are computed (or read from the cache) once, as they do not change between
+  // epochs, so later epochs run no backbone. Official mode keeps the inputs and reruns the backbones.
   Stopwatch prepare;
   if (ranks && !official && cache.enabled()) {
     // Each rank computes the backbone outputs of its share into the cache; below, the rest are cache hits.

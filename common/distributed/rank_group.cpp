@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include <functional>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
 #include "common/distributed/c10d_compat.h"
 #include "common/util/error.h"
@@ -23,12 +21,6 @@ namespace cfm {
 struct RankGroup::Backend {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<CollectiveBackend> collectives;
-};
-
-// Starts one c10d collective on the flat buffer; the caller waits for it.
-struct RankGroup::StartCollective
-    : std::function<c10::intrusive_ptr<c10d::Work>(std::vector<at::Tensor>&, std::chrono::milliseconds)> {
-  using function::function;
 };
 
 namespace {
@@ -55,6 +47,8 @@ c10::intrusive_ptr<CollectiveBackend> make_collectives(const c10::intrusive_ptr<
   options->threads = 1;
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, setup.rank, setup.world_size, options);
 #else
+  (void)store;
+  (void)setup;
   throw Error("CPU ranks need Gloo, and this cfm was built without Gloo's headers (Debian: libgloo-dev)");
 #endif
 }
@@ -80,6 +74,24 @@ void unflatten_into(const at::Tensor& buffer, std::vector<at::Tensor>& tensors) 
 std::string reason(const std::exception& e) {
   if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
   return e.what();
+}
+
+// One collective on `tensors` as one flat buffer: `start(buffer, timeout)` starts it, this waits at most
+// the timeout and copies the result back. Returns the seconds it took; errors name the rank.
+template <typename Start>
+double timed_collective(const char* name, const RankSetup& setup, std::vector<at::Tensor>& tensors,
+                        const Start& start) {
+  Stopwatch wait;
+  try {
+    const auto timeout = milliseconds(setup.timeout_seconds);
+    std::vector<at::Tensor> buffer = {flattened(tensors)};
+    start(buffer, timeout)->wait(timeout);
+    unflatten_into(buffer[0], tensors);
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("rank {} of {}: {} failed (another rank died or hangs?): {}", setup.rank,
+                            setup.world_size, name, reason(e)));
+  }
+  return wait.seconds();
 }
 
 }  // namespace
@@ -113,7 +125,8 @@ RankGroup::RankGroup(const RankSetup& setup, const at::Device& device) : setup_(
 RankGroup::~RankGroup() = default;
 
 void RankGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
-  collective("all-reduce", tensors, [&](std::vector<at::Tensor>& buffer, std::chrono::milliseconds timeout) {
+  if (!backend_ || tensors.empty()) return;
+  communication_seconds_ += timed_collective("all-reduce", setup_, tensors, [&](auto& buffer, auto timeout) {
     c10d::AllreduceOptions options;
     options.reduceOp = c10d::ReduceOp::SUM;  // Gloo refuses AVG: callers divide themselves
     options.timeout = timeout;
@@ -122,27 +135,13 @@ void RankGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
 }
 
 void RankGroup::broadcast_from_root(std::vector<at::Tensor>& tensors) {
-  collective("broadcast", tensors, [&](std::vector<at::Tensor>& buffer, std::chrono::milliseconds timeout) {
+  if (!backend_ || tensors.empty()) return;
+  communication_seconds_ += timed_collective("broadcast", setup_, tensors, [&](auto& buffer, auto timeout) {
     c10d::BroadcastOptions options;
     options.rootRank = 0;
     options.timeout = timeout;
     return backend_->collectives->broadcast(buffer, options);
   });
-}
-
-void RankGroup::collective(const char* name, std::vector<at::Tensor>& tensors, const StartCollective& start) {
-  if (!backend_ || tensors.empty()) return;
-  Stopwatch wait;
-  try {
-    const auto timeout = milliseconds(setup_.timeout_seconds);
-    std::vector<at::Tensor> buffer = {flattened(tensors)};
-    start(buffer, timeout)->wait(timeout);
-    unflatten_into(buffer[0], tensors);
-  } catch (const std::exception& e) {
-    throw Error(fmt::format("rank {} of {}: {} failed (another rank died or hangs?): {}", rank(),
-                            world_size(), name, reason(e)));
-  }
-  communication_seconds_ += wait.seconds();
 }
 
 void RankGroup::barrier() {

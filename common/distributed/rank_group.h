@@ -22,14 +22,9 @@
 #include <string>
 #include <vector>
 
-namespace cfm {
+#include "common/distributed/rank_setup.h"
 
-struct RankSetup {
-  int rank = 0;
-  int world_size = 1;
-  std::string rendezvous;        // FileStore path, the same for every rank, fresh for every attempt
-  double timeout_seconds = 300;  // rendezvous and each collective
-};
+namespace cfm {
 
 // The share of `count` items (samples, test images) rank `rank` of `world_size` takes: every world_size-th
 // item from its own rank on.
@@ -60,10 +55,6 @@ class RankGroup {
 
  private:
   struct Backend;
-  struct StartCollective;
-  // Runs one collective on `tensors` as one flat buffer, timed, with errors that name the rank.
-  void collective(const char* name, std::vector<at::Tensor>& tensors, const StartCollective& start);
-
   RankSetup setup_;
   at::Device device_;
   std::unique_ptr<Backend> backend_;

@@ -25,6 +25,9 @@ TEST(Messages, EveryMessageRoundTripsThroughAFrame) {
   EXPECT_EQ(type_of(over_the_wire(Welcome{}.to_json())), message_type::kWelcome);
   EXPECT_EQ(ErrorReply::parse(over_the_wire(ErrorReply{"no"}.to_json())).reason, "no");
   EXPECT_EQ(LeaseRequest::parse(over_the_wire(LeaseRequest{"w"}.to_json())).worker, "w");
+  EXPECT_EQ(LeaseRequest::parse(over_the_wire(LeaseRequest{"w", 4}.to_json())).devices, 4);
+  EXPECT_EQ(LeaseRequest::parse({{"type", "lease"}, {"worker", "w"}}).devices, 1);  // a slot of one device
+  EXPECT_THROW(LeaseRequest::parse({{"type", "lease"}, {"worker", "w"}, {"devices", 0}}), ProtocolError);
   EXPECT_TRUE(Idle::parse(over_the_wire(Idle{true}.to_json())).finished);
   JobOfferMessage job{std::string(64, 'a'), "lease", "/runs/" + std::string(64, 'a'), 2,
                       {{"method", "noop"}}, 7.5};

@@ -99,6 +99,17 @@ TEST_F(MultiDeviceJob, TwoRanksGiveTheResultOfOneAndRecordBoth) {
   EXPECT_TRUE(fs::exists(run_dir + "/attempt-1-rank-1.log"));
 }
 
+TEST_F(MultiDeviceJob, LocalDevicesThatDoNotSplitIntoJobsAreRefusedBeforeAnythingRuns) {
+  auto r =
+      test::run_command(fmt::format("{} run {} --db {} --runs {} --devices cpu,cpu,cpu --no-progress", kCfm,
+                                    write_grid("odd", 2, 1), dir_ / "odd.sqlite", dir_ / "runs-odd"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("up to 2 devices each (devices_per_job), which 3 local device(s) do not split"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir_.path() / "odd.sqlite"));
+}
+
 TEST_F(MultiDeviceJob, AKilledRankFailsTheAttemptAndTheRetrySucceeds) {
   std::string run =
       fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress > {} 2>&1 &", kCfm,
