@@ -3,7 +3,7 @@
 namespace cfm::cli {
 
 void add_rank_options(CLI::App* cmd, RankSetup& r) {
-  cmd->add_option("--world-size", r.world_size, "Ranks (processes, one per device) that train together")
+  cmd->add_option("--world-size", r.world_size, "Ranks (processes, one per device) that share the work")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--rank", r.rank, "This process's rank, 0 .. world size - 1")
       ->check(CLI::NonNegativeNumber);

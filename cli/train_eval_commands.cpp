@@ -100,16 +100,22 @@ void add_train_eval_commands(CLI::App& app) {
   eval->add_option("--mappers", *mappers_dir, "Folder with CFM_2Dto3D_<class>_<E>ep_<B>bs.pth and its twin")
       ->required();
   eval->add_flag("--exact", *exact, "AU-PRO over every threshold instead of the official 99");
-  eval->callback([e, mappers_dir, exact] {
+  auto eval_ranks = std::make_shared<RankSetup>();
+  add_rank_options(eval, *eval_ranks);
+  eval->callback([e, mappers_dir, exact, eval_ranks] {
     CfmSettings settings = resolve(e->settings);
     at::set_num_threads(settings.training.threads);
     fmt::print("backbones: {}\n", describe(settings.backbone));
     std::vector<SampleFiles> test = Dataset(e->data).samples(e->category, "test");
-    CfmMethod method(settings, e->category, parse_compute_device(e->settings.device), cache_folder(*e));
+    const at::Device device = parse_compute_device(e->settings.device);
+    CfmMethod method(settings, e->category, device, cache_folder(*e));
     method.load(*mappers_dir);
+    RankGroup group(*eval_ranks, device);
+    method.use_ranks(&group);
     EvaluationOptions options;
     options.exact = *exact;
     CategoryEvaluation result = method.evaluate(test, e->out, options, true);
+    if (!group.is_root()) return;  // rank 0 gathered every map and reports the metrics
     fmt::print("{} test samples ({} anomalous), {:.3f} s per sample\n", result.metrics.images,
                result.metrics.anomalous_images, result.seconds_per_sample);
     print_table(result.metrics);

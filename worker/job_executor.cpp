@@ -43,12 +43,13 @@ nlohmann::json execute_noop(const nlohmann::json& c, const JobContext& context) 
 }
 
 // What a rank other than 0 reports (the worker adds it to rank 0's result under resources.ranks).
-nlohmann::json rank_resources(const JobContext& context, const at::Device& device,
-                              const TrainReport& report) {
+nlohmann::json rank_resources(const JobContext& context, const at::Device& device, const RankGroup& ranks,
+                              const CategoryEvaluation& share) {
   nlohmann::json r = {{"rank", context.ranks.rank},
                       {"device", context.device},
                       {"peak_rss_bytes", peak_rss_bytes()},
-                      {"all_reduce_seconds", report.communication_seconds}};
+                      {"all_reduce_seconds", ranks.communication_seconds()},
+                      {"infer_seconds", share.own_seconds}};
   if (auto gpu_bytes = peak_gpu_memory_bytes(device)) r["peak_gpu_bytes"] = *gpu_bytes;
   return {{"metrics", nlohmann::json::object()}, {"resources", r}};
 }
@@ -76,7 +77,6 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   timings["load"] = stage.restart();
 
   FitResult fit = method.fit(train, context.run_dir);
-  if (!ranks.is_root()) return rank_resources(context, device, fit.report);
   const TrainReport& report = fit.report;
   // Eval mode: "extract" is reading the training samples and their backbone outputs (cache or backbones),
   // done once before the epochs. Official mode reruns the backbones inside every epoch.
@@ -87,15 +87,21 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   double train_seconds = std::accumulate(report.epoch_seconds.begin(), report.epoch_seconds.end(), 0.0);
   timings["train"] = train_seconds;
   timings["train_per_epoch"] = train_seconds / settings.training.epochs;
-  if (ranks.world_size() > 1) timings["all_reduce"] = report.communication_seconds;
   nlohmann::json artifacts = {{"run_dir", context.run_dir}};
   for (const auto& [kind, path] : fit.artifacts) artifacts[kind] = path;
 
-  // Test samples bypass the cache: inference_fps is then the full pipeline (backbones included) in every job.
+  // Test samples bypass the cache: inference_fps is then the full pipeline (backbones included) in every
+  // job. With several ranks each scores its share; rank 0 gathers the maps and computes the metrics.
   fs::path eval_dir = fs::path(context.run_dir) / "eval";
+  Stopwatch infer;
   CategoryEvaluation evaluation = method.evaluate(test, eval_dir.string(), {}, false);
-  timings["infer"] = evaluation.seconds_per_sample * static_cast<double>(test.size());
+  if (!ranks.is_root()) return rank_resources(context, device, ranks, evaluation);
+  timings["infer"] = evaluation.seconds_per_sample * static_cast<double>(test.size());  // device seconds
   timings["metrics"] = evaluation.metrics_seconds;
+  if (ranks.world_size() > 1) {
+    timings["infer_wall"] = infer.seconds() - evaluation.metrics_seconds;  // the ranks at work together
+    timings["all_reduce"] = ranks.communication_seconds();
+  }
   timings["total"] = total.seconds();
   artifacts["maps"] = (eval_dir / "maps").string();
   artifacts["metrics_json"] = (eval_dir / "metrics.json").string();

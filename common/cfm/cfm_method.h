@@ -30,7 +30,8 @@ class CfmMethod : public CategoryMethod {
   std::size_t cache_hits() const override { return cache_.hits(); }
   std::size_t cache_misses() const override { return cache_.misses(); }
 
-  // Trains data-parallel over these ranks (common/cfm/trainer.h); only rank 0 writes the checkpoints.
+  // Trains and scores data-parallel over these ranks (common/cfm/trainer.h, evaluator.h); only rank 0
+  // writes the checkpoints, the scores and the metrics.
   void use_ranks(RankGroup* ranks) { ranks_ = ranks; }
 
   // The official checkpoint file name of one direction ("2Dto3D" or "3Dto2D") for these settings.

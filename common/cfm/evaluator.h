@@ -15,14 +15,23 @@
 
 namespace cfm {
 
+class RankGroup;
+
 struct CategoryEvaluation {
   Evaluation metrics;
-  double seconds_per_sample = 0;  // inference (backbones or cache, alignment, mappers, scoring)
+  double seconds_per_sample = 0;  // inference (backbones or cache, alignment, mappers, scoring), summed
+                                  // over the ranks: the cost of a sample on one device
+  double own_seconds = 0;         // inference seconds of the samples this rank scored
   double metrics_seconds = 0;     // the metrics over all maps
 };
 
+// With several `ranks`, each scores and writes its share of the test samples (rank_share); the maps are
+// gathered on every rank and rank 0 alone computes the metrics and writes scores.csv and metrics.json
+// (the other ranks return their inference time and no metrics). The maps equal a single rank's bit for
+// bit in eval mode; official mode draws DropPath per rank.
 CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor,
                                      FeatureCache& cache, const std::vector<SampleFiles>& test,
-                                     const std::string& out_dir, const EvaluationOptions& options = {});
+                                     const std::string& out_dir, const EvaluationOptions& options = {},
+                                     RankGroup* ranks = nullptr);
 
 }  // namespace cfm

@@ -78,17 +78,20 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   // Eval mode: backbone outputs are computed (or read from the cache) once, as they do not change between
   // epochs, so later epochs run no backbone. Official mode keeps the inputs and reruns the backbones.
   Stopwatch prepare;
+  std::vector<BackboneOutputs> prepared(train.size());
+  std::vector<bool> own(train.size(), false);
   if (ranks && !official && cache.enabled()) {
     // Each rank computes the backbone outputs of its share into the cache; below, the rest are cache hits.
     for (std::size_t i : rank_share(train.size(), rank, world)) {
       SampleTensors sample = load_sample(train[i], config.grid, config.vit.image_size);
-      cache.outputs(extractor, train[i], sample.rgb, sample.cloud);
+      prepared[i] = cache.outputs(extractor, train[i], sample.rgb, sample.cloud);
+      own[i] = true;
     }
     ranks->barrier();
   }
-  std::vector<BackboneOutputs> prepared(train.size());
   std::vector<SampleTensors> inputs(official ? train.size() : 0);
   for (std::size_t i = 0; i < train.size(); ++i) {
+    if (own[i]) continue;  // computed just above
     SampleTensors sample = load_sample(train[i], config.grid, config.vit.image_size);
     if (official)
       inputs[i] = std::move(sample);

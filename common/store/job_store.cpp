@@ -181,17 +181,24 @@ void JobStore::record_result(const std::string& key, int attempt, const nlohmann
     return r.contains(name) && r[name].is_number() ? std::optional<double>(r[name].get<double>())
                                                    : std::nullopt;
   };
+  const std::string device = r.value("device", std::string("cpu"));
+  std::string devices = device;  // rank 0's, then the other ranks' in rank order
+  if (r.contains("ranks") && r["ranks"].is_array())
+    for (const nlohmann::json& rank : r["ranks"])
+      if (rank.is_object()) devices += "," + rank.value("device", std::string("?"));
   db_->prepare(
          "INSERT INTO resources(key, device, peak_rss_bytes, peak_gpu_bytes, parameters, model_bytes, "
-         "inference_fps) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+         "inference_fps, world_size, devices) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
       .bind(1, key)
-      .bind(2, r.value("device", std::string("cpu")))
+      .bind(2, device)
       .bind(3, integer("peak_rss_bytes"))
       .bind(4, integer("peak_gpu_bytes"))
       .bind(5, integer("parameters"))
       .bind(6, integer("model_bytes"))
       .bind(7, real("inference_fps"))
+      .bind(8, integer("world_size").value_or(1))
+      .bind(9, devices)
       .run();
 }
 

@@ -68,6 +68,13 @@ UPDATE jobs SET config = json_remove(json_set(config, '$.feature_grid', json_ext
 UPDATE jobs SET axes = json_remove(json_set(axes, '$.feature_grid', json_extract(axes, '$.grid')), '$.grid')
   WHERE json_type(axes, '$.grid') IS NOT NULL;
 )sql",
+      // 2 -> 3: multi-device jobs. `world_size` ranks ran the job on `devices` (rank order, comma-joined);
+      // `device` stays rank 0's. Older rows ran on one device.
+      R"sql(
+ALTER TABLE resources ADD COLUMN world_size INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE resources ADD COLUMN devices TEXT;
+UPDATE resources SET devices = device;
+)sql",
   };
   return steps;
 }

@@ -7,7 +7,7 @@ namespace cfm {
 
 class Database;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 void migrate(Database& db);
 

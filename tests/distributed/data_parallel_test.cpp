@@ -1,11 +1,12 @@
-// Data-parallel training over c10d ranks on the CPU (Gloo), through `cfm train --world-size 2`: two
-// processes train the weights one process trains on the same global batches, and a rank whose partner
-// never comes fails within its timeout instead of waiting.
+// Data parallelism over c10d ranks on the CPU (Gloo), through `cfm train|eval --world-size 2`: two
+// processes train the weights one process trains on the same global batches and score the maps one process
+// scores, and a rank whose partner never comes fails within its timeout instead of waiting.
 #include <torch/torch.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cfm/small_category.h"
@@ -47,15 +48,23 @@ class DataParallel : public ::testing::Test {
 #ifndef CFM_WITH_GLOO
     GTEST_SKIP() << "built without Gloo's headers (libgloo-dev): no CPU ranks";
 #endif
-    test::write_preprocessed_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
+    test::write_preprocessed_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 2));
     config_ = test::tiny_backbones(dir_ / "weights", 28);
-    common_ = " train --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " +
+    common_ = " --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " +
               config_.vit_weights + " --point-mae-weights " + config_.point_mae_weights +
               " --image-size 112 --grid 28 --groups 32 --group-size 16 --epochs 4 --batch-size 2 --threads 1";
   }
-  // `cfm train` as rank `rank` of `world` (world 1: no rank flags), logging to <out>.log.
+  // `cfm train` as rank `rank` of `world` (world 1: no rank flags), logging to <out>-<rank>.log.
   std::string train_command(const std::string& out, int rank, int world, const std::string& extra = "") {
-    std::string command = std::string(CFM_BINARY) + common_ + " --out " + (dir_ / out) + extra;
+    return rank_command(" train" + common_, out, rank, world, extra);
+  }
+  // `cfm eval` of the mappers in <mappers> as rank `rank` of `world`.
+  std::string eval_command(const std::string& mappers, const std::string& out, int rank, int world) {
+    return rank_command(" eval" + common_ + " --mappers " + (dir_ / mappers), out, rank, world, "");
+  }
+  std::string rank_command(const std::string& arguments, const std::string& out, int rank, int world,
+                           const std::string& extra) {
+    std::string command = std::string(CFM_BINARY) + arguments + " --out " + (dir_ / out) + extra;
     if (world > 1)
       command += " --world-size " + std::to_string(world) + " --rank " + std::to_string(rank) +
                  " --rendezvous " + (dir_ / "rendezvous");
@@ -99,13 +108,52 @@ TEST_F(DataParallel, TwoRanksTrainTheWeightsOfOneRank) {
   EXPECT_LT(one["epoch_loss"][3].get<double>(), one["epoch_loss"][0].get<double>());
   EXPECT_EQ(two["world_size"], 2);
   EXPECT_EQ(one["world_size"], 1);
-  // The ranks split the backbone work: each computed its two samples into the shared cache.
+  // The ranks split the backbone work: each computed its two samples into the shared cache and read only
+  // the other rank's two back from it.
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "cache2"), fs::directory_iterator{}), 4);
   EXPECT_EQ(two["cache_misses"], 2);
-  EXPECT_EQ(two["cache_hits"], 4);
+  EXPECT_EQ(two["cache_hits"], 2);
   // Only rank 0 writes: rank 1 left no second train.json behind anywhere.
   EXPECT_NE(log("two-0.log").find("trained on 4 samples"), std::string::npos) << log("two-0.log");
   EXPECT_EQ(log("two-1.log").find("trained on"), std::string::npos) << log("two-1.log");
+}
+
+// Every file under `folder`, relative path -> bytes.
+std::map<std::string, std::string> files_under(const fs::path& folder) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(folder))
+    if (entry.is_regular_file()) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      files[fs::relative(entry.path(), folder).string()] =
+          std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  return files;
+}
+
+TEST_F(DataParallel, TwoRanksScoreTheMapsOfOneRank) {
+  ASSERT_EQ(test::run_command(train_command("mappers", 0, 1)).exit_code, 0) << log("mappers-0.log");
+  ASSERT_EQ(test::run_command(eval_command("mappers", "one", 0, 1)).exit_code, 0) << log("one-0.log");
+  std::string both = eval_command("mappers", "two", 0, 2) + " & first=$!; " +
+                     eval_command("mappers", "two", 1, 2) +
+                     "; second=$?; wait $first; exit $(( $? | second ))";
+  auto ranks = test::run_command("bash -c '" + both + "'");
+  ASSERT_EQ(ranks.exit_code, 0) << ranks.output << log("two-0.log") << log("two-1.log");
+
+  // Maps (combined, s2D, s3D), heat maps, masks, scores and metrics: the same bytes, file for file.
+  std::map<std::string, std::string> one = files_under(dir_ / "one"), two = files_under(dir_ / "two");
+  std::size_t maps = 0;
+  for (const auto& [name, bytes] : one) {
+    ASSERT_TRUE(two.count(name)) << name << " is missing from the 2-rank output";
+    EXPECT_EQ(bytes, two.at(name)) << name;
+    maps += name.rfind("maps/", 0) == 0 && name.size() > 5 && name.substr(name.size() - 5) == ".tiff";
+  }
+  EXPECT_EQ(one.size(), two.size());
+  EXPECT_GE(maps, 4u);  // the test split has samples on both ranks
+  ASSERT_TRUE(one.count("metrics.json") && one.count("scores.csv"));
+  EXPECT_NE(one.at("metrics.json").find("i_auroc"), std::string::npos);
+  // Rank 0 prints the metrics; rank 1 only scored its share.
+  EXPECT_NE(log("two-0.log").find("I-AUROC"), std::string::npos) << log("two-0.log");
+  EXPECT_EQ(log("two-1.log").find("I-AUROC"), std::string::npos) << log("two-1.log");
 }
 
 TEST_F(DataParallel, ARankWhosePartnerNeverComesFailsWithinItsTimeout) {

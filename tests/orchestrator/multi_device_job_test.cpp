@@ -1,6 +1,7 @@
 // Jobs over several devices (devices_per_job: 2) through `cfm run` on CPU slots (Gloo): the two ranks
-// train what one process trains, the result records both ranks, and a rank killed mid-job fails that
-// attempt only: the job is retried and succeeds, with nothing of the failed attempt recorded as success.
+// train what one process trains and each scores half the test split, the result records both ranks, and a
+// rank killed mid-job fails that attempt only: the job is retried and succeeds, with nothing of the failed
+// attempt recorded as success.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "common/store/sqlite.h"
 #include "common/util/error.h"
@@ -93,10 +95,28 @@ TEST_F(MultiDeviceJob, TwoRanksGiveTheResultOfOneAndRecordBoth) {
   EXPECT_EQ(two["resources"]["ranks"][0]["rank"], 1);
   EXPECT_GT(two["resources"]["ranks"][0]["peak_rss_bytes"].get<long long>(), 0);
   EXPECT_GE(two["timings"]["all_reduce"].get<double>(), 0);
+  EXPECT_GT(two["timings"]["infer_wall"].get<double>(), 0);
+  // Evaluation was sharded: rank 1 scored part of the test split, and every map was written.
+  EXPECT_GT(two["resources"]["ranks"][0]["infer_seconds"].get<double>(), 0);
+  EXPECT_EQ(two["counts"]["test_images"], one["counts"]["test_images"]);
+  auto tiffs = [](const std::string& maps) {
+    std::size_t n = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(maps)) n += entry.path().extension() == ".tiff";
+    return n;
+  };
+  EXPECT_EQ(tiffs(two["artifacts"]["maps"]), one["counts"]["test_images"].get<std::size_t>());
   // One slot of two CPU devices ran it: both ranks logged into the run folder.
   std::string run_dir = two["artifacts"]["run_dir"];
   EXPECT_TRUE(fs::exists(run_dir + "/attempt-1.log"));
   EXPECT_TRUE(fs::exists(run_dir + "/attempt-1-rank-1.log"));
+  // The resources table names the ranks' devices.
+  for (auto [name, world, devices] : {std::tuple{"one", 1, "cpu"}, std::tuple{"two", 2, "cpu,cpu"}}) {
+    Database db(dir_ / (std::string(name) + ".sqlite"));
+    Statement row = db.prepare("SELECT world_size, devices FROM resources");
+    ASSERT_TRUE(row.step()) << name;
+    EXPECT_EQ(row.integer(0), world) << name;
+    EXPECT_EQ(row.text(1), devices) << name;
+  }
 }
 
 TEST_F(MultiDeviceJob, LocalDevicesThatDoNotSplitIntoJobsAreRefusedBeforeAnythingRuns) {

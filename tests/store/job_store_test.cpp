@@ -103,6 +103,12 @@ TEST(JobStore, ReopensAtTheCurrentSchemaAndRefusesANewerOne) {
   EXPECT_THROW(JobStore(dir / "r.sqlite"), StoreError);
 }
 
+// The tables as schema version 2 left them (migration 2 -> 3 added two resources columns).
+void downgrade_to_schema_2(Database& db) {
+  db.exec("ALTER TABLE resources DROP COLUMN world_size; ALTER TABLE resources DROP COLUMN devices");
+  db.exec("PRAGMA user_version = 2");
+}
+
 TEST(JobStore, SchemaTwoRenamesTheGridSettingOfStoredJobs) {
   test::TempDir dir;
   {
@@ -110,6 +116,7 @@ TEST(JobStore, SchemaTwoRenamesTheGridSettingOfStoredJobs) {
     s.submit("g", "", jobs(1), 1, false, 0);
     // As a version 1 database holds it: the pixel grid side under its old name, in config and axes.
     s.database().exec(R"(UPDATE jobs SET config = '{"method":"noop","grid":56}', axes = '{"grid":56}')");
+    downgrade_to_schema_2(s.database());
     s.database().exec("PRAGMA user_version = 1");
   }
   JobStore migrated(dir / "r.sqlite");
@@ -121,6 +128,21 @@ TEST(JobStore, SchemaTwoRenamesTheGridSettingOfStoredJobs) {
   Statement version = migrated.database().prepare("PRAGMA user_version");
   ASSERT_TRUE(version.step());
   EXPECT_EQ(version.integer(0), kSchemaVersion);
+}
+
+TEST(JobStore, SchemaThreeGivesOlderResourceRowsOneDevice) {
+  test::TempDir dir;
+  {
+    JobStore s(dir / "r.sqlite");
+    s.submit("g", "", jobs(1), 1, false, 0);
+    downgrade_to_schema_2(s.database());
+    s.database().exec("INSERT INTO resources(key, device) SELECT key, 'cuda:3' FROM jobs");
+  }
+  JobStore migrated(dir / "r.sqlite");
+  Statement row = migrated.database().prepare("SELECT world_size, devices FROM resources");
+  ASSERT_TRUE(row.step());
+  EXPECT_EQ(row.integer(0), 1);
+  EXPECT_EQ(row.text(1), "cuda:3");
 }
 
 TEST(JobStore, ReadOnlyAccessWritesNothingAndRefusesForeignFiles) {
