@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -144,6 +145,22 @@ void add_export(CLI::App* results) {
   });
 }
 
+// The rows of each method (one entry "" holding every row when `split` is false).
+std::map<std::string, std::vector<ResultRow>> rows_by_method(const std::vector<ResultRow>& rows, bool split) {
+  std::map<std::string, std::vector<ResultRow>> by_method;
+  for (const ResultRow& row : rows) {
+    auto it = row.settings.find("method");
+    by_method[split && it != row.settings.end() ? it->second : ""].push_back(row);
+  }
+  return by_method;
+}
+
+bool any_row_has(const std::vector<ResultRow>& rows, const std::string& value) {
+  for (const ResultRow& row : rows)
+    if (auto it = row.values.find(value); it != row.values.end() && it->second) return true;
+  return false;
+}
+
 // The paper's table shapes from whatever the database holds; a section whose setting never varies (e.g.
 // no few-shot jobs) says so instead of printing a one-column table.
 void add_paper(CLI::App* results) {
@@ -160,26 +177,40 @@ void add_paper(CLI::App* results) {
     auto render = [&](const ComparisonTable& t) {
       return *format == "md" ? render_markdown(t) : render_latex(t);
     };
-    fmt::print("## Detection and segmentation per category (I-AUROC, AUPRO@30%, AUPRO@1%, P-AUROC)\n\n{}\n",
-               render(build_comparison_table(rows, "category", "",
-                                             {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"})));
-    for (const auto& [setting, title] :
-         {std::pair<std::string, std::string>{"shots", "Few-shot: metric vs training samples (0 = all)"},
-          {"layers_kept", "Layer pruning: metric vs transformer blocks kept"}}) {
-      if (!setting_varies(rows, setting)) {
-        fmt::print("## {}\n\nno jobs vary '{}' in this database\n\n", title, setting);
-        continue;
+    // Several methods (cfm, memory_bank): side by side in the detection and efficiency tables, and the
+    // few-shot and pruning tables once per method, so no cell averages two methods.
+    const bool methods_vary = setting_varies(rows, "method");
+    fmt::print("## Detection and segmentation per category ({})\n\n{}\n",
+               methods_vary ? "I-AUROC, AUPRO@30/10/5/1%, P-AUROC per method"
+                            : "I-AUROC, AUPRO@30%, AUPRO@1%, P-AUROC",
+               render(methods_vary
+                          ? build_comparison_table(
+                                rows, "category", "method",
+                                {"i_auroc", "aupro@0.3", "aupro@0.1", "aupro@0.05", "aupro@0.01", "p_auroc"})
+                          : build_comparison_table(rows, "category", "",
+                                                   {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"})));
+    for (const auto& [method, method_rows] : rows_by_method(rows, methods_vary)) {
+      const std::string suffix = methods_vary ? " (" + method + ")" : "";
+      for (const auto& [setting, title] :
+           {std::pair<std::string, std::string>{"shots", "Few-shot: metric vs training samples (0 = all)"},
+            {"layers_kept", "Layer pruning: metric vs transformer blocks kept"}}) {
+        if (!setting_varies(method_rows, setting)) {
+          fmt::print("## {}{}\n\nno jobs vary '{}' in this database\n\n", title, suffix, setting);
+          continue;
+        }
+        fmt::print(
+            "## {}{}\n\n{}\n", title, suffix,
+            render(build_comparison_table(method_rows, "category", setting, {"i_auroc", "aupro@0.3"})));
+        if (setting == "layers_kept")
+          fmt::print("{}\n", render(build_comparison_table(method_rows, "layers_kept", "",
+                                                           {"inference_fps", "peak_rss_gb", "aupro@0.3"})));
       }
-      fmt::print("## {}\n\n{}\n", title,
-                 render(build_comparison_table(rows, "category", setting, {"i_auroc", "aupro@0.3"})));
-      if (setting == "layers_kept")
-        fmt::print("{}\n", render(build_comparison_table(rows, "layers_kept", "",
-                                                         {"inference_fps", "peak_rss_gb", "aupro@0.3"})));
     }
+    std::vector<std::string> efficiency = {"inference_fps", "peak_rss_gb", "model_mb", "parameters",
+                                           methods_vary ? "seconds_fit" : "seconds_train_per_epoch"};
+    if (any_row_has(rows, "peak_gpu_gb")) efficiency.insert(efficiency.begin() + 2, "peak_gpu_gb");
     fmt::print("## Efficiency\n\n{}",
-               render(build_comparison_table(
-                   rows, "preset", "",
-                   {"inference_fps", "peak_rss_gb", "model_mb", "parameters", "seconds_train_per_epoch"})));
+               render(build_comparison_table(rows, methods_vary ? "method" : "preset", "", efficiency)));
   });
 }
 

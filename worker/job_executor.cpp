@@ -8,10 +8,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
 #include <thread>
 
-#include "common/cfm/cfm_method.h"
+#include "common/cfm/category_method.h"
 #include "common/data/dataset.h"
 #include "common/data/few_shot.h"
 #include "common/distributed/rank_group.h"
@@ -54,9 +53,11 @@ nlohmann::json rank_resources(const JobContext& context, const at::Device& devic
   return {{"metrics", nlohmann::json::object()}, {"resources", r}};
 }
 
-nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
-  // The slot's device: backbones, mapping networks and scoring run there (FPS, the grid pooling and the
-  // smoothing stay on the CPU). A CUDA slot in a CPU-only build fails the job with the reason.
+// A job of a method that runs the backbones on a category (cfm, memory_bank): fit, score the test split,
+// record metrics, timings and resources.
+nlohmann::json execute_category_job(const nlohmann::json& c, const JobContext& context) {
+  // The slot's device: backbones, mapping networks or banks and scoring run there (FPS, the grid pooling
+  // and CFM's smoothing stay on the CPU). A CUDA slot in a CPU-only build fails the job with the reason.
   const at::Device device = parse_compute_device(context.device);
   reset_peak_gpu_memory(device);
   Stopwatch total, stage;
@@ -68,25 +69,18 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   Dataset dataset(c["dataset"].get<std::string>());
   std::vector<SampleFiles> train = training_samples(dataset, category, settings.training);
   std::vector<SampleFiles> test = dataset.samples(category, "test");
-  CfmMethod method(settings, category, device,
-                   context.cache_dir.empty()
-                       ? (fs::path(context.run_dir).parent_path() / "feature-cache").string()
-                       : context.cache_dir);
+  std::unique_ptr<CategoryMethod> method = make_category_method(
+      c["method"], settings, category, device,
+      context.cache_dir.empty() ? (fs::path(context.run_dir).parent_path() / "feature-cache").string()
+                                : context.cache_dir);
   RankGroup ranks(context.ranks, device);
-  method.use_ranks(&ranks);
+  method->use_ranks(&ranks);
   timings["load"] = stage.restart();
 
-  FitResult fit = method.fit(train, context.run_dir);
+  FitResult fit = method->fit(train, context.run_dir);
+  timings["fit"] = stage.restart();  // everything fitting took: features, training or banks
+  for (const auto& [name, seconds] : fit.timings) timings[name] = timings.value(name, 0.0) + seconds;
   const TrainReport& report = fit.report;
-  // Eval mode: "extract" is reading the training samples and their backbone outputs (cache or backbones),
-  // done once before the epochs. Official mode reruns the backbones inside every epoch.
-  if (settings.backbone.mode == BackboneMode::Eval)
-    timings["extract"] = report.prepare_seconds;
-  else
-    timings["load"] = timings["load"].get<double>() + report.prepare_seconds;
-  double train_seconds = std::accumulate(report.epoch_seconds.begin(), report.epoch_seconds.end(), 0.0);
-  timings["train"] = train_seconds;
-  timings["train_per_epoch"] = train_seconds / settings.training.epochs;
   nlohmann::json artifacts = {{"run_dir", context.run_dir}};
   for (const auto& [kind, path] : fit.artifacts) artifacts[kind] = path;
 
@@ -94,7 +88,7 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
   // job. With several ranks each scores its share; rank 0 gathers the maps and computes the metrics.
   fs::path eval_dir = fs::path(context.run_dir) / "eval";
   Stopwatch infer;
-  CategoryEvaluation evaluation = method.evaluate(test, eval_dir.string(), {}, false);
+  CategoryEvaluation evaluation = method->evaluate(test, eval_dir.string(), {}, false);
   if (!ranks.is_root()) return rank_resources(context, device, ranks, evaluation);
   timings["infer"] = evaluation.seconds_per_sample * static_cast<double>(test.size());  // device seconds
   timings["metrics"] = evaluation.metrics_seconds;
@@ -119,13 +113,13 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
        {{"device", context.device},
         {"world_size", ranks.world_size()},
         {"peak_rss_bytes", peak_rss_bytes()},
-        {"parameters", method.parameter_count()},
+        {"parameters", method->parameter_count()},
         {"model_bytes", model_bytes},
         {"inference_fps", 1.0 / evaluation.seconds_per_sample}}},
       {"artifacts", artifacts},
       {"train_files", sample_names(train)},
       {"epoch_loss", report.epoch_loss},
-      {"cache", {{"hits", method.cache_hits()}, {"misses", method.cache_misses()}}},
+      {"cache", {{"hits", method->cache_hits()}, {"misses", method->cache_misses()}}},
       {"pro_curve", {{"fpr", evaluation.metrics.curve.fpr}, {"pro", evaluation.metrics.curve.pro}}},
       {"config", c}};
   if (auto gpu_bytes = peak_gpu_memory_bytes(device)) result["resources"]["peak_gpu_bytes"] = *gpu_bytes;
@@ -142,7 +136,7 @@ nlohmann::json execute_cfm(const nlohmann::json& c, const JobContext& context) {
 nlohmann::json execute_job(const nlohmann::json& config, const JobContext& context) {
   std::string method = config.value("method", std::string("cfm"));
   if (method == "noop") return execute_noop(config, context);
-  if (method == "cfm") return execute_cfm(config, context);
+  if (runs_backbones(method)) return execute_category_job(config, context);
   throw UsageError("unknown method '" + method + "'");
 }
 

@@ -4,21 +4,27 @@
 // networks, common/cfm/cfm_method.h) is one implementation; a memory-bank method is another one.
 #pragma once
 
+#include <c10/core/Device.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "common/cfm/evaluator.h"
+#include "common/cfm/test_split_scoring.h"
 #include "common/cfm/trainer.h"
 #include "common/data/dataset.h"
 #include "common/grid/settings.h"
 
 namespace cfm {
 
+class RankGroup;
+
 struct FitResult {
-  TrainReport report;
+  TrainReport report;                            // CFM's training loop (empty for methods without one)
+  std::map<std::string, double> timings;         // stage -> seconds, added to the job's timings
   std::map<std::string, std::string> artifacts;  // kind -> file written, e.g. "checkpoint_2Dto3D"
   std::int64_t model_bytes = 0;                  // what the fitted model takes on disk
 };
@@ -39,10 +45,20 @@ class CategoryMethod {
   virtual CategoryEvaluation evaluate(const std::vector<SampleFiles>& test, const std::string& out_dir,
                                       const EvaluationOptions& options, bool use_cache) = 0;
 
+  // Splits the work over these ranks (docs/architecture.md §4). A method that cannot throws UsageError
+  // for more than one rank.
+  virtual void use_ranks(RankGroup* ranks) = 0;
+
   virtual std::int64_t parameter_count() = 0;
   virtual std::size_t cache_hits() const = 0;
   virtual std::size_t cache_misses() const = 0;
 };
+
+// The method a job names ("cfm" or "memory_bank"), with its backbones loaded (Error naming a bad weights
+// file). `cache_dir` empty: no feature cache.
+std::unique_ptr<CategoryMethod> make_category_method(const std::string& method, const CfmSettings& settings,
+                                                     const std::string& category, const at::Device& device,
+                                                     const std::string& cache_dir);
 
 // The training split of a category, cut to the few-shot selection when `shots` asks for one.
 std::vector<SampleFiles> training_samples(const Dataset& dataset, const std::string& category,

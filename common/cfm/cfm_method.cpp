@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <numeric>
 
 #include "common/distributed/rank_group.h"
 #include "common/util/error.h"
@@ -37,6 +38,13 @@ FitResult CfmMethod::fit(const std::vector<SampleFiles>& train, const std::strin
   options.ranks = ranks_;
   FitResult result;
   result.report = train_mappers(*mappers_, extractor_, cache_, train, options, progress);
+  const TrainReport& report = result.report;
+  // Eval mode: "extract" is reading the training samples and their backbone outputs (cache or backbones),
+  // done once before the epochs. Official mode reruns the backbones inside every epoch.
+  result.timings[settings_.backbone.mode == BackboneMode::Eval ? "extract" : "load"] = report.prepare_seconds;
+  double train_seconds = std::accumulate(report.epoch_seconds.begin(), report.epoch_seconds.end(), 0.0);
+  result.timings["train"] = train_seconds;
+  result.timings["train_per_epoch"] = train_seconds / t.epochs;
   if (ranks_ && !ranks_->is_root()) return result;  // every rank holds the same weights: rank 0 saves them
   fs::create_directories(out_dir);
   for (auto [direction, network] :

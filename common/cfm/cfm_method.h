@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/cfm/category_method.h"
+#include "common/cfm/evaluator.h"
 #include "common/cfm/feature_cache.h"
 #include "common/cfm/feature_extractor.h"
 #include "common/cfm/mapping_network.h"
@@ -32,7 +33,7 @@ class CfmMethod : public CategoryMethod {
 
   // Trains and scores data-parallel over these ranks (common/cfm/trainer.h, evaluator.h); only rank 0
   // writes the checkpoints, the scores and the metrics.
-  void use_ranks(RankGroup* ranks) { ranks_ = ranks; }
+  void use_ranks(RankGroup* ranks) override { ranks_ = ranks; }
 
   // The official checkpoint file name of one direction ("2Dto3D" or "3Dto2D") for these settings.
   std::string checkpoint_name(const std::string& direction) const;

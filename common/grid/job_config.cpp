@@ -28,16 +28,23 @@ void fill(nlohmann::json& c, const char* key, const nlohmann::json& value) {
   if (!c.contains(key)) c[key] = value;
 }
 
-// Every Backbone and Training setting gets the preset's or the official value unless the grid gives one.
-void resolve_cfm(nlohmann::json& c) {
+// A job of a method that runs the backbones (cfm, memory_bank): every setting of its method gets the
+// preset's or the official value unless the grid gives one; settings of the other method are dropped, so
+// one grid can set both methods' values and a job's key holds only what changes its results.
+void resolve_backbone_method(nlohmann::json& c) {
+  const std::string method = c["method"];
+  for (const Setting& s : settings_table())
+    if (c.contains(s.name) && !applies_to(s, method)) c.erase(s.name);
   fill(c, "preset", "paper");
   CfmSettings defaults = cfm_defaults(c["preset"].get<std::string>());
   for (const Setting& s : settings_table())
-    if (s.get && !s.required) fill(c, s.name.c_str(), s.get(defaults));
+    if (s.get && !s.required && applies_to(s, method)) fill(c, s.name.c_str(), s.get(defaults));
   for (const char* required : {"dataset", "category"})
-    if (!c.contains(required)) throw UsageError(std::string("a cfm job needs '") + required + "'");
+    if (!c.contains(required)) throw UsageError("a " + method + " job needs '" + required + "'");
   for (const Setting& s : settings_table())
-    if (s.required && !c.contains(s.name)) throw UsageError("a cfm job needs '" + s.name + "'");
+    if (s.required && !c.contains(s.name)) throw UsageError("a " + method + " job needs '" + s.name + "'");
+  if (method == "memory_bank" && c.value("devices_per_job", 1) > 1)
+    throw UsageError("a memory_bank job runs on one device (devices_per_job must be 1)");
   cfm_settings(c);  // every value through its typed setter (e.g. an unknown mode is refused here)
 }
 
@@ -56,15 +63,15 @@ nlohmann::json resolve_job_config(const nlohmann::json& settings, const std::str
     if (is_path_setting(key))
       value = fs::absolute(fs::path(base_dir) / value.get<std::string>()).lexically_normal().string();
   std::string method = c["method"];
-  if (method == "cfm") {
-    resolve_cfm(c);
+  if (runs_backbones(method)) {
+    resolve_backbone_method(c);
     fill(c, "dataset_name", fs::path(c["dataset"].get<std::string>()).filename().string());
   } else if (method == "noop") {
     fill(c, "sleep_ms", 0);
     fill(c, "fail_attempts", 0);
     fill(c, "category", "none");
   } else {
-    throw UsageError("unknown method '" + excerpt(method) + "' (known: cfm, noop)");
+    throw UsageError("unknown method '" + excerpt(method) + "' (known: cfm, memory_bank, noop)");
   }
   // The category is a folder of the dataset and of galleries: one plain path component.
   if (!is_plain_name(c["category"].get<std::string>()))
@@ -124,7 +131,7 @@ std::string job_key(const nlohmann::json& config, Fingerprints& fingerprints) {
   for (const auto& [key, value] : config.items())
     if (const Setting* s = find_setting(key); s->in_key) keyed[key_name(*s)] = value;
   keyed["method_version"] = kMethodVersion;
-  if (config["method"] == "cfm") {
+  if (runs_backbones(config["method"])) {
     keyed["vit_weights_sha256"] = fingerprints.file(config["vit_weights"]);
     keyed["point_mae_weights_sha256"] = fingerprints.file(config["point_mae_weights"]);
     keyed["dataset_sha256"] = fingerprints.category(config["dataset"], config["category"]);

@@ -58,7 +58,8 @@ std::vector<Setting> make_table() {
   const std::optional<long long> positive = 1, none = std::nullopt;
   std::vector<Setting> t = {
       plain("method", T::Text, G::Job, true,
-            "cfm (the method) or noop (sleeps; for orchestration tests and benchmarks)"),
+            "cfm (the method), memory_bank (M3DM-style double memory bank, for comparison) or noop "
+            "(sleeps; for orchestration tests and benchmarks)"),
       plain("dataset", T::Path, G::Job, false, "dataset root (MVTec 3D-AD layout, preprocessed)"),
       plain("dataset_name", T::Text, G::Job, true,
             "name shown in tables (default: the dataset folder's name)"),
@@ -128,11 +129,25 @@ std::vector<Setting> make_table() {
       stored(
           "threads", T::Integer, G::Training, false, "LibTorch intra-op threads per job", positive,
           [](auto& c) -> auto& { return c.training.threads; }),
+      stored(
+          "coreset_ratio", T::Real, G::MemoryBank, true,
+          "memory_bank: fraction of each bank's patches the greedy coreset keeps (1 = all)", none,
+          [](auto& c) -> auto& { return c.memory_bank.coreset_ratio; }),
+      stored(
+          "coreset_eps", T::Real, G::MemoryBank, true,
+          "memory_bank: Johnson-Lindenstrauss eps of the sparse random projection before the coreset", none,
+          [](auto& c) -> auto& { return c.memory_bank.coreset_eps; }),
+      stored(
+          "bank_recipe", T::Text, G::MemoryBank, true,
+          "memory_bank: m3dm (the original's cross-wired normalisation and RGB coreset size) or per_bank",
+          none, [](auto& c) -> auto& { return c.memory_bank.recipe; }),
       plain("sleep_ms", T::Integer, G::Noop, true, "noop: how long the job takes"),
       plain("fail_attempts", T::Integer, G::Noop, true, "noop: the first N attempts fail (tests of retries)"),
   };
   for (Setting& s : t) {
     if (s.name == "vit_weights" || s.name == "point_mae_weights") s.required = true;
+    if (s.name == "epochs" || s.name == "batch_size" || s.name == "lr") s.method = "cfm";
+    if (s.group == G::MemoryBank) s.method = "memory_bank";
     if (s.name == "feature_grid") s.key_name = "grid";  // keys from before the rename stay valid
   }
   return t;
@@ -171,6 +186,14 @@ std::vector<std::string> former_setting_names(const std::string& name) {
 
 std::string key_name(const Setting& setting) {
   return setting.key_name.empty() ? setting.name : setting.key_name;
+}
+
+bool runs_backbones(const std::string& method) { return method == "cfm" || method == "memory_bank"; }
+
+bool applies_to(const Setting& s, const std::string& method) {
+  if (s.group == G::Noop) return method == "noop";
+  if (s.group == G::Job) return true;
+  return runs_backbones(method) && (s.method.empty() || s.method == method);
 }
 
 std::string known_setting_names() {
@@ -216,12 +239,22 @@ json parse_setting_text(const Setting& s, const std::string& text) {
                    ", not '" + excerpt(text) + "'");
 }
 
-CfmSettings cfm_defaults(const std::string& preset) { return {backbone_preset(preset), TrainingSettings{}}; }
+CfmSettings cfm_defaults(const std::string& preset) {
+  return {backbone_preset(preset), TrainingSettings{}, MemoryBankSettings{}};
+}
 
 CfmSettings cfm_settings(const json& resolved) {
   CfmSettings c = cfm_defaults(resolved.at("preset").get<std::string>());
+  const std::string method = resolved.value("method", std::string("cfm"));
   for (const Setting& s : settings_table())
-    if (s.set) s.set(c, resolved.at(s.name));
+    if (s.set && applies_to(s, method)) s.set(c, resolved.at(s.name));
+  if (c.memory_bank.recipe != "m3dm" && c.memory_bank.recipe != "per_bank")
+    throw UsageError("setting 'bank_recipe' must be m3dm or per_bank, not '" + excerpt(c.memory_bank.recipe) +
+                     "'");
+  if (!(c.memory_bank.coreset_ratio > 0 && c.memory_bank.coreset_ratio <= 1))
+    throw UsageError("setting 'coreset_ratio' must be in (0, 1]");
+  if (!(c.memory_bank.coreset_eps > 0 && c.memory_bank.coreset_eps < 1))
+    throw UsageError("setting 'coreset_eps' must be in (0, 1)");
   return c;
 }
 

@@ -23,11 +23,15 @@ namespace cfm {
 enum class SettingType { Integer, Real, Text, Path };
 
 enum class SettingGroup {
-  Job,       // what a job is about: method, dataset, category, preset
-  Backbone,  // the frozen backbones (method.md §3)
-  Training,  // mapping networks, seeds, few-shot split, threads (method.md §4-5)
-  Noop,      // the timing-only method used by orchestration tests and benchmarks
+  Job,         // what a job is about: method, dataset, category, preset
+  Backbone,    // the frozen backbones (method.md §3)
+  Training,    // mapping networks, seeds, few-shot split, threads (method.md §4-5)
+  MemoryBank,  // the memory-bank method's coreset and recipe (method.md §11)
+  Noop,        // the timing-only method used by orchestration tests and benchmarks
 };
+
+// The methods that run the frozen backbones on a category: CFM and the M3DM-style memory banks.
+bool runs_backbones(const std::string& method);
 
 // The training and inference values of a CFM job that are not backbone settings.
 struct TrainingSettings {
@@ -41,10 +45,19 @@ struct TrainingSettings {
   int threads = 1;           // LibTorch intra-op threads
 };
 
-// Every value of a CFM job, typed.
+// The memory-bank method's values (docs/method.md §11).
+struct MemoryBankSettings {
+  double coreset_ratio = 0.1;   // each bank keeps this fraction of its patches (1 = no coreset)
+  double coreset_eps = 0.9;     // Johnson-Lindenstrauss eps of the random projection before the coreset
+  std::string recipe = "m3dm";  // m3dm (as the original: cross-wired normalisation, RGB coreset sized from
+                                // the reduced 3D bank) or per_bank (each bank its own statistics and size)
+};
+
+// Every value of a job that runs the backbones (CFM or memory bank), typed.
 struct CfmSettings {
   BackboneConfig backbone;
   TrainingSettings training;
+  MemoryBankSettings memory_bank;
 };
 
 struct Setting {
@@ -56,6 +69,8 @@ struct Setting {
   std::optional<long long> minimum;  // integers: the smallest allowed value
   bool required = false;             // a CFM job cannot run without it (no default)
   std::string key_name;              // the name hashed into job keys when it differs (a renamed setting)
+  std::string method;                // "": every method that runs the backbones; else only this one (a
+                                     // grid over both methods drops it from the other's jobs)
   // Backbone and Training settings: the value in, and into, the typed configuration.
   std::function<nlohmann::json(const CfmSettings&)> get;
   std::function<void(CfmSettings&, const nlohmann::json&)> set;
@@ -76,6 +91,11 @@ std::vector<std::string> former_setting_names(const std::string& name);
 // The name hashed into job keys (unchanged by a rename, so finished jobs keep their keys).
 std::string key_name(const Setting& setting);
 
+// Whether a job of `method` takes this setting (Backbone, Training and MemoryBank settings apply only to
+// the methods that run the backbones, some to one of them only; Job and Noop settings to the methods
+// that read them).
+bool applies_to(const Setting& setting, const std::string& method);
+
 // Comma-separated names of every setting, for error messages.
 std::string known_setting_names();
 
@@ -92,7 +112,8 @@ nlohmann::json parse_setting_text(const Setting& setting, const std::string& tex
 // The named backbone preset with the official training values.
 CfmSettings cfm_defaults(const std::string& preset);
 
-// The typed values of a resolved CFM job configuration (every Backbone and Training setting present).
+// The typed values of a resolved job configuration of a method that runs the backbones (every setting
+// that applies to its method present; the others keep their defaults).
 CfmSettings cfm_settings(const nlohmann::json& resolved);
 
 // Applies a YAML file of settings (optionally under a `backbone:` key): `preset` first, then every other
