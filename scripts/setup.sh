@@ -20,7 +20,7 @@ packages=(
   # a real single-node Slurm for the launcher test (tests/slurm)
   slurm-wlm
   # Python references used by the parity tests (Debian's interpreter, /usr/bin/python3)
-  python3 python3-numpy python3-pil python3-torch
+  python3 python3-numpy python3-pil python3-torch python3-sklearn
 )
 
 missing=()

@@ -138,6 +138,11 @@ std::vector<Setting> make_table() {
           "memory_bank: Johnson-Lindenstrauss eps of the sparse random projection before the coreset", none,
           [](auto& c) -> auto& { return c.memory_bank.coreset_eps; }),
       stored(
+          "fusion", T::Text, G::MemoryBank, true,
+          "memory_bank: add (sum of the two modalities' scores and maps) or svm (M3DM's one-class SVM late "
+          "fusion, fitted on the training samples)",
+          none, [](auto& c) -> auto& { return c.memory_bank.fusion; }),
+      stored(
           "bank_recipe", T::Text, G::MemoryBank, true,
           "memory_bank: m3dm (the original's cross-wired normalisation and RGB coreset size) or per_bank",
           none, [](auto& c) -> auto& { return c.memory_bank.recipe; }),
@@ -251,6 +256,8 @@ CfmSettings cfm_settings(const json& resolved) {
   if (c.memory_bank.recipe != "m3dm" && c.memory_bank.recipe != "per_bank")
     throw UsageError("setting 'bank_recipe' must be m3dm or per_bank, not '" + excerpt(c.memory_bank.recipe) +
                      "'");
+  if (c.memory_bank.fusion != "add" && c.memory_bank.fusion != "svm")
+    throw UsageError("setting 'fusion' must be add or svm, not '" + excerpt(c.memory_bank.fusion) + "'");
   if (!(c.memory_bank.coreset_ratio > 0 && c.memory_bank.coreset_ratio <= 1))
     throw UsageError("setting 'coreset_ratio' must be in (0, 1]");
   if (!(c.memory_bank.coreset_eps > 0 && c.memory_bank.coreset_eps < 1))

@@ -49,6 +49,8 @@ struct TrainingSettings {
 struct MemoryBankSettings {
   double coreset_ratio = 0.1;   // each bank keeps this fraction of its patches (1 = no coreset)
   double coreset_eps = 0.9;     // Johnson-Lindenstrauss eps of the random projection before the coreset
+  std::string fusion = "add";   // add (s_3D + s_RGB, M3DM's DINO+Point_MAE+add) or svm (M3DM's one-class
+                                // SVM late fusion on [s_3D, 0.1 s_RGB])
   std::string recipe = "m3dm";  // m3dm (as the original: cross-wired normalisation, RGB coreset sized from
                                 // the reduced 3D bank) or per_bank (each bank its own statistics and size)
 };

@@ -7,9 +7,7 @@
 
 #include "common/data/sample_loader.h"
 #include "common/distributed/rank_group.h"
-#include "common/memory_bank/bank_features.h"
 #include "common/memory_bank/coreset.h"
-#include "common/memory_bank/patch_scoring.h"
 #include "common/models/checkpoint/state_dict.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
@@ -24,6 +22,27 @@ PatchBank normalised(const at::Tensor& rows, double mean, double std) {
 }
 
 at::Tensor scalar(double value) { return torch::tensor({value}, torch::kFloat64); }
+
+constexpr double kSvmDistanceScale = 1e-3;  // M3DM's SVM fusion divides s* and the k-NN distances by 1000
+constexpr float kRgbWeight = 0.1f;          // M3DM's rgb_s_lambda and rgb_smap_lambda (3D: 1)
+
+// An SVM as the bank file stores it: coef (d) and offset, float64.
+void put_svm(StateDict& out, const std::string& name, const OneClassSvm& svm) {
+  out[name + "_coef"] = torch::tensor(svm.coef, torch::kFloat64);
+  out[name + "_offset"] = scalar(svm.offset);
+}
+
+OneClassSvm get_svm(const StateDict& saved, const std::string& name, const std::string& path) {
+  if (!saved.count(name + "_coef") || !saved.count(name + "_offset"))
+    throw FormatError(path,
+                      "no '" + name + "_coef' / '" + name + "_offset' in the memory bank file (fusion svm)");
+  at::Tensor coef = saved.at(name + "_coef").to(torch::kFloat64).contiguous();
+  if (coef.numel() != 2) throw FormatError(path, "'" + name + "_coef' must hold 2 weights");
+  OneClassSvm svm;
+  svm.coef.assign(coef.data_ptr<double>(), coef.data_ptr<double>() + 2);
+  svm.offset = saved.at(name + "_offset").item<double>();
+  return svm;
+}
 
 }  // namespace
 
@@ -86,16 +105,22 @@ FitResult MemoryBankMethod::fit(const std::vector<SampleFiles>& train, const std
   banks_ = build_memory_banks(torch::cat(rgb), torch::cat(xyz), settings_.memory_bank,
                               static_cast<std::uint64_t>(settings_.training.seed));
   result.timings["coreset"] = stage.restart();
+  fusion_.reset();
+  if (settings_.memory_bank.fusion == "svm") {
+    fusion_ = fit_late_fusion(train);
+    result.timings["fusion"] = stage.restart();
+  }
   if (progress) progress(1, 0);
   fs::create_directories(out_dir);
   fs::path path = fs::path(out_dir) / bank_file_name();
-  write_torch_checkpoint(path.string(), {{"",
-                                          {{"rgb_bank", banks_->rgb.rows.cpu()},
-                                           {"xyz_bank", banks_->xyz.rows.cpu()},
-                                           {"rgb_mean", scalar(banks_->rgb.mean)},
-                                           {"rgb_std", scalar(banks_->rgb.std)},
-                                           {"xyz_mean", scalar(banks_->xyz.mean)},
-                                           {"xyz_std", scalar(banks_->xyz.std)}}}});
+  StateDict saved = {{"rgb_bank", banks_->rgb.rows.cpu()},   {"xyz_bank", banks_->xyz.rows.cpu()},
+                     {"rgb_mean", scalar(banks_->rgb.mean)}, {"rgb_std", scalar(banks_->rgb.std)},
+                     {"xyz_mean", scalar(banks_->xyz.mean)}, {"xyz_std", scalar(banks_->xyz.std)}};
+  if (fusion_) {
+    put_svm(saved, "detect", fusion_->detect);
+    put_svm(saved, "segment", fusion_->segment);
+  }
+  write_torch_checkpoint(path.string(), {{"", saved}});
   result.model_bytes = static_cast<std::int64_t>(fs::file_size(path));
   result.artifacts["memory_bank"] = path.string();
   return result;
@@ -114,6 +139,9 @@ void MemoryBankMethod::load(const std::string& dir) {
                      saved.at(fmt::format("{}_std", modality)).item<double>()};
   };
   MemoryBanks loaded{bank("rgb"), bank("xyz")};
+  fusion_.reset();
+  if (settings_.memory_bank.fusion == "svm")
+    fusion_ = LateFusion{get_svm(saved, "detect", path), get_svm(saved, "segment", path)};
   if (loaded.rgb.rows.size(1) != extractor_.vit().dim() ||
       loaded.xyz.rows.size(1) != extractor_.point_mae().output_channels())
     throw UsageError(
@@ -126,23 +154,59 @@ void MemoryBankMethod::load(const std::string& dir) {
 CategoryEvaluation MemoryBankMethod::evaluate(const std::vector<SampleFiles>& test,
                                               const std::string& out_dir, const EvaluationOptions& options,
                                               bool use_cache) {
-  const MemoryBanks& banks = this->banks();  // fit() or load() first
+  CFM_ASSERT(banks_.has_value());  // fit() or load() first
   extractor_.reseed(static_cast<std::uint64_t>(settings_.training.eval_seed));
-  const int grid = extractor_.config().grid;
+  const double scale = fusion_ ? kSvmDistanceScale : 1.0;
   auto scorer = [&](const BackboneOutputs& outputs) {
-    BankFeatures f = bank_features(extractor_, outputs);
-    ModalityScore xyz =
-        score_modality((f.xyz - banks.xyz.mean) / banks.xyz.std, banks.xyz.rows, f.xyz_side, grid);
-    ModalityScore rgb =
-        score_modality((f.rgb - banks.rgb.mean) / banks.rgb.std, banks.rgb.rows, f.rgb_side, grid);
-    return SampleScore{xyz.map + rgb.map, rgb.map, xyz.map,
-                       static_cast<float>(xyz.image_score + rgb.image_score)};
+    return fused(score_against_banks(bank_features(extractor_, outputs), scale));
   };
   // M3DM's metrics use the maps and scores as they are: no per-image normalisation.
   EvaluationOptions plain = options;
   plain.normalise = false;
   FeatureCache no_cache("", settings_.backbone);
   return score_test_split(extractor_, use_cache ? cache_ : no_cache, test, out_dir, plain, nullptr, scorer);
+}
+
+MemoryBankMethod::SampleScores MemoryBankMethod::score_against_banks(const BankFeatures& f,
+                                                                     double distance_scale) const {
+  const MemoryBanks& b = banks();
+  const int grid = extractor_.config().grid;
+  return {score_modality((f.xyz - b.xyz.mean) / b.xyz.std, b.xyz.rows, f.xyz_side, grid, distance_scale),
+          score_modality((f.rgb - b.rgb.mean) / b.rgb.std, b.rgb.rows, f.rgb_side, grid, distance_scale)};
+}
+
+SampleScore MemoryBankMethod::fused(const SampleScores& s) const {
+  if (!fusion_)  // add: M3DM's DINO+Point_MAE+add
+    return SampleScore{s.xyz.map + s.rgb.map, s.rgb.map, s.xyz.map,
+                       static_cast<float>(s.xyz.image_score + s.rgb.image_score)};
+  // svm: score_samples of [s_3D, 0.1 s_RGB] (float32 values, as M3DM builds them, weighed in float64).
+  const double image[2] = {static_cast<float>(s.xyz.image_score),
+                           kRgbWeight * static_cast<float>(s.rgb.image_score)};
+  const std::vector<double>& w = fusion_->segment.coef;
+  at::Tensor map =
+      (s.xyz.map.to(torch::kFloat64) * w[0] + (s.rgb.map * kRgbWeight).to(torch::kFloat64) * w[1])
+          .to(torch::kFloat32);
+  return SampleScore{map, s.rgb.map, s.xyz.map, static_cast<float>(fusion_->detect.score(image))};
+}
+
+LateFusion MemoryBankMethod::fit_late_fusion(const std::vector<SampleFiles>& train) {
+  // M3DM's add_sample_to_late_fusion_mem_bank: every training sample scored against the finished banks.
+  const BackboneConfig& config = extractor_.config();
+  std::vector<double> image_rows, pixel_rows;
+  for (const SampleFiles& files : train) {
+    SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
+    SampleScores s = score_against_banks(
+        bank_features(extractor_, cache_.outputs(extractor_, files, sample.rgb, sample.cloud)),
+        kSvmDistanceScale);
+    image_rows.push_back(static_cast<float>(s.xyz.image_score));
+    image_rows.push_back(kRgbWeight * static_cast<float>(s.rgb.image_score));
+    at::Tensor xyz = s.xyz.map.contiguous(), rgb = (s.rgb.map * kRgbWeight).contiguous();
+    for (std::int64_t p = 0; p < xyz.numel(); ++p) {
+      pixel_rows.push_back(xyz.data_ptr<float>()[p]);
+      pixel_rows.push_back(rgb.data_ptr<float>()[p]);
+    }
+  }
+  return {fit_sgd_one_class_svm(image_rows, 2), fit_sgd_one_class_svm(pixel_rows, 2)};
 }
 
 std::int64_t MemoryBankMethod::parameter_count() {

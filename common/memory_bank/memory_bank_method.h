@@ -3,7 +3,8 @@
 // every training patch of each modality (RGB 28 x 28 tokens, 3D 56 x 56 pooled features), normalises the
 // banks, keeps a greedy coreset of each and writes them to memory_bank_<category>.pth; evaluate() scores
 // each modality against its bank (common/memory_bank/patch_scoring.h) and adds the two: image score
-// s_3D + s_RGB, map = the sum of the two blurred maps. Metrics without CFM's per-image normalisations.
+// s_3D + s_RGB, map = the sum of the two blurred maps (fusion "add"), or weighs them with M3DM's one-class
+// SVMs (fusion "svm", fitted after the banks). Metrics without CFM's per-image normalisations.
 //
 // Recipes (setting bank_recipe): "m3dm", the default, does what the original does: the 3D bank is
 // normalised by the mean of the 3D bank and the standard deviation of the RGB bank, the RGB bank by the
@@ -18,6 +19,9 @@
 #include "common/cfm/feature_cache.h"
 #include "common/cfm/feature_extractor.h"
 #include "common/grid/settings.h"
+#include "common/memory_bank/bank_features.h"
+#include "common/memory_bank/one_class_svm.h"
+#include "common/memory_bank/patch_scoring.h"
 
 namespace cfm {
 
@@ -29,6 +33,12 @@ struct PatchBank {
 
 struct MemoryBanks {
   PatchBank rgb, xyz;
+};
+
+// M3DM's one-class SVM late fusion: `detect` weighs the image scores [s_3D, 0.1 s_RGB], `segment` the pixel
+// scores [map_3D, 0.1 map_RGB]; both fitted on the training samples scored against the banks.
+struct LateFusion {
+  OneClassSvm detect, segment;
 };
 
 class MemoryBankMethod : public CategoryMethod {
@@ -51,11 +61,20 @@ class MemoryBankMethod : public CategoryMethod {
   const MemoryBanks& banks() const;
 
  private:
+  struct SampleScores {
+    ModalityScore xyz, rgb;
+  };
+  // Both modalities of a sample against their banks; `distance_scale` as score_modality.
+  SampleScores score_against_banks(const BankFeatures& features, double distance_scale) const;
+  LateFusion fit_late_fusion(const std::vector<SampleFiles>& train);
+  SampleScore fused(const SampleScores& scores) const;
+
   CfmSettings settings_;
   std::string category_;
   FeatureExtractor extractor_;
   FeatureCache cache_;
   std::optional<MemoryBanks> banks_;
+  std::optional<LateFusion> fusion_;  // fusion "svm" only
 };
 
 // The banks from every training patch (rgb: N_rgb x D, xyz: N_xyz x D3) as `settings` say: normalisation

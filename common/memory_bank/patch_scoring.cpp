@@ -35,12 +35,13 @@ double reweighting_factor(double s_star, const std::vector<double>& neighbour_di
   return 1 - std::exp(s_star / root) / sum;
 }
 
-ModalityScore score_modality(const at::Tensor& patches, const at::Tensor& bank, int side, int grid) {
+ModalityScore score_modality(const at::Tensor& patches, const at::Tensor& bank, int side, int grid,
+                             double distance_scale) {
   torch::NoGradGuard no_grad;
   CFM_ASSERT(patches.size(0) == std::int64_t{side} * side);
   NearestBankPatches nearest = nearest_bank_patches(patches, bank);
   at::Tensor worst = nearest.distance.argmax();
-  const double s_star = nearest.distance.index_select(0, worst.reshape({1})).item<double>();
+  const double s_star = nearest.distance.index_select(0, worst.reshape({1})).item<double>() * distance_scale;
   // m*: the bank patch nearest to the most anomalous test patch; its own nearest bank rows (itself first).
   at::Tensor m_star = bank.index_select(0, nearest.index.index_select(0, worst.reshape({1})));
   const std::int64_t k = std::min<std::int64_t>(kReweightNeighbours, bank.size(0));
@@ -50,6 +51,7 @@ ModalityScore score_modality(const at::Tensor& patches, const at::Tensor& bank, 
     at::Tensor m_test = patches.index_select(0, worst.reshape({1}));
     at::Tensor to_neighbours = (m_test - bank.index_select(0, around.narrow(0, 1, k - 1))).norm(2, 1).cpu();
     std::vector<double> d(to_neighbours.data_ptr<float>(), to_neighbours.data_ptr<float>() + (k - 1));
+    for (double& distance : d) distance *= distance_scale;
     score.image_score = reweighting_factor(s_star, d, patches.size(1)) * s_star;
   } else {
     score.image_score = s_star;  // a one-row bank has no neighbourhood to weigh by

@@ -31,7 +31,10 @@ struct ModalityScore {
 };
 
 // `patches`: side² x D normalised test patches; `bank`: M x D normalised bank patches (same device).
-ModalityScore score_modality(const at::Tensor& patches, const at::Tensor& bank, int side, int grid);
+// `distance_scale` multiplies s* and the neighbour distances before the re-weighting (M3DM's SVM fusion
+// divides both by 1000; the map is not scaled).
+ModalityScore score_modality(const at::Tensor& patches, const at::Tensor& bank, int side, int grid,
+                             double distance_scale = 1);
 
 // Gaussian blur of a 2-D map: separable kernel exp(-x²/2σ²) normalised, truncated at 4σ, the border
 // pixels repeated outward.

@@ -7,11 +7,18 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "cfm/small_category.h"
+#include "common/data/dataset.h"
 #include "common/memory_bank/coreset.h"
 #include "common/memory_bank/memory_bank_method.h"
 #include "common/memory_bank/patch_scoring.h"
+#include "common/models/checkpoint/state_dict.h"
+#include "common/util/error.h"
+#include "synth_options.h"
+#include "test_support.h"
 
 namespace cfm {
 namespace {
@@ -142,6 +149,50 @@ TEST(MemoryBanks, TheM3dmRecipeCrossWiresTheStatisticsAndSizesTheRgbCoresetFromT
 
   settings.coreset_ratio = 1;
   EXPECT_EQ(build_memory_banks(rgb, xyz, settings, 11).xyz.rows.size(0), 500);  // no coreset
+}
+
+// Both fusions fit, write the bank file and score; a second method loading that file scores the same maps
+// and metrics (the SVM weights travel in the file).
+TEST(MemoryBankMethod, EachFusionReloadsFromItsBankFileAndScoresTheSame) {
+  test::TempDir dir;
+  test::write_preprocessed_dataset(test::small_synth(dir / "data", 1, 200, 3, 0, 1));
+  CfmSettings settings{test::tiny_backbones(dir / "weights", 28), TrainingSettings{}, MemoryBankSettings{}};
+  settings.memory_bank.coreset_ratio = 0.5;
+  Dataset dataset(dir / "data");
+  std::vector<SampleFiles> train = dataset.samples("cookie", "train"),
+                           test = dataset.samples("cookie", "test");
+  for (const char* fusion : {"add", "svm"}) {
+    settings.memory_bank.fusion = fusion;
+    const std::string run = dir / (std::string("run-") + fusion);
+    MemoryBankMethod fitted(settings, "cookie", at::kCPU, dir / "cache");
+    FitResult fit = fitted.fit(train, run);
+    EXPECT_EQ(fit.timings.count("fusion"), std::string(fusion) == "svm" ? 1u : 0u) << fusion;
+    StateDict file = read_checkpoint(run + "/" + fitted.bank_file_name());
+    EXPECT_EQ(file.count("detect_coef"), std::string(fusion) == "svm" ? 1u : 0u) << fusion;
+    CategoryEvaluation first = fitted.evaluate(test, run + "/eval-fitted", {}, true);
+    MemoryBankMethod loaded(settings, "cookie", at::kCPU, dir / "cache");
+    loaded.load(run);
+    CategoryEvaluation second = loaded.evaluate(test, run + "/eval-loaded", {}, true);
+    ASSERT_EQ(first.metrics.image_scores.size(), test.size());
+    EXPECT_EQ(first.metrics.image_scores, second.metrics.image_scores) << fusion;
+    ASSERT_TRUE(first.metrics.p_auroc && second.metrics.p_auroc);
+    EXPECT_EQ(*first.metrics.p_auroc, *second.metrics.p_auroc) << fusion;
+    if (std::string(fusion) == "svm") {
+      // The image score is the detect SVM's weighing of [s_3D, 0.1 s_RGB]: positive weights on positive
+      // scores, so a positive score for every sample.
+      at::Tensor coef = file.at("detect_coef");
+      EXPECT_GT(coef[0].item<double>(), 0) << coef;
+      for (float s : first.metrics.image_scores) EXPECT_GT(s, 0);
+    }
+  }
+  // A bank file without the SVM weights is refused by an svm method, naming the file.
+  MemoryBankMethod svm(settings, "cookie", at::kCPU, "");
+  try {
+    svm.load(dir / "run-add");
+    ADD_FAILURE() << "loaded an add bank file as svm";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("memory_bank_cookie.pth"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
