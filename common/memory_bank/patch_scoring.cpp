@@ -9,7 +9,8 @@
 namespace cfm {
 namespace {
 
-constexpr std::int64_t kQueryChunk = 1024;  // rows of the distance matrix computed at once
+constexpr std::int64_t kQueryChunk = 1024;  // query rows per block
+constexpr std::int64_t kBankChunk = 4096;   // bank rows per block (a 16 MB float block of q·b)
 constexpr int kReweightNeighbours = 3;      // M3DM's n_reweight: m* and its 2 nearest bank neighbours
 constexpr double kBlurSigma = 4;
 
@@ -18,12 +19,31 @@ constexpr double kBlurSigma = 4;
 NearestBankPatches nearest_bank_patches(const at::Tensor& queries, const at::Tensor& bank) {
   torch::NoGradGuard no_grad;
   CFM_ASSERT(queries.dim() == 2 && bank.dim() == 2 && queries.size(1) == bank.size(1) && bank.size(0) > 0);
+  // ||q - b||² = ||q||² + ||b||² - 2 q·b, the expansion torch.cdist uses. The nearest row of q minimises
+  // ||b||² - 2 q·b, so the blocks compute only that (one matrix product each, accumulated into a running
+  // minimum: no full distance matrix, no square root per pair) and ||q||² is added to the minimum.
+  const at::Tensor bank_squared = (bank * bank).sum(1);
   std::vector<at::Tensor> distances, indices;
   for (std::int64_t first = 0; first < queries.size(0); first += kQueryChunk) {
     at::Tensor chunk = queries.narrow(0, first, std::min(kQueryChunk, queries.size(0) - first));
-    auto [distance, index] = torch::cdist(chunk, bank).min(1);
-    distances.push_back(distance);
-    indices.push_back(index);
+    at::Tensor best, best_index;
+    for (std::int64_t row = 0; row < bank.size(0); row += kBankChunk) {
+      const std::int64_t rows = std::min(kBankChunk, bank.size(0) - row);
+      at::Tensor partial =
+          torch::addmm(bank_squared.narrow(0, row, rows), chunk, bank.narrow(0, row, rows).t(),
+                       /*beta=*/1, /*alpha=*/-2);
+      auto [value, index] = partial.min(1);
+      if (!best.defined()) {
+        best = value;
+        best_index = index;
+        continue;
+      }
+      at::Tensor better = value < best;  // ties keep the earlier (lower) row, as a single min would
+      best = torch::where(better, value, best);
+      best_index = torch::where(better, index + row, best_index);
+    }
+    distances.push_back((best + (chunk * chunk).sum(1)).clamp_min(0).sqrt());
+    indices.push_back(best_index);
   }
   return {torch::cat(distances), torch::cat(indices)};
 }

@@ -18,8 +18,9 @@ struct NearestBankPatches {
   at::Tensor index;     // N, int64: that row
 };
 
-// For each query row, the nearest bank row (torch.cdist's arithmetic, queries taken in chunks so the
-// distance matrix stays small).
+// For each query row, the nearest bank row and its Euclidean distance (torch.cdist's expansion, in blocks
+// of queries and bank rows with a running minimum, so the distance matrix never exists whole). Exact brute
+// force, on the tensors' device.
 NearestBankPatches nearest_bank_patches(const at::Tensor& queries, const at::Tensor& bank);
 
 // The re-weighting factor w above from s*, the distances ||m_test - n_k|| and the feature width D.

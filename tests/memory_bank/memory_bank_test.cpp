@@ -10,15 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "cfm/small_category.h"
-#include "common/data/dataset.h"
 #include "common/memory_bank/coreset.h"
 #include "common/memory_bank/memory_bank_method.h"
 #include "common/memory_bank/patch_scoring.h"
 #include "common/models/checkpoint/state_dict.h"
 #include "common/util/error.h"
-#include "synth_options.h"
 #include "test_support.h"
+#include "tiny_bank_category.h"
 
 namespace cfm {
 namespace {
@@ -155,12 +153,7 @@ TEST(MemoryBanks, TheM3dmRecipeCrossWiresTheStatisticsAndSizesTheRgbCoresetFromT
 // and metrics (the SVM weights travel in the file).
 TEST(MemoryBankMethod, EachFusionReloadsFromItsBankFileAndScoresTheSame) {
   test::TempDir dir;
-  test::write_preprocessed_dataset(test::small_synth(dir / "data", 1, 200, 3, 0, 1));
-  CfmSettings settings{test::tiny_backbones(dir / "weights", 28), TrainingSettings{}, MemoryBankSettings{}};
-  settings.memory_bank.coreset_ratio = 0.5;
-  Dataset dataset(dir / "data");
-  std::vector<SampleFiles> train = dataset.samples("cookie", "train"),
-                           test = dataset.samples("cookie", "test");
+  auto [settings, train, test_split] = test::tiny_bank_category(dir, 0.5);
   for (const char* fusion : {"add", "svm"}) {
     settings.memory_bank.fusion = fusion;
     const std::string run = dir / (std::string("run-") + fusion);
@@ -169,11 +162,11 @@ TEST(MemoryBankMethod, EachFusionReloadsFromItsBankFileAndScoresTheSame) {
     EXPECT_EQ(fit.timings.count("fusion"), std::string(fusion) == "svm" ? 1u : 0u) << fusion;
     StateDict file = read_checkpoint(run + "/" + fitted.bank_file_name());
     EXPECT_EQ(file.count("detect_coef"), std::string(fusion) == "svm" ? 1u : 0u) << fusion;
-    CategoryEvaluation first = fitted.evaluate(test, run + "/eval-fitted", {}, true);
+    CategoryEvaluation first = fitted.evaluate(test_split, run + "/eval-fitted", {}, true);
     MemoryBankMethod loaded(settings, "cookie", at::kCPU, dir / "cache");
     loaded.load(run);
-    CategoryEvaluation second = loaded.evaluate(test, run + "/eval-loaded", {}, true);
-    ASSERT_EQ(first.metrics.image_scores.size(), test.size());
+    CategoryEvaluation second = loaded.evaluate(test_split, run + "/eval-loaded", {}, true);
+    ASSERT_EQ(first.metrics.image_scores.size(), test_split.size());
     EXPECT_EQ(first.metrics.image_scores, second.metrics.image_scores) << fusion;
     ASSERT_TRUE(first.metrics.p_auroc && second.metrics.p_auroc);
     EXPECT_EQ(*first.metrics.p_auroc, *second.metrics.p_auroc) << fusion;
