@@ -14,6 +14,7 @@
 #include "common/util/child_process.h"
 #include "common/util/error.h"
 #include "common/util/progress_bar.h"
+#include "common/util/threads.h"
 #include "common/util/unix_time.h"
 #include "orchestrator/coordinator.h"
 
@@ -56,7 +57,9 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   JobStore monitor(o.db_path);  // a second connection: the coordinator's thread owns the first
   if (monitor.counts(grid.name).finished()) return monitor.counts(grid.name);
 
-  std::thread server([&] { coordinator.run(); });
+  // Whatever throws below, the coordinator is stopped and its thread joined (never a joinable thread
+  // destroyed, which would std::terminate cfm run and leave its workers behind).
+  BackgroundThread server([&] { coordinator.run(); }, [&] { coordinator.stop(); });
   std::vector<std::unique_ptr<ChildProcess>> workers;
   fs::create_directories(fs::path(o.runs_root) / "workers");
   const std::vector<std::string> devices =

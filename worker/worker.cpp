@@ -19,6 +19,7 @@
 #include "common/util/child_process.h"
 #include "common/util/error.h"
 #include "common/util/excerpt.h"
+#include "common/util/threads.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -287,23 +288,31 @@ int run_worker(const WorkerOptions& options) {
     throw UsageError(fmt::format("{} devices do not split into slots of {} (--devices-per-job)",
                                  options.devices.size(), options.devices_per_job));
   const std::size_t slots = options.devices.size() / group;
-  std::vector<std::thread> threads;
+  // One thread per slot. A slot's job failures are reported to the coordinator inside the slot (the slot
+  // goes on leasing); what escapes a slot ends that slot only, never the worker's other slots.
+  std::vector<std::unique_ptr<BackgroundThread>> threads;
+  std::vector<std::string> names;
   std::atomic<int> failures{0};
   for (std::size_t i = 0; i < slots; ++i) {
-    std::string slot_name = slots == 1 ? options.name : fmt::format("{}/{}", options.name, i);
+    names.push_back(slots == 1 ? options.name : fmt::format("{}/{}", options.name, i));
     std::vector<std::string> devices(options.devices.begin() + static_cast<std::ptrdiff_t>(i * group),
                                      options.devices.begin() + static_cast<std::ptrdiff_t>((i + 1) * group));
-    threads.emplace_back([&, devices, slot_name] {
-      try {
-        Slot slot(options, devices, slot_name);
-        if (!slot.run()) ++failures;
-      } catch (const std::exception& e) {  // never std::terminate: the other slots keep their jobs
-        spdlog::error("{}: slot stopped: {}", slot_name, e.what());
-        ++failures;
-      }
-    });
+    threads.push_back(std::make_unique<BackgroundThread>([&, devices, name = names.back()] {
+      Slot slot(options, devices, name);
+      if (!slot.run()) ++failures;
+    }));
   }
-  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    try {
+      threads[i]->join();
+    } catch (const std::exception& e) {
+      spdlog::error("{}: slot stopped: {}", names[i], e.what());
+      ++failures;
+    } catch (...) {
+      spdlog::error("{}: slot stopped by an exception of unknown type", names[i]);
+      ++failures;
+    }
+  }
   return failures ? 1 : 0;
 }
 

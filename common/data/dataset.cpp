@@ -11,6 +11,7 @@
 #include "common/data/sample_checks.h"
 #include "common/data/tiff_io.h"
 #include "common/util/error.h"
+#include "common/util/threads.h"
 
 namespace fs = std::filesystem;
 
@@ -120,8 +121,11 @@ std::vector<SampleFiles> Dataset::samples(const std::string& category, const std
   std::vector<DatasetProblem> problems;
   std::vector<SampleFiles> samples = list_split(category, split, problems);
   if (!problems.empty()) {
-    std::string message = std::to_string(problems.size()) + " problem(s) in this split:";
-    for (const DatasetProblem& p : problems) message += "\n  " + p.path + ": " + p.problem;
+    // The first line names the first file: logs and job errors that keep one line still say which.
+    std::string message = std::to_string(problems.size()) + " problem(s) in this split, first " +
+                          problems.front().path + ": " + problems.front().problem;
+    if (problems.size() > 1)
+      for (const DatasetProblem& p : problems) message += "\n  " + p.path + ": " + p.problem;
     throw DataError((fs::path(root_) / category / split).string(), message);
   }
   return samples;
@@ -185,17 +189,11 @@ ScanReport Dataset::scan(bool deep, bool decode, unsigned threads) const {
   for (const SampleFiles& s : all) report.anomalous += static_cast<std::size_t>(s.label);
   if (!deep) return report;
   std::mutex mutex;
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i = next++; i < all.size(); i = next++) {
-      std::vector<DatasetProblem> found = check_sample_files(all[i], decode);
-      std::lock_guard<std::mutex> lock(mutex);
-      report.problems.insert(report.problems.end(), found.begin(), found.end());
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < std::max(1u, threads); ++t) pool.emplace_back(work);
-  for (std::thread& t : pool) t.join();
+  parallel_for(all.size(), threads, [&](std::size_t i) {
+    std::vector<DatasetProblem> found = check_sample_files(all[i], decode);
+    std::lock_guard<std::mutex> lock(mutex);
+    report.problems.insert(report.problems.end(), found.begin(), found.end());
+  });
   std::sort(report.problems.begin(), report.problems.end(),
             [](const DatasetProblem& a, const DatasetProblem& b) { return a.path < b.path; });
   return report;

@@ -155,8 +155,10 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
       throw UsageError(origin + ": grid cell " + cell.dump() + ": " + e.what());
     }
     job.axes = cell;
+    for (const auto& [key, value] : cell.items())  // a setting of another method was dropped from the job
+      if (!job.config.contains(key)) job.axes.erase(key);
     if (keys.insert(with_keys ? job.key : job.config.dump()).second)
-      grid.jobs.push_back(std::move(job));  // an include may repeat a cell
+      grid.jobs.push_back(std::move(job));  // an include, or a dropped setting, may repeat a cell
   }
   if (grid.jobs.empty()) throw UsageError(origin + ": the grid has no jobs (every cell excluded?)");
   return grid;

@@ -222,8 +222,29 @@ TEST(Settings, OneTableServesFlagsTypesAndMinimums) {
   }
 }
 
+TEST(GridSpec, ASettingOfOneMethodLeavesTheOtherMethodsJobsAndAxes) {
+  // fusion is a memory_bank setting: the two CFM cells resolve to one job without it.
+  Grid g = parse_grid(
+      "name: m\nfixed:\n  dataset: d\n  category: c\n  vit_weights: v.pth\n  point_mae_weights: p.pth\n"
+      "axes:\n  method: [cfm, memory_bank]\n  fusion: [add, svm]\n",
+      "m.yaml", "/base", "m", false);
+  ASSERT_EQ(g.jobs.size(), 3u);
+  EXPECT_EQ(g.jobs[0].config["method"], "cfm");
+  EXPECT_FALSE(g.jobs[0].config.contains("fusion"));
+  EXPECT_FALSE(g.jobs[0].axes.contains("fusion"));
+  EXPECT_TRUE(g.jobs[0].config.contains("epochs"));
+  for (std::size_t i : {1u, 2u}) {
+    EXPECT_EQ(g.jobs[i].config["method"], "memory_bank");
+    EXPECT_FALSE(g.jobs[i].config.contains("epochs"));
+    EXPECT_EQ(g.jobs[i].config["coreset_ratio"], 0.1);
+  }
+  EXPECT_EQ(g.jobs[1].axes["fusion"], "add");
+  EXPECT_EQ(g.jobs[2].axes["fusion"], "svm");
+}
+
 TEST(GridSpec, ShippedExperimentGridsAreValid) {
-  const std::map<std::string, std::size_t> expected = {{"demo", 6},
+  const std::map<std::string, std::size_t> expected = {{"demo", 12},
+                                                       {"mvtec3d_methods", 10 + 10 * 2},
                                                        {"mvtec3d_full", 10},
                                                        {"mvtec3d_fewshot", 10 * 3 * 3},
                                                        {"mvtec3d_pruning", 30},

@@ -3,13 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <mutex>
-#include <thread>
 
 #include "common/util/error.h"
 #include "common/util/progress_bar.h"
+#include "common/util/threads.h"
 
 namespace cfm {
 
@@ -19,33 +18,28 @@ BatchReport run_file_batch(const std::vector<std::string>& items, unsigned threa
   BatchReport report;
   report.total = items.size();
   std::mutex mutex;
-  std::atomic<std::size_t> next{0};
   ProgressBar bar(label, items.size(), progress ? stderr : nullptr);
-  auto work = [&] {
-    for (std::size_t i = next++; i < items.size(); i = next++) {
-      FileResult result;
-      std::string failure;
-      try {
-        result = process(items[i]);
-      } catch (const FileError& e) {
-        failure = e.what();
-      } catch (const std::exception& e) {
-        failure = items[i] + ": " + e.what();
-      }
-      std::lock_guard<std::mutex> lock(mutex);
-      if (failure.empty()) {
-        ++report.done;
-        report.points_in += result.points_in;
-        report.points_out += result.points_out;
-      } else {
-        report.failures.push_back({items[i], failure});
-      }
-      if (progress) bar.advance(1, failure.empty() ? 0 : 1);
+  // A file's failure is recorded with its reason; the other files go on (no exception leaves a task).
+  parallel_for(items.size(), threads, [&](std::size_t i) {
+    FileResult result;
+    std::string failure;
+    try {
+      result = process(items[i]);
+    } catch (const FileError& e) {
+      failure = e.what();
+    } catch (const std::exception& e) {
+      failure = items[i] + ": " + e.what();
     }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < std::max(1u, threads); ++t) pool.emplace_back(work);
-  for (std::thread& t : pool) t.join();
+    std::lock_guard<std::mutex> lock(mutex);
+    if (failure.empty()) {
+      ++report.done;
+      report.points_in += result.points_in;
+      report.points_out += result.points_out;
+    } else {
+      report.failures.push_back({items[i], failure});
+    }
+    if (progress) bar.advance(1, failure.empty() ? 0 : 1);
+  });
   if (progress) bar.finish();
   std::sort(report.failures.begin(), report.failures.end(),
             [](const FileFailure& a, const FileFailure& b) { return a.path < b.path; });

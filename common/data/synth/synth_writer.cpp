@@ -19,6 +19,7 @@
 #include "common/data/tiff_io.h"
 #include "common/util/error.h"
 #include "common/util/progress_bar.h"
+#include "common/util/threads.h"
 
 namespace fs = std::filesystem;
 
@@ -85,28 +86,14 @@ std::vector<Task> mvtec_tasks(const SynthOptions& o, const std::vector<CategoryS
   return tasks;
 }
 
-// Runs tasks on a small thread pool; the first error stops the run and is rethrown.
+// Runs tasks on the shared thread helper, advancing the progress bar after each; the first error stops
+// the run and is rethrown.
 template <typename Fn>
 void run_parallel(std::size_t count, unsigned threads, ProgressBar* bar, Fn&& fn) {
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&] {
-    for (std::size_t i = next++; i < count; i = next++) {
-      try {
-        fn(i);
-        if (bar) bar->advance();
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = count;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < std::max(1u, threads); ++t) pool.emplace_back(work);
-  for (std::thread& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  parallel_for(count, threads, [&](std::size_t i) {
+    fn(i);
+    if (bar) bar->advance();
+  });
 }
 
 std::uintmax_t folder_bytes(const fs::path& root) {
