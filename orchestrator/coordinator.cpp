@@ -18,6 +18,7 @@
 #include "common/net/messages.h"
 #include "common/net/protocol_error.h"
 #include "common/store/job_store.h"
+#include "common/store/sqlite.h"
 #include "common/util/excerpt.h"
 #include "common/util/unix_time.h"
 #include "orchestrator/submission.h"
@@ -32,6 +33,8 @@ namespace {
 constexpr std::size_t kMaxReasonBytes = 2048;     // what an error reply or log line quotes at most
 constexpr std::size_t kRememberedNonces = 16384;  // recent nonces, issued or received
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
+constexpr int kBusyTimeoutMs = 250;       // the longest one request waits for another process's lock
+constexpr double kRetryAfterSeconds = 1;  // what a peer is told to wait when it did not get it
 
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
@@ -85,6 +88,9 @@ struct Coordinator::Impl {
   ThrottledWarning accept_warning, crowd_warning;
 
   explicit Impl(const CoordinatorOptions& o) : options(o), store(o.db_path) {
+    // One event loop serves every connection: a lock held by another process must not freeze it for
+    // long. A request that finds the database locked is answered "retry later" (see dispatch()).
+    store.database().set_busy_timeout(kBusyTimeoutMs);
     net::check_token_strength(o.token, "coordinator");
     // Run folders are <runs_root>/<key>, absolute and normalised: workers refuse any other form.
     std::filesystem::path runs = std::filesystem::absolute(o.runs_root).lexically_normal();
@@ -286,6 +292,10 @@ struct Coordinator::Impl {
         return reject(e.what());
       } catch (const json::exception& e) {
         return reject(std::string("malformed message: ") + e.what());
+      } catch (const StoreBusyError&) {  // nothing was written: the peer sends the same request again
+        spdlog::warn("database locked by another connection; {} asked to retry", peer_);
+        reply = net::ErrorReply{"the results database is locked by another connection", kRetryAfterSeconds}
+                    .to_json();
       } catch (const std::exception& e) {
         spdlog::error("request from {} failed: {}", peer_, excerpt(e.what(), kMaxReasonBytes));
         reply = net::ErrorReply{excerpt(e.what(), kMaxReasonBytes)}.to_json();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/net/auth.h"
+#include "common/store/sqlite.h"
 #include "common/util/child_process.h"
 #include "common/util/error.h"
 #include "common/util/progress_bar.h"
@@ -96,7 +97,12 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   std::size_t shown = 0, shown_failed = 0;
   StateCounts now;
   while (true) {
-    now = monitor.counts(grid.name);
+    try {
+      now = monitor.counts(grid.name);
+    } catch (const StoreBusyError&) {  // another process holds the database: look again shortly
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      continue;
+    }
     std::size_t done = static_cast<std::size_t>(now.succeeded + now.failed) - baseline;
     std::size_t failed = static_cast<std::size_t>(now.failed - start.failed);
     bar.set_note(fmt::format("{} running", now.leased + now.running));

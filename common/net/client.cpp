@@ -1,6 +1,7 @@
 #include "common/net/client.h"
 
 #include <boost/asio.hpp>
+#include <thread>
 
 #include "common/net/auth.h"
 #include "common/net/frame.h"
@@ -68,8 +69,11 @@ struct Client::Impl {
     run("waiting for");
     check(error, "reading from");
     nlohmann::json reply = decode_body(body);
-    if (type_of(reply) == message_type::kError)
-      throw ProtocolError("coordinator " + where + " refused: " + ErrorReply::parse(reply).reason);
+    if (type_of(reply) == message_type::kError) {
+      ErrorReply error = ErrorReply::parse(reply);
+      if (error.retry_after > 0) throw RetryLater(error.reason, error.retry_after);
+      throw ProtocolError("coordinator " + where + " refused: " + error.reason);
+    }
     return reply;
   }
 };
@@ -105,8 +109,20 @@ Client::Client(const Endpoint& endpoint, const std::string& token, const std::st
 Client::~Client() = default;
 
 nlohmann::json Client::request(const nlohmann::json& message) {
-  impl_->send(message);
-  return impl_->receive();
+  // The coordinator says "later" when its database is locked by someone else (a backup, a query): the
+  // request changed nothing, so it is sent again, for up to kBusyPatience.
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    impl_->send(message);
+    try {
+      return impl_->receive();
+    } catch (const RetryLater& later) {
+      if (std::chrono::steady_clock::now() - start > kBusyPatience)
+        throw ProtocolError("coordinator " + impl_->where + " stayed busy for " +
+                            std::to_string(kBusyPatience.count()) + " s: " + later.what());
+      std::this_thread::sleep_for(std::chrono::duration<double>(later.seconds));
+    }
+  }
 }
 
 }  // namespace cfm::net

@@ -18,6 +18,16 @@ class ConnectionError : public Error {
   using Error::Error;
 };
 
+// The coordinator could not serve a request now (its database was locked) and changed nothing.
+class RetryLater : public Error {
+ public:
+  RetryLater(const std::string& reason, double after) : Error(reason), seconds(after) {}
+  double seconds;
+};
+
+// How long a request is re-sent while the coordinator answers "retry later".
+constexpr std::chrono::seconds kBusyPatience{900};
+
 struct Endpoint {
   std::string host;
   unsigned short port = 0;
@@ -36,6 +46,8 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Sends one message and returns the reply; a reply of type "error" throws ProtocolError with its reason.
+  // A "retry later" reply (the coordinator's database is locked) is waited out and the message sent
+  // again, for up to kBusyPatience.
   nlohmann::json request(const nlohmann::json& message);
 
  private:

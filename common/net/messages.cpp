@@ -45,8 +45,15 @@ Auth Auth::parse(const json& m) { return {string_field(m, "proof", 64)}; }
 
 json Welcome::to_json() const { return {{"type", type::kWelcome}}; }
 
-json ErrorReply::to_json() const { return {{"type", type::kError}, {"reason", reason}}; }
-ErrorReply ErrorReply::parse(const json& m) { return {optional_string_field(m, "reason", 4096, "?")}; }
+json ErrorReply::to_json() const {
+  json m = {{"type", type::kError}, {"reason", reason}};
+  if (retry_after > 0) m["retry_after"] = retry_after;
+  return m;
+}
+ErrorReply ErrorReply::parse(const json& m) {
+  return {optional_string_field(m, "reason", 4096, "?"),
+          m.contains("retry_after") ? number_field(m, "retry_after", 0, 60) : 0.0};
+}
 
 json LeaseRequest::to_json() const {
   return {{"type", type::kLease}, {"worker", worker}, {"devices", devices}};

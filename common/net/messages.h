@@ -63,6 +63,7 @@ struct Welcome {
 };
 struct ErrorReply {
   std::string reason;
+  double retry_after = 0;  // > 0: nothing happened, send the same request again after this many seconds
   nlohmann::json to_json() const;
   static ErrorReply parse(const nlohmann::json& m);
 };

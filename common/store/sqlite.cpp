@@ -19,18 +19,34 @@ Database::Database(const std::string& path, bool read_only) : path_(path) {
 
 Database::~Database() { sqlite3_close(db_); }
 
+namespace {
+
+bool is_busy(int code) {
+  code &= 0xff;  // the primary code of an extended one
+  return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+}  // namespace
+
 void Database::fail(const std::string& what) const {
-  throw StoreError(path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+  std::string message = path_ + ": " + what + ": " + sqlite3_errmsg(db_);
+  if (is_busy(sqlite3_extended_errcode(db_))) throw StoreBusyError(message);
+  throw StoreError(message);
 }
 
 void Database::exec(const std::string& sql) {
   char* error = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = error ? error : "unknown error";
+  const int code = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+  if (code != SQLITE_OK) {
+    std::string message =
+        path_ + ": " + (error ? error : "unknown error") + " (in: " + sql.substr(0, 80) + ")";
     sqlite3_free(error);
-    throw StoreError(path_ + ": " + message + " (in: " + sql.substr(0, 80) + ")");
+    if (is_busy(code)) throw StoreBusyError(message);
+    throw StoreError(message);
   }
 }
+
+void Database::set_busy_timeout(int milliseconds) { sqlite3_busy_timeout(db_, milliseconds); }
 
 Statement Database::prepare(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;

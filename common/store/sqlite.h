@@ -18,6 +18,13 @@ class StoreError : public Error {
   using Error::Error;
 };
 
+// Another connection holds the lock longer than the busy timeout: nothing was written, and the same
+// operation can simply be retried later.
+class StoreBusyError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 class Statement;
 
 class Database {
@@ -29,6 +36,8 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   void exec(const std::string& sql);
+  // How long an operation waits for another connection's lock before StoreBusyError (default 10 s).
+  void set_busy_timeout(int milliseconds);
   Statement prepare(const std::string& sql);
   std::int64_t changes() const;
   const std::string& path() const { return path_; }

@@ -24,6 +24,9 @@ TEST(Messages, EveryMessageRoundTripsThroughAFrame) {
   EXPECT_EQ(Auth::parse(over_the_wire(Auth{"p"}.to_json())).proof, "p");
   EXPECT_EQ(type_of(over_the_wire(Welcome{}.to_json())), message_type::kWelcome);
   EXPECT_EQ(ErrorReply::parse(over_the_wire(ErrorReply{"no"}.to_json())).reason, "no");
+  EXPECT_EQ(ErrorReply::parse(over_the_wire(ErrorReply{"no"}.to_json())).retry_after, 0);  // a final "no"
+  EXPECT_EQ(ErrorReply::parse(over_the_wire(ErrorReply{"busy", 1.5}.to_json())).retry_after, 1.5);
+  EXPECT_THROW(ErrorReply::parse({{"type", "error"}, {"reason", "x"}, {"retry_after", 3600}}), ProtocolError);
   EXPECT_EQ(LeaseRequest::parse(over_the_wire(LeaseRequest{"w"}.to_json())).worker, "w");
   EXPECT_EQ(LeaseRequest::parse(over_the_wire(LeaseRequest{"w", 4}.to_json())).devices, 4);
   EXPECT_EQ(LeaseRequest::parse({{"type", "lease"}, {"worker", "w"}}).devices, 1);  // a slot of one device
