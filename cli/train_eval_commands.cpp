@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +13,7 @@
 #include "common/distributed/rank_group.h"
 #include "common/models/compute_device.h"
 #include "common/util/error.h"
+#include "common/util/text_file.h"
 #include "rank_options.h"
 
 namespace fs = std::filesystem;
@@ -86,7 +86,7 @@ void add_train_eval_commands(CLI::App& app) {
                         {"world_size", group.world_size()},
                         {"communication_seconds", fit.report.communication_seconds}};
     if (!group.is_root()) return;  // rank 0 writes what the ranks trained together
-    std::ofstream(fs::path(t->out) / "train.json") << j.dump(2) << "\n";
+    write_text_file((fs::path(t->out) / "train.json").string(), j.dump(2) + "\n");
     fmt::print("trained on {} samples; mappers in {}\n", samples.size(), t->out);
   });
 

@@ -6,11 +6,11 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "common/util/error.h"
+#include "common/util/text_file.h"
 
 namespace cfm {
 namespace {
@@ -63,7 +63,7 @@ std::string slurm_script(const SlurmOptions& o) {
 
 std::string submit_slurm(const std::string& script, const std::string& path) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream(path) << script;
+  write_text_file(path, script);
   std::FILE* pipe = popen(("sbatch --parsable " + quoted(path) + " 2>&1").c_str(), "r");
   if (!pipe) throw Error("cannot run sbatch");
   std::string output;

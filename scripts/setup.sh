@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config clang-format
+  # clang with libFuzzer and the sanitizer runtimes: the protocol fuzz test (tests/fuzz)
+  clang-14 libclang-rt-14-dev
   # LibTorch (CPU) and a fast BLAS: without libopenblas0-pthread Debian's LibTorch falls back to the
   # reference BLAS, ~20x slower (docs/architecture.md §8).
   libtorch-dev libopenblas0-pthread
@@ -21,6 +23,8 @@ packages=(
   slurm-wlm
   # Python references used by the parity tests (Debian's interpreter, /usr/bin/python3)
   python3 python3-numpy python3-pil python3-torch python3-sklearn
+  # faiss, for the nearest-neighbour benchmark that compares it with LibTorch (bench/)
+  libfaiss-dev
 )
 
 missing=()

@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "common/cfm/category_method.h"
@@ -18,6 +17,7 @@
 #include "common/models/compute_device.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
+#include "common/util/text_file.h"
 
 namespace fs = std::filesystem;
 
@@ -127,7 +127,7 @@ nlohmann::json execute_category_job(const nlohmann::json& c, const JobContext& c
     result["metrics"][name] = metrics.contains(name)
                                   ? metrics[name]
                                   : nlohmann::json();  // null: undefined (e.g. no good test image)
-  std::ofstream(fs::path(context.run_dir) / "result.json") << result.dump(2) << "\n";
+  write_text_file((fs::path(context.run_dir) / "result.json").string(), result.dump(2) + "\n");
   return result;
 }
 

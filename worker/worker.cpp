@@ -19,6 +19,7 @@
 #include "common/util/child_process.h"
 #include "common/util/error.h"
 #include "common/util/excerpt.h"
+#include "common/util/text_file.h"
 #include "common/util/threads.h"
 
 namespace fs = std::filesystem;
@@ -201,7 +202,7 @@ class Slot {
     if (world > static_cast<int>(devices_.size()))
       throw Error(fmt::format("the job needs {} devices, this slot has {}", world, devices_.size()));
     fs::create_directories(job.run_dir);
-    std::ofstream(job.run_dir + "/config.json") << job.config.dump(2) << "\n";
+    write_text_file(job.run_dir + "/config.json", job.config.dump(2) + "\n");
     RankProcesses ranks(options_, job, devices_, world);
     spdlog::info("{}: job {} attempt {} on {} (log {})", name_, job.key.substr(0, 12), job.attempt,
                  fmt::join(devices_.begin(), devices_.begin() + world, ","), ranks.log(0));

@@ -4,7 +4,7 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "common/data/heat_map.h"
 #include "common/data/png_io.h"
@@ -13,6 +13,7 @@
 #include "common/distributed/rank_group.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
+#include "common/util/text_file.h"
 
 namespace fs = std::filesystem;
 
@@ -140,12 +141,14 @@ CategoryEvaluation score_test_split(FeatureExtractor& extractor, FeatureCache& c
   Stopwatch metrics;
   result.metrics = evaluate_maps(all.maps, all.image_scores, options);
   result.metrics_seconds = metrics.seconds();
-  std::ofstream scores(fs::path(out_dir) / "scores.csv");
+  std::ostringstream scores;
   scores << "map,score,label\n";
   for (std::size_t i = 0; i < test.size(); ++i)
     scores << test[i].defect << "/" << test[i].name << ".tiff," << result.metrics.image_scores[i] << ","
            << test[i].label << "\n";
-  std::ofstream(fs::path(out_dir) / "metrics.json") << evaluation_json(result.metrics, options) << "\n";
+  write_text_file((fs::path(out_dir) / "scores.csv").string(), scores.str());
+  write_text_file((fs::path(out_dir) / "metrics.json").string(),
+                  evaluation_json(result.metrics, options) + "\n");
   return result;
 }
 

@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -163,9 +164,13 @@ void write_torch_checkpoint(const std::string& path, const std::map<std::string,
     }
   }
   std::vector<char> bytes = torch_save_bytes(top);
+  errno = 0;
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw IoError(path, "cannot write checkpoint");
+  out.close();
+  if (out.fail())
+    throw IoError(path,
+                  std::string("cannot write checkpoint: ") + (errno ? std::strerror(errno) : "write failed"));
 }
 
 StateDict sub_dict(const StateDict& weights, const std::string& prefix) {
