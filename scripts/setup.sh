@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config clang-format
   # clang with libFuzzer and the sanitizer runtimes: the protocol fuzz test (tests/fuzz)
-  clang-14 libclang-rt-14-dev
+  clang libclang-rt-dev
   # LibTorch (CPU) and a fast BLAS: without libopenblas0-pthread Debian's LibTorch falls back to the
   # reference BLAS, ~20x slower (docs/architecture.md §8).
   libtorch-dev libopenblas0-pthread

@@ -9,9 +9,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-60}
 work=${2:-$(mktemp -d)}
-clang=$(command -v clang++-14 || command -v clang++ || true)
+clang=$(command -v clang++ || command -v clang++-14 || true)
 if [ -z "$clang" ]; then
-  echo "protocol fuzz: skipped, no clang++ (Debian: clang-14, libclang-rt-14-dev)"
+  echo "protocol fuzz: skipped, no clang++ (Debian: clang, libclang-rt-dev)"
   exit 77
 fi
 mkdir -p "$work/corpus" "$work/findings"
@@ -21,7 +21,7 @@ flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 if ! (cd "$root" && "$clang" "${flags[@]}" "${sources[@]}" -o "$work/protocol_fuzz" -lfmt -lcrypto) \
   >"$work/build.log" 2>&1; then
   if grep -q -e "libclang_rt.fuzzer" -e "fsanitize=fuzzer" "$work/build.log"; then
-    echo "protocol fuzz: skipped, clang has no libFuzzer runtime (Debian: libclang-rt-14-dev)"
+    echo "protocol fuzz: skipped, clang has no libFuzzer runtime (Debian: libclang-rt-dev)"
     exit 77
   fi
   cat "$work/build.log"
