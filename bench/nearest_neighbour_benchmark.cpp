@@ -16,6 +16,7 @@
 #include "common/util/stopwatch.h"
 
 #ifdef CFM_WITH_FAISS
+// Labels are int64_t in every faiss (1.7.3 calls the type faiss::Index::idx_t, later ones faiss::idx_t).
 #include <faiss/IndexFlat.h>
 #include <omp.h>
 #endif
@@ -48,10 +49,10 @@ int main(int argc, char** argv) {
   fmt::print("LibTorch (blocked q·b products, running minimum): {:.3f} s per sample\n", torch_seconds);
 #ifdef CFM_WITH_FAISS
   omp_set_num_threads(threads);
-  faiss::IndexFlatL2 index(static_cast<faiss::Index::idx_t>(dim));
+  faiss::IndexFlatL2 index(static_cast<std::int64_t>(dim));
   index.add(bank_rows, bank.data_ptr<float>());
   std::vector<float> distances(static_cast<std::size_t>(queries));
-  std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(queries));
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(queries));
   const double faiss_seconds =
       best_of([&] { index.search(queries, patches.data_ptr<float>(), 1, distances.data(), labels.data()); });
   std::int64_t same = 0;
