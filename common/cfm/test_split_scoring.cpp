@@ -51,8 +51,9 @@ ScoredSample score_and_write(FeatureExtractor& extractor, FeatureCache& cache, c
   ScoredSample result{to_image(scored.combined), ImageU8(config.grid, config.grid, 1), scored.image_score,
                       inference.seconds()};
   at::Tensor gt = sample.gt.reshape({-1}).contiguous();
+  const float* truth = gt.data_ptr<float>();
   for (std::size_t p = 0; p < result.mask.pixels.size(); ++p)
-    result.mask.pixels[p] = gt.data_ptr<float>()[p] > 0.5f ? 255 : 0;
+    result.mask.pixels[p] = truth[p] > 0.5f ? 255 : 0;
   write_map(out_dir, "maps", files, result.map);
   write_map(out_dir, "maps-2d", files, to_image(scored.map_2d));
   write_map(out_dir, "maps-3d", files, to_image(scored.map_3d));

@@ -94,10 +94,8 @@ FitResult MemoryBankMethod::fit(const std::vector<SampleFiles>& train, const std
   FitResult result;
   Stopwatch stage;
   std::vector<at::Tensor> rgb, xyz;
-  const BackboneConfig& config = extractor_.config();
   for (const SampleFiles& files : train) {
-    SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
-    BankFeatures f = bank_features(extractor_, cache_.outputs(extractor_, files, sample.rgb, sample.cloud));
+    BankFeatures f = sample_features(files);
     rgb.push_back(f.rgb);
     xyz.push_back(f.xyz);
   }
@@ -167,6 +165,12 @@ CategoryEvaluation MemoryBankMethod::evaluate(const std::vector<SampleFiles>& te
   return score_test_split(extractor_, use_cache ? cache_ : no_cache, test, out_dir, plain, nullptr, scorer);
 }
 
+BankFeatures MemoryBankMethod::sample_features(const SampleFiles& files) {
+  const BackboneConfig& config = extractor_.config();
+  SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
+  return bank_features(extractor_, cache_.outputs(extractor_, files, sample.rgb, sample.cloud));
+}
+
 MemoryBankMethod::SampleScores MemoryBankMethod::score_against_banks(const BankFeatures& f,
                                                                      double distance_scale) const {
   const MemoryBanks& b = banks();
@@ -191,19 +195,18 @@ SampleScore MemoryBankMethod::fused(const SampleScores& s) const {
 
 LateFusion MemoryBankMethod::fit_late_fusion(const std::vector<SampleFiles>& train) {
   // M3DM's add_sample_to_late_fusion_mem_bank: every training sample scored against the finished banks.
-  const BackboneConfig& config = extractor_.config();
+  // The features are taken again (cache hits in eval mode) rather than kept from fit(): ~17 MB per sample
+  // at paper size would not fit in memory for a full category.
   std::vector<double> image_rows, pixel_rows;
   for (const SampleFiles& files : train) {
-    SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
-    SampleScores s = score_against_banks(
-        bank_features(extractor_, cache_.outputs(extractor_, files, sample.rgb, sample.cloud)),
-        kSvmDistanceScale);
+    SampleScores s = score_against_banks(sample_features(files), kSvmDistanceScale);
     image_rows.push_back(static_cast<float>(s.xyz.image_score));
     image_rows.push_back(kRgbWeight * static_cast<float>(s.rgb.image_score));
     at::Tensor xyz = s.xyz.map.contiguous(), rgb = (s.rgb.map * kRgbWeight).contiguous();
+    const float *x = xyz.data_ptr<float>(), *r = rgb.data_ptr<float>();
     for (std::int64_t p = 0; p < xyz.numel(); ++p) {
-      pixel_rows.push_back(xyz.data_ptr<float>()[p]);
-      pixel_rows.push_back(rgb.data_ptr<float>()[p]);
+      pixel_rows.push_back(x[p]);
+      pixel_rows.push_back(r[p]);
     }
   }
   return {fit_sgd_one_class_svm(image_rows, 2), fit_sgd_one_class_svm(pixel_rows, 2)};

@@ -64,6 +64,8 @@ class MemoryBankMethod : public CategoryMethod {
   struct SampleScores {
     ModalityScore xyz, rgb;
   };
+  // A training sample's patch features, through the feature cache.
+  BankFeatures sample_features(const SampleFiles& files);
   // Both modalities of a sample against their banks; `distance_scale` as score_modality.
   SampleScores score_against_banks(const BankFeatures& features, double distance_scale) const;
   LateFusion fit_late_fusion(const std::vector<SampleFiles>& train);
