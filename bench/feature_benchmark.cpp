@@ -2,7 +2,9 @@
 // backbone beside the measured sgemm rate of the machine (as a fraction of it), and peak memory,
 // including the extra peak of KNN + interpolation at 50k points and G = 1024.
 //
-//   build/bench/cfm_feature_benchmark [--threads N] [--runs R]
+//   build/bench/cfm_feature_benchmark [--threads N] [--runs R] [--blas B --intra-op I]
+// --threads: cfm's thread policy for N compute threads (0, the default: the automatic share of the
+// cores); --blas/--intra-op set the two pools by hand, to compare splits.
 #include <ATen/Parallel.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
@@ -21,6 +23,7 @@
 #include "common/data/sample_loader.h"
 #include "common/data/synth/scene.h"
 #include "common/models/point_sampling.h"
+#include "common/models/thread_policy.h"
 
 namespace {
 
@@ -60,14 +63,19 @@ double block_flops(double n, double d, double m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), runs = 3;
+  int threads = 0, runs = 3, blas = 0, intra_op = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--blas")) blas = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--intra-op")) intra_op = std::atoi(argv[i + 1]);
   }
-  at::set_num_threads(threads);
+  cfm::ThreadPolicy policy = cfm::choose_thread_policy(threads);
+  if (blas > 0) policy.blas_threads = blas, policy.requested = true;
+  if (intra_op > 0) policy.intra_op_threads = intra_op, policy.requested = true;
+  cfm::apply_thread_policy(policy);
   torch::NoGradGuard no_grad;
-  std::printf("threads %d, runs %d\n", threads, runs);
+  std::printf("threads: %s; runs %d\n", cfm::describe(policy).c_str(), runs);
   double rate = sgemm_gflops();
   std::printf("measured sgemm (2048^3): %.1f GFLOP/s\n", rate);
 

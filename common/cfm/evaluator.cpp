@@ -6,6 +6,13 @@
 
 namespace cfm {
 
+AnomalyMaps map_sample(CrossmodalMappers& mappers, const AlignedFeatures& a, int grid) {
+  torch::NoGradGuard no_grad;
+  at::Tensor keep = (~a.empty).nonzero().squeeze(1);
+  at::Tensor rgb = a.rgb_patch.index_select(0, keep), xyz = a.xyz_patch.index_select(0, keep);
+  return score_kept_pixels(keep, rgb, mappers.to_2d->forward(xyz), xyz, mappers.to_3d->forward(rgb), grid);
+}
+
 CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor,
                                      FeatureCache& cache, const std::vector<SampleFiles>& test,
                                      const std::string& out_dir, const EvaluationOptions& options,
@@ -16,14 +23,7 @@ CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtracto
   mappers.to_2d->eval();
   const int grid = extractor.config().grid;
   auto scorer = [&](const BackboneOutputs& outputs) {
-    AlignedFeatures a = extractor.align(outputs);
-    // The networks run only on pixels with a 3D feature: the scores of the others are zeroed anyway.
-    at::Tensor keep = (~a.empty).nonzero().squeeze(1);
-    at::Tensor rgb_prediction = torch::zeros_like(a.rgb_patch),
-               xyz_prediction = torch::zeros_like(a.xyz_patch);
-    rgb_prediction.index_copy_(0, keep, mappers.to_2d->forward(a.xyz_patch.index_select(0, keep)));
-    xyz_prediction.index_copy_(0, keep, mappers.to_3d->forward(a.rgb_patch.index_select(0, keep)));
-    AnomalyMaps maps = score_sample(a.rgb_patch, rgb_prediction, a.xyz_patch, xyz_prediction, a.empty, grid);
+    AnomalyMaps maps = map_sample(mappers, extractor.align(outputs), grid);
     return SampleScore{maps.combined, maps.map_2d, maps.map_3d, std::nullopt};
   };
   return score_test_split(extractor, cache, test, out_dir, options, ranks, scorer);

@@ -15,6 +15,11 @@
 namespace cfm {
 
 class RankGroup;
+struct AnomalyMaps;
+
+// One sample's anomaly maps from its aligned features: both networks on the pixels with a 3D feature
+// (the others' scores are zeroed anyway), then score_sample (§5 steps 2-6).
+AnomalyMaps map_sample(CrossmodalMappers& mappers, const AlignedFeatures& aligned, int grid);
 
 // With several `ranks`, each scores its share of the test samples and rank 0 computes the metrics
 // (score_test_split). The maps equal a single rank's bit for bit in eval mode; official mode draws

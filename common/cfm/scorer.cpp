@@ -46,4 +46,18 @@ AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_pred
   return maps;
 }
 
+AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows, const at::Tensor& rgb_prediction,
+                              const at::Tensor& xyz_rows, const at::Tensor& xyz_prediction, int grid) {
+  torch::NoGradGuard no_grad;
+  AnomalyMaps maps;
+  auto scattered = [&](const at::Tensor& values) {
+    return torch::zeros({grid * grid}, values.options()).index_copy_(0, kept, values).reshape({grid, grid});
+  };
+  maps.map_3d = scattered(normalised_discrepancy(xyz_prediction, xyz_rows));
+  maps.map_2d = scattered(normalised_discrepancy(rgb_prediction, rgb_rows));
+  // score_sample multiplies by the keep mask (1 here, +0 on the zeros outside `kept`): the same values.
+  maps.combined = box_filter(box_filter((maps.map_2d * maps.map_3d).cpu(), 5, 5), 7, 3);
+  return maps;
+}
+
 }  // namespace cfm

@@ -17,7 +17,10 @@ Database::Database(const std::string& path, bool read_only) : path_(path) {
   exec("PRAGMA foreign_keys=ON;");
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  for (auto& [sql, cached] : statements_) sqlite3_finalize(cached.stmt);
+  sqlite3_close(db_);
+}
 
 namespace {
 
@@ -49,10 +52,18 @@ void Database::exec(const std::string& sql) {
 void Database::set_busy_timeout(int milliseconds) { sqlite3_busy_timeout(db_, milliseconds); }
 
 Statement Database::prepare(const std::string& sql) {
+  auto found = statements_.find(sql);
+  if (found != statements_.end() && !found->second.in_use) {
+    found->second.in_use = true;
+    return Statement(*this, found->second.stmt, &found->second.in_use);
+  }
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
     fail("cannot prepare '" + sql.substr(0, 80) + "'");
-  return Statement(*this, stmt);
+  if (found != statements_.end() || !stmt) return Statement(*this, stmt);  // in use, or empty SQL: not kept
+  CachedStatement& cached = statements_[sql];
+  cached = {stmt, true};
+  return Statement(*this, stmt, &cached.in_use);
 }
 
 std::int64_t Database::changes() const { return sqlite3_changes(db_); }
@@ -73,7 +84,15 @@ void Transaction::commit() {
   done_ = true;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  if (!in_use_) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  *in_use_ = false;
+}
 
 Statement& Statement::bind(int index, const std::string& value) {
   if (sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT) !=

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "common/util/error.h"
 
@@ -36,6 +37,9 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   void exec(const std::string& sql);
+  // Prepared statements are kept per SQL text and reused (reset when the Statement goes): the coordinator
+  // runs the same dozen statements for every job, and preparing them each time was the largest part of
+  // its per-job cost. A statement still in use when the same SQL is prepared again is prepared afresh.
   // How long an operation waits for another connection's lock before StoreBusyError (default 10 s).
   void set_busy_timeout(int milliseconds);
   Statement prepare(const std::string& sql);
@@ -46,6 +50,12 @@ class Database {
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  struct CachedStatement {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  std::unordered_map<std::string, CachedStatement> statements_;
+  friend class Statement;
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed without commit().
@@ -62,8 +72,13 @@ class Transaction {
 
 class Statement {
  public:
-  Statement(Database& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
-  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  // `in_use`: the cache entry's flag for a cached statement (reset and handed back on destruction),
+  // nullptr for one of its own (finalized).
+  Statement(Database& db, sqlite3_stmt* stmt, bool* in_use = nullptr) : db_(&db), stmt_(stmt), in_use_(in_use) {}
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_), in_use_(other.in_use_) {
+    other.stmt_ = nullptr;
+    other.in_use_ = nullptr;
+  }
   ~Statement();
 
   // Binds parameters 1..n in order; returns *this for chaining.
@@ -90,6 +105,7 @@ class Statement {
  private:
   Database* db_;
   sqlite3_stmt* stmt_;
+  bool* in_use_;
 };
 
 }  // namespace cfm

@@ -59,6 +59,21 @@ TEST(Scorer, EmptyPixelsAreMaskedBeforeAndAfterTheProduct) {
   EXPECT_GT(maps.combined[6].sum().item<float>(), 0.f);
 }
 
+TEST(Scorer, ScoringTheKeptRowsAloneGivesTheSameMapsBitForBit) {
+  torch::manual_seed(4);
+  const int grid = 40;
+  at::Tensor rgb = torch::randn({grid * grid, 768}), rgb_pred = torch::randn({grid * grid, 768});
+  at::Tensor xyz = torch::randn({grid * grid, 1152}), xyz_pred = torch::randn({grid * grid, 1152});
+  at::Tensor empty = torch::rand({grid * grid}) < 0.6;  // scattered empty pixels holding non-zero rows
+  AnomalyMaps full = score_sample(rgb, rgb_pred, xyz, xyz_pred, empty, grid);
+  at::Tensor kept = (~empty).nonzero().squeeze(1);
+  AnomalyMaps rows = score_kept_pixels(kept, rgb.index_select(0, kept), rgb_pred.index_select(0, kept),
+                                       xyz.index_select(0, kept), xyz_pred.index_select(0, kept), grid);
+  EXPECT_TRUE(torch::equal(rows.map_2d, full.map_2d));
+  EXPECT_TRUE(torch::equal(rows.map_3d, full.map_3d));
+  EXPECT_TRUE(torch::equal(rows.combined, full.combined));
+}
+
 TEST(MappingNetwork, OfficialSizesKeysAndPythonRoundTrip) {
   MappingNetwork to_3d(768, 1152), to_2d(1152, 768);
   auto count = [](MappingNetwork& n) {

@@ -192,3 +192,35 @@ TEST(JobStore, ALeaseOffersOnlyJobsThatFitTheSlotsDevices) {
 
 }  // namespace
 }  // namespace cfm
+
+namespace cfm {
+namespace {
+
+TEST(Database, ReusedStatementsStartFreshAndTheSameSqlCanBeInUseTwice) {
+  test::TempDir dir;
+  Database db(dir / "t.sqlite");
+  db.exec("CREATE TABLE t(x INTEGER)");
+  const std::string insert = "INSERT INTO t(x) VALUES (?1)", select = "SELECT x FROM t ORDER BY x";
+  for (int i = 0; i < 3; ++i) db.prepare(insert).bind(1, i).run();
+  {
+    Statement outer = db.prepare(select);
+    ASSERT_TRUE(outer.step());
+    EXPECT_EQ(outer.integer(0), 0);
+    Statement inner = db.prepare(select);  // the cached one is mid-iteration: a second one of its own
+    ASSERT_TRUE(inner.step());
+    EXPECT_EQ(inner.integer(0), 0);
+    ASSERT_TRUE(outer.step());
+    EXPECT_EQ(outer.integer(0), 1);
+  }
+  // Handed back reset: the next use starts at the first row, with no binding left over.
+  Statement again = db.prepare(select);
+  ASSERT_TRUE(again.step());
+  EXPECT_EQ(again.integer(0), 0);
+  db.prepare(insert).run();  // parameter 1 unbound: NULL, not the 2 bound last time
+  Statement nulls = db.prepare("SELECT COUNT(*) FROM t WHERE x IS NULL");
+  ASSERT_TRUE(nulls.step());
+  EXPECT_EQ(nulls.integer(0), 1);
+}
+
+}  // namespace
+}  // namespace cfm

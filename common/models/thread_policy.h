@@ -1,0 +1,40 @@
+// How many threads one cfm process computes with (docs/architecture.md §10). Two thread pools do the
+// arithmetic of a job: OpenBLAS' own threads run the matrix products (most of the backbones' FLOPs), and
+// LibTorch's OpenMP threads run element-wise ops, reductions, sorts and cfm's own parallel loops. Both
+// busy-wait for work after a call, so running both pools at the core count puts two spinning threads on
+// every core, and several jobs on one machine multiply that (measured: ViT-B/8 at 51 % of the sgemm rate
+// with both at 2 threads on 2 cores). The policy gives each process its share of the cores -- the cores
+// it may run on divided by the job processes sharing them (worker slots x ranks) -- and hands that share to
+// the pool chosen for it, the other pool getting one thread.
+//
+//   ThreadPolicy policy = choose_thread_policy(settings.training.threads, sharing_processes);
+//   apply_thread_policy(policy);   // before the first LibTorch operation of the process
+#pragma once
+
+#include <string>
+
+namespace cfm {
+
+struct ThreadPolicy {
+  int cores = 1;              // cores this process may run on (its CPU affinity mask)
+  int sharing_processes = 1;  // job processes running on those cores at once
+  int blas_threads = 1;       // OpenBLAS threads: matrix products
+  int intra_op_threads = 1;   // LibTorch intra-op (OpenMP) threads: everything else
+  bool requested = false;     // an explicit `threads` setting, not the automatic share
+};
+
+// requested_threads > 0: exactly that many compute threads; 0: the automatic share of the cores
+// (at least 1). sharing_processes >= 1.
+ThreadPolicy choose_thread_policy(int requested_threads, int sharing_processes = 1);
+
+// Sets both pools (and LibTorch's inter-op pool to 1 where it can still be set). A BLAS other than
+// OpenBLAS is left to its own defaults; describe() says so.
+void apply_thread_policy(const ThreadPolicy& policy);
+
+// "2 cores / 1 process: BLAS 2 threads, LibTorch 1 (automatic)"
+std::string describe(const ThreadPolicy& policy);
+
+// Cores in this process's affinity mask (what taskset, cgroups cpusets and Slurm grant), at least 1.
+int usable_cores();
+
+}  // namespace cfm
