@@ -25,13 +25,25 @@ FeatureExtractor::FeatureExtractor(const BackboneConfig& config, at::Device devi
 }
 
 BackboneOutputs FeatureExtractor::extract(const at::Tensor& rgb_in, const at::Tensor& cloud_in) {
-  const at::Tensor rgb = rgb_in.to(device_), cloud = cloud_in.to(device_);
+  check_cloud(cloud_in);
+  const at::Tensor rgb = rgb_in.to(device_);
+  at::Tensor rgb_map = vit_->forward(rgb);
+  BackboneOutputs out = extract_points(cloud_in);
+  out.rgb_map = rgb_map;
+  return out;
+}
+
+void FeatureExtractor::check_cloud(const at::Tensor& cloud) const {
   if (cloud.dim() != 3 || cloud.size(0) != 3 || cloud.size(1) != config_.grid ||
       cloud.size(2) != config_.grid)
     throw UsageError(
         fmt::format("the point cloud must be 3 x {0} x {0} (the configured grid)", config_.grid));
+}
+
+BackboneOutputs FeatureExtractor::extract_points(const at::Tensor& cloud_in) {
+  check_cloud(cloud_in);
+  const at::Tensor cloud = cloud_in.to(device_);
   BackboneOutputs out;
-  out.rgb_map = vit_->forward(rgb);
   out.pixel_indices = valid_pixel_indices(cloud);
   out.valid_points = cloud.reshape({3, -1}).index_select(1, out.pixel_indices).transpose(0, 1).contiguous();
   if (out.valid_points.size(0) == 0)

@@ -40,6 +40,9 @@ class FeatureExtractor {
   // (e.g. read from the feature cache); both return tensors on device().
   BackboneOutputs extract(const at::Tensor& rgb, const at::Tensor& cloud);
   AlignedFeatures align(const BackboneOutputs& outputs) const;
+  // The 3D half of extract() (valid pixels, points, Point-MAE features; rgb_map left empty), for callers
+  // that run the ViT on several images at once (VitBackbone::forward_batch).
+  BackboneOutputs extract_points(const at::Tensor& cloud);
 
   // Restarts the official-mode DropPath generator (training uses seed 115, inference 42).
   void reseed(std::uint64_t seed);
@@ -50,6 +53,8 @@ class FeatureExtractor {
   const PointMaeBackbone& point_mae() const { return *point_mae_; }
 
  private:
+  void check_cloud(const at::Tensor& cloud) const;
+
   BackboneConfig config_;
   at::Device device_;
   std::unique_ptr<VitBackbone> vit_;

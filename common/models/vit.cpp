@@ -65,14 +65,14 @@ VitBackbone::VitBackbone(const StateDict& raw, const VitConfig& config, int laye
 
 at::Tensor VitBackbone::block(const at::Tensor& x, int i) const {
   std::string b = fmt::format("blocks.{}.", i);
-  const std::int64_t n = x.size(1), heads = config_.heads, head_dim = dim_ / heads;
+  const std::int64_t batch = x.size(0), n = x.size(1), heads = config_.heads, head_dim = dim_ / heads;
   at::Tensor h = torch::layer_norm(x, {dim_}, w(b + "norm1.weight"), w(b + "norm1.bias"), config_.eps);
   at::Tensor qkv = torch::linear(h, w(b + "attn.qkv.weight"), w(b + "attn.qkv.bias"))
-                       .reshape({1, n, 3, heads, head_dim})
+                       .reshape({batch, n, 3, heads, head_dim})
                        .permute({2, 0, 3, 1, 4});
   at::Tensor q = qkv[0] * (1.0 / std::sqrt(static_cast<double>(head_dim))), k = qkv[1], v = qkv[2];
   at::Tensor attention = torch::softmax(torch::matmul(q, k.transpose(-2, -1)), -1);
-  at::Tensor out = torch::matmul(attention, v).transpose(1, 2).reshape({1, n, dim_});
+  at::Tensor out = torch::matmul(attention, v).transpose(1, 2).reshape({batch, n, dim_});
   at::Tensor y = x + torch::linear(out, w(b + "attn.proj.weight"), w(b + "attn.proj.bias"));
   h = torch::layer_norm(y, {dim_}, w(b + "norm2.weight"), w(b + "norm2.bias"), config_.eps);
   h = torch::gelu(torch::linear(h, w(b + "mlp.fc1.weight"), w(b + "mlp.fc1.bias")));
@@ -80,18 +80,23 @@ at::Tensor VitBackbone::block(const at::Tensor& x, int i) const {
 }
 
 at::Tensor VitBackbone::forward(const at::Tensor& rgb) const {
-  TORCH_CHECK(rgb.dim() == 3 && rgb.size(0) == 3 && rgb.size(1) == config_.image_size &&
-                  rgb.size(2) == config_.image_size,
-              "ViT input must be 3 x ", config_.image_size, " x ", config_.image_size);
+  TORCH_CHECK(rgb.dim() == 3, "ViT input must be 3 x ", config_.image_size, " x ", config_.image_size);
+  return forward_batch(rgb.unsqueeze(0))[0];
+}
+
+at::Tensor VitBackbone::forward_batch(const at::Tensor& rgb) const {
+  TORCH_CHECK(rgb.dim() == 4 && rgb.size(1) == 3 && rgb.size(2) == config_.image_size &&
+                  rgb.size(3) == config_.image_size,
+              "ViT input must be B x 3 x ", config_.image_size, " x ", config_.image_size);
   torch::NoGradGuard no_grad;
+  const std::int64_t batch = rgb.size(0);
   const std::vector<std::int64_t> stride = {config_.patch, config_.patch};
-  at::Tensor x =
-      torch::conv2d(rgb.unsqueeze(0), w("patch_embed.proj.weight"), w("patch_embed.proj.bias"), stride);
-  x = x.flatten(2).transpose(1, 2);  // 1 x T x C, token t = row * grid + column
-  x = torch::cat({w("cls_token").expand({1, 1, dim_}), x}, 1) + w("pos_embed");
+  at::Tensor x = torch::conv2d(rgb, w("patch_embed.proj.weight"), w("patch_embed.proj.bias"), stride);
+  x = x.flatten(2).transpose(1, 2);  // B x T x C, token t = row * grid + column
+  x = torch::cat({w("cls_token").expand({batch, 1, dim_}), x}, 1) + w("pos_embed");
   for (int i = 0; i < layers_kept_; ++i) x = block(x, i);
   x = torch::layer_norm(x, {dim_}, w("norm.weight"), w("norm.bias"), config_.eps);
-  return x.slice(1, 1).transpose(1, 2).reshape({dim_, grid_, grid_}).contiguous();
+  return x.slice(1, 1).transpose(1, 2).reshape({batch, dim_, grid_, grid_}).contiguous();
 }
 
 std::int64_t VitBackbone::parameter_count() const {

@@ -19,6 +19,9 @@ class VitBackbone {
 
   // rgb: 3 x S x S (normalised), S = config.image_size. Returns C x (S/patch) x (S/patch).
   at::Tensor forward(const at::Tensor& rgb) const;
+  // B x 3 x S x S -> B x C x (S/patch) x (S/patch): several images in one pass (larger matrix products,
+  // which a GPU needs to be busy); each image's result is forward()'s for it.
+  at::Tensor forward_batch(const at::Tensor& rgb) const;
 
   int dim() const { return dim_; }
   int depth_in_file() const { return depth_in_file_; }

@@ -75,6 +75,16 @@ TEST(FeatureParity, EvalModeMatchesThePythonReferenceFixture) {
                load_npy(kFixtures + "/cloud_input.npy"));
 }
 
+TEST(FeatureParity, ABatchThroughTheVitGivesEachImagesOwnMap) {
+  FeatureExtractor extractor(tiny_config());
+  at::Tensor rgb = load_npy(kFixtures + "/rgb_input.npy");
+  at::Tensor batch = torch::stack({rgb, rgb.flip(2), rgb * 0.5});
+  at::Tensor maps = extractor.vit().forward_batch(batch);
+  ASSERT_EQ(maps.size(0), 3);
+  for (int i = 0; i < 3; ++i) expect_close(maps[i], extractor.vit().forward(batch[i]), "image " + std::to_string(i), 1e-6);
+  EXPECT_FALSE(torch::allclose(maps[0], maps[1]));  // the images really differ
+}
+
 TEST(FeatureParity, BatchStatisticsMatchThePythonReferenceFixture) {
   BackboneConfig c = tiny_config();
   c.mode = BackboneMode::Official;
