@@ -119,14 +119,15 @@ int main(int argc, char** argv) {
     mappers.to_3d->eval();
     mappers.to_2d->eval();
     for (int batch : numbers(batches_list)) {
-      score_all(extractor, mappers, {tensors.begin(), tensors.begin() + std::min<int>(batch, samples)}, batch);
+      score_all(extractor, mappers, {tensors.begin(), tensors.begin() + std::min<int>(batch, samples)},
+                batch);
       cfm::reset_peak_gpu_memory(device);
       const double seconds = score_all(extractor, mappers, tensors, batch);
       std::string memory = "";
       if (auto peak = cfm::peak_gpu_memory_bytes(device))
         memory = ", peak GPU memory " + std::to_string(*peak / 1000000) + " MB";
-      std::printf("layers %2d, batch %d: %.2f fps (%.1f ms per sample)%s\n", layers, batch,
-                  samples / seconds, 1000 * seconds / samples, memory.c_str());
+      std::printf("layers %2d, batch %d: %.2f fps (%.1f ms per sample)%s\n", layers, batch, samples / seconds,
+                  1000 * seconds / samples, memory.c_str());
     }
   }
   fs::remove_all(dir);

@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
     for (int run = 0; run < 3; ++run) {
       auto start = std::chrono::steady_clock::now();
       e = cfm::evaluate_maps(maps, {}, options);
-      seconds = std::min(seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      seconds =
+          std::min(seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     if (!exact && !save_dir.empty()) save(save_dir, maps, e, options);
     std::printf("%s protocol: 130 maps of 224x224 in %.3f s (I-AUROC %.3f, P-AUROC %.3f, AUPRO@0.3 %.3f)\n",

@@ -2,7 +2,8 @@
 // on inputs that bench/official_pipeline.py then times the official code's steps on (the comparison:
 // bench/official_comparison.sh, which prints the ratios).
 //
-//   build/bench/cfm_pipeline_benchmark --dir DIR [--samples N] [--epochs E] [--threads T] [--blas B --intra-op I]
+//   build/bench/cfm_pipeline_benchmark --dir DIR [--samples N] [--epochs E] [--threads T] [--blas B
+//   --intra-op I]
 // (--blas/--intra-op set the two thread pools by hand instead of cfm's policy, e.g. 2/2 for what cfm did
 // before it had one: LibTorch at the core count beside OpenBLAS' default.)
 //
@@ -54,8 +55,8 @@ struct Stages {
 };
 
 // One sample through the inference pipeline, stage by stage.
-at::Tensor infer(cfm::FeatureExtractor& extractor, cfm::CrossmodalMappers& mappers, const cfm::SampleTensors& s,
-                 Stages& stages) {
+at::Tensor infer(cfm::FeatureExtractor& extractor, cfm::CrossmodalMappers& mappers,
+                 const cfm::SampleTensors& s, Stages& stages) {
   torch::NoGradGuard no_grad;
   auto t = std::chrono::steady_clock::now();
   cfm::BackboneOutputs out = extractor.extract(s.rgb, s.cloud);
@@ -116,7 +117,8 @@ int main(int argc, char** argv) {
   const std::vector<cfm::SampleFiles> train = dataset.samples("cookie", "train");
   std::printf("threads: %s\n", cfm::describe(policy).c_str());
 
-  cfm::CrossmodalMappers mappers = cfm::make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());
+  cfm::CrossmodalMappers mappers =
+      cfm::make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());
   fs::create_directories(dir / "mappers-initial");
   cfm::save_mapping_network(mappers.to_3d, (dir / "mappers-initial" / "CFM_2Dto3D.pth").string());
   cfm::save_mapping_network(mappers.to_2d, (dir / "mappers-initial" / "CFM_3Dto2D.pth").string());
@@ -134,10 +136,13 @@ int main(int argc, char** argv) {
   Stages warm_up, stages;
   infer(extractor, mappers, tensors[0], warm_up);
   for (std::size_t i = 0; i < tensors.size(); ++i)
-    save_npy(dir / "inputs" / std::to_string(i) / "cfm_map.npy", infer(extractor, mappers, tensors[i], stages));
+    save_npy(dir / "inputs" / std::to_string(i) / "cfm_map.npy",
+             infer(extractor, mappers, tensors[i], stages));
   const double n = static_cast<double>(tensors.size());
-  std::printf("inference per sample %.3f s: ViT %.3f, Point-MAE (FPS, KNN incl.) %.3f, alignment %.3f, networks + scoring %.3f\n",
-              stages.total() / n, stages.vit / n, stages.point_mae / n, stages.align / n, stages.score / n);
+  std::printf(
+      "inference per sample %.3f s: ViT %.3f, Point-MAE (FPS, KNN incl.) %.3f, alignment %.3f, networks + "
+      "scoring %.3f\n",
+      stages.total() / n, stages.vit / n, stages.point_mae / n, stages.align / n, stages.score / n);
 
   // Training as cfm runs it: every sample's backbone outputs once (cached), then epochs on the networks.
   cfm::TrainOptions options;
@@ -150,15 +155,20 @@ int main(int argc, char** argv) {
   cfm::TrainReport report = cfm::train_mappers(mappers, extractor, cache, train, options);
   const double total = since(t);
   const double later_epoch = report.epoch_seconds.back();
-  std::printf("training: %d epochs in %.2f s (backbone outputs %.2f s, last epoch %.3f s); loss epoch 1 %.7f, epoch 2 %.7f\n",
-              epochs, total, report.prepare_seconds, later_epoch, report.epoch_loss[0],
-              report.epoch_loss.size() > 1 ? report.epoch_loss[1] : 0.0);
+  std::printf(
+      "training: %d epochs in %.2f s (backbone outputs %.2f s, last epoch %.3f s); loss epoch 1 %.7f, epoch "
+      "2 %.7f\n",
+      epochs, total, report.prepare_seconds, later_epoch, report.epoch_loss[0],
+      report.epoch_loss.size() > 1 ? report.epoch_loss[1] : 0.0);
   nlohmann::json timings = {
       {"threads", cfm::describe(policy)},
       {"samples", samples},
       {"inference_seconds_per_sample", stages.total() / n},
-      {"inference_stages", {{"vit", stages.vit / n}, {"point_mae", stages.point_mae / n}, {"align", stages.align / n},
-                            {"networks_and_scoring", stages.score / n}}},
+      {"inference_stages",
+       {{"vit", stages.vit / n},
+        {"point_mae", stages.point_mae / n},
+        {"align", stages.align / n},
+        {"networks_and_scoring", stages.score / n}}},
       {"train_first_epoch_seconds_per_sample", (report.prepare_seconds + report.epoch_seconds[0]) / n},
       {"train_later_epoch_seconds_per_sample", later_epoch / n},
       {"train_epoch_loss", report.epoch_loss}};

@@ -26,7 +26,7 @@ void add_setting_options(CLI::App* cmd, SettingFlags& f, const std::vector<std::
     for (const std::string& former : former_setting_names(name)) flags += "," + flag_name(former);
     if (auto a = aliases.find(name); a != aliases.end())
       for (const std::string& alias : a->second) flags += "," + alias;
-    std::string help = s->help + (name == "threads" ? " (default: every core)" : "");
+    std::string help = s->help;
     help[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(help[0])));
     cmd->add_option(flags, f.given[name], help);
   }
@@ -34,7 +34,6 @@ void add_setting_options(CLI::App* cmd, SettingFlags& f, const std::vector<std::
 
 CfmSettings resolve(const SettingFlags& f) {
   CfmSettings c = cfm_defaults(f.preset);
-  c.training.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (!f.config_file.empty()) apply_settings_yaml(c, f.config_file);
   for (const auto& [name, text] : f.given) {
     if (text.empty()) continue;  // not given

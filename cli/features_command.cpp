@@ -11,6 +11,7 @@
 #include "common/cfm/random_backbones.h"
 #include "common/data/sample_loader.h"
 #include "common/models/compute_device.h"
+#include "common/models/thread_policy.h"
 #include "common/util/error.h"
 #include "common/util/npy.h"
 
@@ -51,7 +52,7 @@ void add_features_command(CLI::App& app) {
     CfmSettings settings = resolve(o->settings);
     BackboneConfig config = settings.backbone;
     config.seed = static_cast<std::uint64_t>(settings.training.eval_seed);  // official-mode DropPath
-    at::set_num_threads(settings.training.threads);
+    apply_thread_policy(choose_thread_policy(settings.training.threads));
     fmt::print("backbones: {}\n", describe(config));
     FeatureExtractor extractor(config, parse_compute_device(o->settings.device));
     SampleFiles files;

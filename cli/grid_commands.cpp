@@ -272,6 +272,10 @@ void add_job(CLI::App& app) {
   cmd->add_option("--device", context->device, "cpu or cuda:N")->capture_default_str();
   cmd->add_option("--attempt", context->attempt, "Attempt number")->capture_default_str();
   cmd->add_option("--cache", context->cache_dir, "Feature cache folder");
+  cmd->add_option("--sharing-processes", context->sharing_processes,
+                  "Job processes running at once on this machine's cores (set by the worker; with the "
+                  "setting threads: 0 each computes with its share)")
+      ->check(CLI::PositiveNumber);
   add_rank_options(cmd, context->ranks);
   cmd->callback([=] {
     std::ifstream in(*config_path);

@@ -15,6 +15,7 @@
 #include "common/distributed/rank_group.h"
 #include "common/grid/settings.h"
 #include "common/models/compute_device.h"
+#include "common/models/thread_policy.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
 #include "common/util/text_file.h"
@@ -62,7 +63,7 @@ nlohmann::json execute_category_job(const nlohmann::json& c, const JobContext& c
   reset_peak_gpu_memory(device);
   Stopwatch total, stage;
   const CfmSettings settings = cfm_settings(c);
-  at::set_num_threads(settings.training.threads);
+  apply_thread_policy(choose_thread_policy(settings.training.threads, context.sharing_processes));
   const std::string category = c["category"];
   nlohmann::json timings = nlohmann::json::object();
 

@@ -18,6 +18,9 @@ struct JobContext {
   std::string cache_dir;  // shared feature cache ("" = <run_dir>/../feature-cache)
   std::string device = "cpu";
   int attempt = 1;
+  // Job processes that run at once on this machine's cores (the worker's slots x ranks): the automatic
+  // thread policy gives each its share (common/models/thread_policy.h).
+  int sharing_processes = 1;
   // A job with devices_per_job N runs as N such processes (ranks): they train data-parallel; rank 0
   // scores the test split and writes the artifacts and the result, the others only their own resources.
   RankSetup ranks;

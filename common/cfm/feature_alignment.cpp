@@ -30,7 +30,8 @@ std::pair<at::Tensor, at::Tensor> three_smallest_per_row(const at::Tensor& d, st
       indices.index_copy_(0, chunk, order.slice(1, 0, 3));
     }
   };
-  at::Tensor values = torch::empty({n, 3}, d.options()), indices = torch::empty({n, 3}, d.options().dtype(torch::kInt64));
+  at::Tensor values = torch::empty({n, 3}, d.options()),
+             indices = torch::empty({n, 3}, d.options().dtype(torch::kInt64));
   if (!d.is_cpu() || d.scalar_type() != torch::kFloat32 || !d.is_contiguous()) {  // e.g. on a GPU: sort all
     sort_rows(torch::arange(n, indices.options()), values, indices);
     return {values, indices};
@@ -80,7 +81,7 @@ at::Tensor interpolate_point_features(const at::Tensor& points, const at::Tensor
   auto [nearest, index] = three_smallest_per_row(d, points_per_chunk);
   d = at::Tensor();
   at::Tensor reciprocal = 1.0 / (nearest + 1e-8);
-  at::Tensor weight = reciprocal / reciprocal.sum(1, true);  // N x 3
+  at::Tensor weight = reciprocal / reciprocal.sum(1, true);      // N x 3
   at::Tensor by_centre = features.transpose(0, 1).contiguous();  // G x C
   if (!by_centre.is_cpu() || by_centre.scalar_type() != torch::kFloat32) {
     std::vector<at::Tensor> parts;  // the N x 3 x C gather is done in chunks
@@ -155,11 +156,13 @@ at::Tensor point_features_to_grid(const at::Tensor& point_features, const at::Te
         for (std::int64_t dx = 0; dx < 3 && !any; ++dx)
           any = row_of_pixel[static_cast<std::size_t>((py + dy) * s + px + dx)] >= 0;
       if (!any) continue;
-      row_of_pooled[static_cast<std::size_t>(py * p + px)] = static_cast<std::int64_t>(pooled_positions.size());
+      row_of_pooled[static_cast<std::size_t>(py * p + px)] =
+          static_cast<std::int64_t>(pooled_positions.size());
       pooled_positions.push_back(py * p + px);
     }
   const float* in = features.data_ptr<float>();
-  at::Tensor pooled = torch::empty({static_cast<std::int64_t>(pooled_positions.size()), c}, features.options());
+  at::Tensor pooled =
+      torch::empty({static_cast<std::int64_t>(pooled_positions.size()), c}, features.options());
   float* pooled_values = pooled.data_ptr<float>();
   at::parallel_for(0, pooled.size(0), 64, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {

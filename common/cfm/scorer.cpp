@@ -46,8 +46,9 @@ AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_pred
   return maps;
 }
 
-AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows, const at::Tensor& rgb_prediction,
-                              const at::Tensor& xyz_rows, const at::Tensor& xyz_prediction, int grid) {
+AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows,
+                              const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
+                              const at::Tensor& xyz_prediction, int grid) {
   torch::NoGradGuard no_grad;
   AnomalyMaps maps;
   auto scattered = [&](const at::Tensor& values) {

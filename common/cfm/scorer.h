@@ -30,7 +30,8 @@ AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_pred
 // The same maps from the rows of the non-empty pixels alone (`kept`: their raster indices, int64; the
 // four tensors: those pixels' rows, in that order). Empty pixels score 0 in score_sample whatever their
 // rows hold, so this equals it bit for bit without reading or building the S² x C rows of the others.
-AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows, const at::Tensor& rgb_prediction,
-                              const at::Tensor& xyz_rows, const at::Tensor& xyz_prediction, int grid);
+AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows,
+                              const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
+                              const at::Tensor& xyz_prediction, int grid);
 
 }  // namespace cfm

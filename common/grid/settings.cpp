@@ -127,8 +127,9 @@ std::vector<Setting> make_table() {
           "split_seed", T::Integer, G::Training, true, "seed of the few-shot selection", none,
           [](auto& c) -> auto& { return c.training.split_seed; }),
       stored(
-          "threads", T::Integer, G::Training, false, "LibTorch intra-op threads per job", positive,
-          [](auto& c) -> auto& { return c.training.threads; }),
+          "threads", T::Integer, G::Training, false,
+          "compute threads per job process (0: its share of the machine's cores, docs/architecture.md §10)",
+          0, [](auto& c) -> auto& { return c.training.threads; }),
       stored(
           "coreset_ratio", T::Real, G::MemoryBank, true,
           "memory_bank: fraction of each bank's patches the greedy coreset keeps (1 = all)", none,

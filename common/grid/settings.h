@@ -42,7 +42,7 @@ struct TrainingSettings {
   long long eval_seed = 42;  // inference: official-mode DropPath
   long long shots = 0;       // few-shot: train on k samples (0 = all)
   long long split_seed = 0;  // which k samples
-  int threads = 1;           // LibTorch intra-op threads
+  int threads = 0;           // compute threads per process; 0: automatic (common/models/thread_policy.h)
 };
 
 // The memory-bank method's values (docs/method.md §11).

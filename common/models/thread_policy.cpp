@@ -54,8 +54,9 @@ std::string describe(const ThreadPolicy& policy) {
   return fmt::format("{} core{} / {} process{}: BLAS {} thread{}{}, LibTorch {} ({})", policy.cores,
                      policy.cores == 1 ? "" : "s", policy.sharing_processes,
                      policy.sharing_processes == 1 ? "" : "es", policy.blas_threads,
-                     policy.blas_threads == 1 ? "" : "s", openblas_setter() ? "" : " (not OpenBLAS: its default)",
-                     policy.intra_op_threads, policy.requested ? "requested" : "automatic");
+                     policy.blas_threads == 1 ? "" : "s",
+                     openblas_setter() ? "" : " (not OpenBLAS: its default)", policy.intra_op_threads,
+                     policy.requested ? "requested" : "automatic");
 }
 
 }  // namespace cfm

@@ -74,7 +74,8 @@ class Statement {
  public:
   // `in_use`: the cache entry's flag for a cached statement (reset and handed back on destruction),
   // nullptr for one of its own (finalized).
-  Statement(Database& db, sqlite3_stmt* stmt, bool* in_use = nullptr) : db_(&db), stmt_(stmt), in_use_(in_use) {}
+  Statement(Database& db, sqlite3_stmt* stmt, bool* in_use = nullptr)
+      : db_(&db), stmt_(stmt), in_use_(in_use) {}
   Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_), in_use_(other.in_use_) {
     other.stmt_ = nullptr;
     other.in_use_ = nullptr;

@@ -81,7 +81,8 @@ TEST(FeatureParity, ABatchThroughTheVitGivesEachImagesOwnMap) {
   at::Tensor batch = torch::stack({rgb, rgb.flip(2), rgb * 0.5});
   at::Tensor maps = extractor.vit().forward_batch(batch);
   ASSERT_EQ(maps.size(0), 3);
-  for (int i = 0; i < 3; ++i) expect_close(maps[i], extractor.vit().forward(batch[i]), "image " + std::to_string(i), 1e-6);
+  for (int i = 0; i < 3; ++i)
+    expect_close(maps[i], extractor.vit().forward(batch[i]), "image " + std::to_string(i), 1e-6);
   EXPECT_FALSE(torch::allclose(maps[0], maps[1]));  // the images really differ
 }
 
@@ -217,7 +218,8 @@ TEST(Alignment, InverseSquaredDistanceWeightsByHand) {
 }
 
 // The interpolation as the official code writes it: every distance row fully sorted, first 3 kept.
-at::Tensor interpolate_by_full_sort(const at::Tensor& points, const at::Tensor& centres, const at::Tensor& features) {
+at::Tensor interpolate_by_full_sort(const at::Tensor& points, const at::Tensor& centres,
+                                    const at::Tensor& features) {
   at::Tensor d = -2 * torch::matmul(points, centres.transpose(0, 1));
   d += points.pow(2).sum(-1).unsqueeze(1);
   d += centres.pow(2).sum(-1).unsqueeze(0);
@@ -235,11 +237,13 @@ TEST(Alignment, NearestThreeCentresEqualTheFullSortAlsoOnTies) {
   at::Tensor lattice = torch::randint(0, 6, {3000, 3}).to(torch::kFloat32);
   at::Tensor random = torch::rand({3000, 3}) * 5;
   at::Tensor points = torch::cat({lattice, random});
-  at::Tensor centres = torch::randint(0, 6, {64, 3}).to(torch::kFloat32) + torch::cat({torch::zeros({32, 3}), torch::rand({32, 3})});
+  at::Tensor centres = torch::randint(0, 6, {64, 3}).to(torch::kFloat32) +
+                       torch::cat({torch::zeros({32, 3}), torch::rand({32, 3})});
   at::Tensor features = torch::randn({7, 64});
   at::Tensor expected = interpolate_by_full_sort(points, centres, features);
   for (std::int64_t chunk : {1000, 6000})
-    EXPECT_TRUE(torch::equal(interpolate_point_features(points, centres, features, chunk), expected)) << chunk;
+    EXPECT_TRUE(torch::equal(interpolate_point_features(points, centres, features, chunk), expected))
+        << chunk;
 }
 
 TEST(Alignment, PoolingSpreadsAndShiftsAsTheOfficialCode) {
@@ -278,8 +282,8 @@ TEST(Alignment, GridPoolingEqualsTorchPoolingOps) {
     reference = reference.reshape({7, -1}).transpose(0, 1);
     at::Tensor ours = point_features_to_grid(features, indices, grid);
     // Bit-identical: the sums skip the empty pixels (+0) but keep the kernels' order and divisions.
-    EXPECT_TRUE(torch::equal(ours, reference)) << "grid " << grid << ": max difference "
-                                               << (ours - reference).abs().max().item<float>();
+    EXPECT_TRUE(torch::equal(ours, reference))
+        << "grid " << grid << ": max difference " << (ours - reference).abs().max().item<float>();
   }
 }
 
