@@ -38,6 +38,7 @@ class PointMaeBackbone {
  private:
   at::Tensor batch_norm(const at::Tensor& x, const std::string& prefix) const;
   at::Tensor encode_groups(const at::Tensor& neighbourhoods) const;
+  at::Tensor encode_groups_folded(const at::Tensor& neighbourhoods) const;
   at::Tensor block(const at::Tensor& x, int index, at::Generator& generator) const;
   const at::Tensor& w(const std::string& key) const { return weights_.at(key); }
 

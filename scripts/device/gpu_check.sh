@@ -2,7 +2,8 @@
 # Run THERE (the lent GPU machine, from the repository root, with .device-deps/ carried; see
 # fetch_deps.sh): unpacks the Debian libraries into /tmp, builds cfm against the machine's CUDA LibTorch
 # (Python torch) with CFM_WITH_CUDA, runs the GPU tests, a tiny CFM grid on cuda:0 through `cfm run`
-# (peak GPU memory must land in the database) and the training benchmark on CPU and GPU. Logs go to
+# (peak GPU memory must land in the database), the GPU inference benchmark (fps at batch 1 and 8, peak GPU
+# memory, full and pruned backbones) and the training benchmark on CPU and GPU. Logs go to
 # $OUT (the device tool's output folder) or ./gpu-check. Exit status: 0 only when everything passed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,7 +30,7 @@ step "configure (torch at $torch_prefix)"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCFM_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
   "-DCMAKE_PREFIX_PATH=$torch_prefix;$prefix/usr" "${nccl_args[@]}" >"$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
 step "build"
-ninja -C "$build" -j "$(nproc)" cfm cfm_tests cfm_train_benchmark >"$out/build.log" 2>&1 || { grep -m 20 -A 5 "error" "$out/build.log"; exit 1; }
+ninja -C "$build" -j "$(nproc)" cfm cfm_tests cfm_train_benchmark cfm_inference_benchmark >"$out/build.log" 2>&1 || { grep -m 20 -A 5 "error" "$out/build.log"; exit 1; }
 
 status=0
 step "GPU tests"
@@ -58,6 +59,11 @@ rows = sqlite3.connect(sys.argv[1]).execute("SELECT device, peak_gpu_bytes, infe
 print(rows)
 assert rows and all(d == "cuda:0" and g and g > 0 for d, g, _ in rows), "every job must record cuda:0 and its peak GPU memory"
 PY
+
+step "inference benchmark on cuda:0: fps at batch 1 and 8, full (12 blocks) and pruned (4) backbones"
+"$build/bench/cfm_inference_benchmark" --device cuda:0 --layers 12,4 --batches 1,8 --samples 32 2>&1 |
+  tee "$out/bench-inference-gpu.log" | tail -6
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 step "training benchmark, paper preset, CPU then GPU"
 "$build/bench/cfm_train_benchmark" --preset paper --samples 2 --device cpu 2>&1 | tee "$out/bench-cpu.log" | tail -5

@@ -173,7 +173,7 @@ TEST(JobConfig, ResolutionAndKeysStayAsTheyWere) {
                              {"eval_seed", 42},
                              {"shots", 0},
                              {"split_seed", 0},
-                             {"threads", 1}};
+                             {"threads", 0}};  // automatic thread policy; not part of the key
   EXPECT_EQ(resolved, expected) << resolved.dump(1);
   CfmSettings typed = cfm_settings(resolved);
   EXPECT_EQ(typed.backbone.point_mae.groups, 128);
