@@ -5,9 +5,11 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <optional>
 
 #include "common/data/sample_loader.h"
 #include "common/distributed/rank_group.h"
+#include "common/models/thread_policy.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
 
@@ -133,6 +135,9 @@ TrainReport train_mappers(CrossmodalMappers& mappers, FeatureExtractor& extracto
   mappers.to_2d->train();
   TrainReport report;
   report.prepare_seconds = prepare_seconds;
+  // Eval mode: the epochs run the networks only (backbone outputs come from the cache).
+  std::optional<WideIntraOpThreads> wide;
+  if (!official) wide.emplace();
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     Stopwatch epoch_time;
     at::Tensor order =

@@ -18,6 +18,8 @@ SetThreads openblas_setter() {
   return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
 }
 
+int applied_share = 0;  // the BLAS threads of the last apply_thread_policy (0: never applied)
+
 }  // namespace
 
 int usable_cores() {
@@ -43,12 +45,19 @@ ThreadPolicy choose_thread_policy(int requested_threads, int sharing_processes) 
 
 void apply_thread_policy(const ThreadPolicy& policy) {
   if (SetThreads set = openblas_setter()) set(policy.blas_threads);
+  applied_share = policy.blas_threads;
   at::set_num_threads(policy.intra_op_threads);
   try {
     at::set_num_interop_threads(1);  // cfm never runs LibTorch's inter-op pool; only settable once
   } catch (const std::exception&) {
   }
 }
+
+WideIntraOpThreads::WideIntraOpThreads() : previous_(at::get_num_threads()) {
+  if (applied_share > 0) at::set_num_threads(applied_share);
+}
+
+WideIntraOpThreads::~WideIntraOpThreads() { at::set_num_threads(previous_); }
 
 std::string describe(const ThreadPolicy& policy) {
   return fmt::format("{} core{} / {} process{}: BLAS {} thread{}{}, LibTorch {} ({})", policy.cores,

@@ -31,6 +31,21 @@ ThreadPolicy choose_thread_policy(int requested_threads, int sharing_processes =
 // OpenBLAS is left to its own defaults; describe() says so.
 void apply_thread_policy(const ThreadPolicy& policy);
 
+// While alive, LibTorch's intra-op pool runs at the BLAS share as well (restored after). The mapping
+// networks' training steps are element-wise heavy beside modest matrix products (GELU and its gradient,
+// cosine losses, Adam over 5.5 M parameters), and there two busy pools measured faster than one
+// (docs/architecture.md §10); the backbones' big products are not, so this is for the training epochs.
+class WideIntraOpThreads {
+ public:
+  WideIntraOpThreads();
+  ~WideIntraOpThreads();
+  WideIntraOpThreads(const WideIntraOpThreads&) = delete;
+  WideIntraOpThreads& operator=(const WideIntraOpThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 // "2 cores / 1 process: BLAS 2 threads, LibTorch 1 (automatic)"
 std::string describe(const ThreadPolicy& policy);
 
