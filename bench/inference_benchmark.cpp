@@ -17,12 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "bench/synthetic_category.h"
 #include "common/cfm/evaluator.h"
 #include "common/cfm/random_backbones.h"
 #include "common/cfm/scorer.h"
-#include "common/data/preprocess/mvtec_dataset_preprocess.h"
 #include "common/data/sample_loader.h"
-#include "common/data/synth/synth_writer.h"
 #include "common/models/compute_device.h"
 #include "common/models/thread_policy.h"
 
@@ -86,22 +85,10 @@ int main(int argc, char** argv) {
 
   const fs::path dir = fs::temp_directory_path() / "cfm-inference-bench";
   fs::remove_all(dir);
-  cfm::synth::SynthOptions data;
-  data.out = (dir / "data").string();
-  data.categories = 1;
-  data.size = 800;
-  data.train = samples;
-  data.validation = 0;
-  data.test = 1;
-  data.progress = false;
-  cfm::synth::write_synthetic_dataset(data);
-  cfm::MvtecDatasetOptions pre;
-  pre.in = data.out;
-  pre.progress = false;
-  cfm::preprocess_mvtec_dataset(pre);
+  const std::string data_dir = cfm::bench::write_synthetic_category((dir / "data").string(), samples);
   cfm::RandomBackboneFiles files = cfm::write_random_backbones((dir / "weights").string(), "paper", 1);
   std::vector<cfm::SampleTensors> tensors;
-  for (const cfm::SampleFiles& s : cfm::Dataset(data.out).samples("cookie", "train"))
+  for (const cfm::SampleFiles& s : cfm::Dataset(data_dir).samples("cookie", "train"))
     tensors.push_back(cfm::load_sample(s, 224, 224));
   std::printf("device %s, %d samples per measurement, CPU threads: %s\n", device_name.c_str(), samples,
               cfm::describe(policy).c_str());

@@ -12,14 +12,17 @@ the mean over components of the fraction strictly above each threshold (componen
 counted with searchsorted, the cheap way), the (1, 1) end point, the truncated trapezoid; I-AUROC and
 P-AUROC with roc_auc_score. The curve is computed once and integrated at the four limits.
 """
-import bisect
 import json
+import os
 import sys
 import time
 
 import numpy as np
 from scipy.ndimage import label
 from sklearn.metrics import roc_auc_score
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from metrics_reference import trapezoid  # noqa: E402  (the truncated trapezoid, as the official code)
 
 
 def normalise(maps):
@@ -52,17 +55,6 @@ def pro_curve(pro_maps, masks, num_thresholds=99):
     pros.append(1.0)
     order = np.argsort(fprs, kind="stable")
     return np.array(fprs)[order], np.array(pros)[order]
-
-
-def trapezoid(x, y, x_max):
-    correction = 0.0
-    if x_max not in x:
-        ins = bisect.bisect(x, x_max)
-        y_interp = y[ins - 1] + ((y[ins] - y[ins - 1]) * (x_max - x[ins - 1]) / (x[ins] - x[ins - 1]))
-        correction = 0.5 * (y_interp + y[ins - 1]) * (x_max - x[ins - 1])
-    keep = x <= x_max
-    x, y = x[keep], y[keep]
-    return np.sum(0.5 * (y[1:] + y[:-1]) * (x[1:] - x[:-1])) + correction
 
 
 def official_metrics(maps, masks):

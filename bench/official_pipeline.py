@@ -38,16 +38,7 @@ def features(vit, point_mae, rgb, cloud):
     nonzero = torch.nonzero(torch.all(flat != 0, dim=0)).squeeze(1)
     points = flat[:, nonzero].transpose(0, 1).contiguous()
     centres, _, feats = ref.point_mae_forward(point_mae, points, 6, 1024, 128, 12, False)
-    per_point = ref.interpolate(points, centres, feats)
-    full = torch.zeros(feats.shape[0], GRID * GRID)
-    full[:, nonzero] = per_point.transpose(0, 1)
-    full = full.view(1, -1, GRID, GRID)
-    full = torch.nn.AvgPool2d(3, stride=1)(full)
-    full = torch.nn.AdaptiveAvgPool2d((GRID, GRID))(full)
-    xyz_patch = full.reshape(feats.shape[0], -1).T
-    rgb_patch = F.interpolate(rgb_map[None], size=GRID, mode="bilinear", align_corners=False)
-    rgb_patch = rgb_patch.reshape(rgb_map.shape[0], -1).T
-    return rgb_patch, xyz_patch
+    return ref.align(rgb_map, points, nonzero, centres, feats, GRID)
 
 
 def smooth(s):

@@ -24,13 +24,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bench/synthetic_category.h"
 #include "common/cfm/evaluator.h"
 #include "common/cfm/random_backbones.h"
 #include "common/cfm/scorer.h"
 #include "common/cfm/trainer.h"
-#include "common/data/preprocess/mvtec_dataset_preprocess.h"
 #include "common/data/sample_loader.h"
-#include "common/data/synth/synth_writer.h"
 #include "common/models/thread_policy.h"
 #include "common/util/npy.h"
 #include "common/util/text_file.h"
@@ -95,25 +94,13 @@ int main(int argc, char** argv) {
   const fs::path dir = dir_name;
   fs::remove_all(dir);
 
-  cfm::synth::SynthOptions data;
-  data.out = (dir / "data").string();
-  data.categories = 1;
-  data.size = 800;
-  data.train = samples;
-  data.validation = 0;
-  data.test = 1;
-  data.progress = false;
-  cfm::synth::write_synthetic_dataset(data);
-  cfm::MvtecDatasetOptions pre;
-  pre.in = data.out;
-  pre.progress = false;
-  cfm::preprocess_mvtec_dataset(pre);
+  const std::string data_dir = cfm::bench::write_synthetic_category((dir / "data").string(), samples);
   cfm::RandomBackboneFiles files = cfm::write_random_backbones((dir / "weights").string(), "paper", 1);
   cfm::BackboneConfig config = cfm::backbone_preset("paper");
   config.vit_weights = files.vit;
   config.point_mae_weights = files.point_mae;
   cfm::FeatureExtractor extractor(config);
-  cfm::Dataset dataset(data.out);
+  cfm::Dataset dataset(data_dir);
   const std::vector<cfm::SampleFiles> train = dataset.samples("cookie", "train");
   std::printf("threads: %s\n", cfm::describe(policy).c_str());
 

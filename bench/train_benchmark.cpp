@@ -14,12 +14,11 @@
 #include <filesystem>
 #include <string>
 
+#include "bench/synthetic_category.h"
 #include "common/cfm/evaluator.h"
 #include "common/cfm/random_backbones.h"
 #include "common/cfm/trainer.h"
-#include "common/data/preprocess/mvtec_dataset_preprocess.h"
 #include "common/data/sample_loader.h"
-#include "common/data/synth/synth_writer.h"
 #include "common/models/compute_device.h"
 
 namespace fs = std::filesystem;
@@ -75,19 +74,7 @@ int main(int argc, char** argv) {
   }
   fs::path dir = fs::temp_directory_path() / ("cfm-train-bench-" + preset);
   fs::remove_all(dir);
-  cfm::synth::SynthOptions data;
-  data.out = (dir / "data").string();
-  data.categories = 1;
-  data.size = 800;
-  data.train = samples;
-  data.validation = 0;
-  data.test = 1;
-  data.progress = false;
-  cfm::synth::write_synthetic_dataset(data);
-  cfm::MvtecDatasetOptions pre;
-  pre.in = data.out;
-  pre.progress = false;
-  cfm::preprocess_mvtec_dataset(pre);
+  const std::string data_dir = cfm::bench::write_synthetic_category((dir / "data").string(), samples);
   cfm::RandomBackboneFiles files = cfm::write_random_backbones((dir / "weights").string(), preset, 1);
   cfm::BackboneConfig config = cfm::backbone_preset(preset);
   config.vit_weights = files.vit;
@@ -95,7 +82,7 @@ int main(int argc, char** argv) {
   const at::Device device = cfm::parse_compute_device(device_name);
   cfm::reset_peak_gpu_memory(device);
   cfm::FeatureExtractor extractor(config, device);
-  cfm::Dataset dataset(data.out);
+  cfm::Dataset dataset(data_dir);
   auto train = dataset.samples("cookie", "train");
   std::printf("preset %s (%s) on %s, %zu training samples\n", preset.c_str(), cfm::describe(config).c_str(),
               device_name.c_str(), train.size());

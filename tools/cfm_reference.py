@@ -141,6 +141,19 @@ def interpolate(points, centres, feats):
     return torch.sum(feats.transpose(0, 1)[idx] * weight[:, :, None], dim=1)  # N x C
 
 
+def align(rgb_map, points, nonzero, centres, feats, grid):
+    """Both feature maps on the grid x grid pixels (grid² x C each), as the official code aligns them."""
+    per_point = interpolate(points, centres, feats)
+    full = torch.zeros(feats.shape[0], grid * grid)
+    full[:, nonzero] = per_point.transpose(0, 1)
+    full = full.view(1, -1, grid, grid)
+    full = torch.nn.AvgPool2d(3, stride=1)(full)
+    full = torch.nn.AdaptiveAvgPool2d((grid, grid))(full)
+    xyz_patch = full.reshape(feats.shape[0], -1).T
+    rgb_patch = F.interpolate(rgb_map[None], size=grid, mode="bilinear", align_corners=False).reshape(rgb_map.shape[0], -1).T
+    return rgb_patch, xyz_patch
+
+
 def main():
     a = argparse.ArgumentParser()
     for name in ("--vit", "--point-mae", "--rgb", "--cloud", "--out"):
@@ -162,14 +175,7 @@ def main():
     points = flat[:, nonzero].transpose(0, 1).contiguous()
     centres, centre_idx, feats = point_mae_forward(load_point_mae(args.point_mae), points, args.pm_heads, args.groups,
                                                    args.group_size, args.layers, args.bn_batch_stats)
-    per_point = interpolate(points, centres, feats)
-    full = torch.zeros(feats.shape[0], grid * grid)
-    full[:, nonzero] = per_point.transpose(0, 1)
-    full = full.view(1, -1, grid, grid)
-    full = torch.nn.AvgPool2d(3, stride=1)(full)
-    full = torch.nn.AdaptiveAvgPool2d((grid, grid))(full)
-    xyz_patch = full.reshape(feats.shape[0], -1).T
-    rgb_patch = F.interpolate(rgb_map[None], size=grid, mode="bilinear", align_corners=False).reshape(rgb_map.shape[0], -1).T
+    rgb_patch, xyz_patch = align(rgb_map, points, nonzero, centres, feats, grid)
     os.makedirs(args.out, exist_ok=True)
     for name, value in {"rgb_map": rgb_map, "centers": centres, "center_idx": centre_idx, "xyz_group_feats": feats,
                         "rgb_patch": rgb_patch, "xyz_patch": xyz_patch, "mask": xyz_patch.sum(dim=1) == 0}.items():
