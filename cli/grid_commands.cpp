@@ -178,6 +178,10 @@ void add_worker(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--name", o->name, "Worker name in the database (default <host>-<pid>)");
   cmd->add_option("--cache", o->cache_dir, "Feature cache folder for the jobs");
+  cmd->add_option("--sharing-processes", o->sharing_processes,
+                  "Job processes running on this machine's cores at once, other workers' included (default: "
+                  "this worker's devices); jobs with threads: 0 compute with their share")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--runs", o->folders.runs, "Refuse jobs whose run folder is not inside this folder");
   cmd->add_option("--inputs", o->folders.inputs,
                   "Refuse jobs whose datasets or weights are outside these folders")

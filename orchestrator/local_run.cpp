@@ -81,6 +81,8 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
                                      "--name",
                                      fmt::format("local-{}", i),
                                      "--exit-when-done",
+                                     "--sharing-processes",  // every local worker's jobs share the cores
+                                     std::to_string(devices.size()),
                                      "--give-up",
                                      "60",
                                      "--runs",

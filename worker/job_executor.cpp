@@ -63,7 +63,9 @@ nlohmann::json execute_category_job(const nlohmann::json& c, const JobContext& c
   reset_peak_gpu_memory(device);
   Stopwatch total, stage;
   const CfmSettings settings = cfm_settings(c);
-  apply_thread_policy(choose_thread_policy(settings.training.threads, context.sharing_processes));
+  const ThreadPolicy threads = choose_thread_policy(settings.training.threads, context.sharing_processes);
+  apply_thread_policy(threads);
+  fmt::print("threads: {}\n", describe(threads));
   const std::string category = c["category"];
   nlohmann::json timings = nlohmann::json::object();
 

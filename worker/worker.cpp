@@ -67,20 +67,21 @@ class RankProcesses {
     fs::remove(rendezvous);  // a file left by a killed attempt would confuse the new ranks
     for (int rank = 0; rank < world; ++rank) {
       fs::remove(result(rank));
-      std::vector<std::string> argv = {options.cfm_binary,
-                                       "job",
-                                       "--config",
-                                       run_dir_ + "/config.json",
-                                       "--run-dir",
-                                       run_dir_,
-                                       "--result",
-                                       result(rank),
-                                       "--device",
-                                       devices[static_cast<std::size_t>(rank)],
-                                       "--attempt",
-                                       std::to_string(attempt_),
-                                       "--sharing-processes",
-                                       std::to_string(options.devices.size())};
+      std::vector<std::string> argv = {
+          options.cfm_binary,
+          "job",
+          "--config",
+          run_dir_ + "/config.json",
+          "--run-dir",
+          run_dir_,
+          "--result",
+          result(rank),
+          "--device",
+          devices[static_cast<std::size_t>(rank)],
+          "--attempt",
+          std::to_string(attempt_),
+          "--sharing-processes",
+          std::to_string(options.sharing_processes > 0 ? options.sharing_processes : options.devices.size())};
       if (!options.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options.cache_dir});
       if (world > 1)
         argv.insert(argv.end(), {"--world-size", std::to_string(world), "--rank", std::to_string(rank),

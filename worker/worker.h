@@ -30,6 +30,7 @@ struct WorkerOptions {
   int devices_per_job = 1;           // a slot's devices: jobs needing up to this many run there as ranks
   std::string cfm_binary;            // the executable run for each job (default: this one)
   std::string cache_dir;             // feature cache shared by the jobs ("" = next to the run folders)
+  int sharing_processes = 0;         // job processes on this machine's cores (0: this worker's devices)
   WorkerFolders folders;             // where run folders and job inputs may be
   bool exit_when_done = false;       // leave once the coordinator has nothing pending or running
   double idle_poll_seconds = 1;

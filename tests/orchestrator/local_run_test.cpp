@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "common/data/png_io.h"
@@ -60,6 +61,10 @@ TEST(LocalRun, TinyCfmGridRunsEndToEndAndResumesWithNothingToDo) {
   EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/CFM_2Dto3D_cookie_2ep_4bs.pth"));
   EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/eval/maps/good/000.tiff"));
   EXPECT_TRUE(std::filesystem::exists(payload.text(1) + "/attempt-1.log"));
+  // Two local workers, one slot each: every job knows it shares the machine with the other's.
+  std::ifstream log(payload.text(1) + "/attempt-1.log");
+  const std::string job_log((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(job_log.find("/ 2 processes: BLAS"), std::string::npos) << job_log;
 
   // cfm results reads the same rows.
   auto table = test::run_command(
