@@ -98,7 +98,8 @@ at::Tensor interpolate_point_features(const at::Tensor& points, const at::Tensor
   const std::int64_t n = points.size(0), c = by_centre.size(1);
   at::Tensor out = torch::empty({n, c}, by_centre.options());
   const float* f = by_centre.data_ptr<float>();
-  const float* w = weight.contiguous().data_ptr<float>();
+  const at::Tensor weights = weight.contiguous();  // kept alive while `w` points into it
+  const float* w = weights.data_ptr<float>();
   const std::int64_t* j = index.data_ptr<std::int64_t>();
   float* o = out.data_ptr<float>();
   at::parallel_for(0, n, 256, [&](std::int64_t begin, std::int64_t end) {
