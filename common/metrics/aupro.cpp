@@ -12,11 +12,12 @@ namespace {
 
 struct Regions {
   std::vector<std::vector<float>> scores;  // per region, ascending
-  std::vector<float> ok;                   // scores outside every region, ascending
+  std::vector<float> ok;                   // scores outside every region, in pixel order
 };
 
-Regions collect_regions(const PixelMaps& maps) {
+Regions collect_regions(const PixelMaps& maps, const std::vector<float>& divisors) {
   CFM_ASSERT(maps.scores.size() == maps.masks.size());
+  CFM_ASSERT(divisors.empty() || divisors.size() == maps.scores.size());
   Regions r;
   std::size_t pixels = 0;
   for (const Image<float>& s : maps.scores) pixels += s.pixels.size();
@@ -24,18 +25,18 @@ Regions collect_regions(const PixelMaps& maps) {
   for (std::size_t i = 0; i < maps.scores.size(); ++i) {
     const Image<float>& s = maps.scores[i];
     CFM_ASSERT(s.width == maps.masks[i].width && s.height == maps.masks[i].height);
+    const float divisor = divisor_of(divisors, i);
     int count = 0;
     std::vector<int> labels = label_regions(maps.masks[i], &count);
     std::size_t first = r.scores.size();
     r.scores.resize(first + static_cast<std::size_t>(count));
     for (std::size_t p = 0; p < labels.size(); ++p) {
       if (labels[p] == 0)
-        r.ok.push_back(s.pixels[p]);
+        r.ok.push_back(s.pixels[p] / divisor);
       else
-        r.scores[first + static_cast<std::size_t>(labels[p] - 1)].push_back(s.pixels[p]);
+        r.scores[first + static_cast<std::size_t>(labels[p] - 1)].push_back(s.pixels[p] / divisor);
     }
   }
-  sort_floats(r.ok);
   for (auto& region : r.scores) sort_floats(region);
   return r;
 }
@@ -82,21 +83,24 @@ std::vector<int> label_regions(const ImageU8& mask, int* count) {
   return labels;
 }
 
-ProCurve pro_curve_official(const PixelMaps& maps, int thresholds) {
+ProCurve pro_curve_official(const PixelMaps& maps, int thresholds, const std::vector<float>& divisors) {
   CFM_ASSERT(thresholds >= 2);
-  Regions r = collect_regions(maps);
+  Regions r = collect_regions(maps, divisors);
   ProCurve curve;
   curve.regions = r.scores.size();
   if (r.scores.empty() || r.ok.empty()) return curve;  // undefined: no anomalous region or no OK pixel
   const auto n = static_cast<std::int64_t>(r.ok.size());
   const double step = static_cast<double>(n - 1) / (thresholds - 1);  // numpy.linspace(0, n - 1, T)
+  std::vector<std::size_t> positions;
+  for (int k = 0; k < thresholds; ++k)
+    positions.push_back(
+        static_cast<std::size_t>(k == thresholds - 1 ? n - 1 : static_cast<std::int64_t>(k * step)));
+  // Only these order statistics of the OK scores are needed, not their whole sorted order.
+  const std::vector<float> threshold_values = sorted_values_at(r.ok, positions);
   std::vector<std::pair<double, double>> points;
-  for (int k = 0; k < thresholds; ++k) {
-    std::int64_t position = k == thresholds - 1 ? n - 1 : static_cast<std::int64_t>(k * step);
-    float threshold = r.ok[static_cast<std::size_t>(position)];
-    points.emplace_back(1.0 - static_cast<double>(position + 1) / static_cast<double>(n),
-                        pro_at(r, threshold));
-  }
+  for (std::size_t k = 0; k < positions.size(); ++k)
+    points.emplace_back(1.0 - static_cast<double>(positions[k] + 1) / static_cast<double>(n),
+                        pro_at(r, threshold_values[k]));
   points.emplace_back(1.0, 1.0);
   std::stable_sort(points.begin(), points.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -107,8 +111,8 @@ ProCurve pro_curve_official(const PixelMaps& maps, int thresholds) {
   return curve;
 }
 
-ProCurve pro_curve_exact(const PixelMaps& maps) {
-  Regions r = collect_regions(maps);
+ProCurve pro_curve_exact(const PixelMaps& maps, const std::vector<float>& divisors) {
+  Regions r = collect_regions(maps, divisors);
   ProCurve curve;
   curve.regions = r.scores.size();
   if (r.scores.empty() || r.ok.empty()) return curve;

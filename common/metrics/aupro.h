@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/data/image.h"
+#include "common/metrics/pixel_maps.h"
 
 namespace cfm {
 
@@ -22,16 +23,13 @@ struct ProCurve {
   std::size_t regions = 0;  // ground-truth regions the PROs average over
 };
 
-struct PixelMaps {
-  std::vector<Image<float>> scores;  // one H x W map per image
-  std::vector<ImageU8> masks;        // same sizes; non-zero = anomalous
-};
-
 // 8-connected components of the non-zero pixels: label per pixel (0 = background, 1..count).
 std::vector<int> label_regions(const ImageU8& mask, int* count);
 
-ProCurve pro_curve_official(const PixelMaps& maps, int thresholds = 99);
-ProCurve pro_curve_exact(const PixelMaps& maps);
+// `divisors`: see pixel_maps.h (empty: the maps as given).
+ProCurve pro_curve_official(const PixelMaps& maps, int thresholds = 99,
+                            const std::vector<float>& divisors = {});
+ProCurve pro_curve_exact(const PixelMaps& maps, const std::vector<float>& divisors = {});
 
 // Normalised area under the curve up to `limit` (e.g. 0.3, 0.01).
 double area_under_pro(const ProCurve& curve, double limit);

@@ -13,14 +13,15 @@
 namespace cfm {
 namespace {
 
-// The official per-image normalisations (§5.7); means in double.
-struct Normalised {
-  Image<float> for_pro;     // S / mean over non-zero pixels
-  Image<float> for_pixels;  // S / sqrt(mean over all pixels)
-  float image_score;        // max(S) / sqrt(mean over non-zero pixels)
+// The official per-image normalisations (§5.7) as divisors of the map; means in double. The maps are
+// divided in float32 as the metrics read them (pixel_maps.h), as the official code divides float32 tensors.
+struct Normalisation {
+  float for_pro;      // S / mean over non-zero pixels
+  float for_pixels;   // S / sqrt(mean over all pixels)
+  float image_score;  // max(S) / sqrt(mean over non-zero pixels)
 };
 
-Normalised normalise_map(const Image<float>& map) {
+Normalisation normalisation_of(const Image<float>& map) {
   double sum = 0, peak = -INFINITY;
   std::size_t nonzero = 0;
   for (float v : map.pixels) {
@@ -30,16 +31,8 @@ Normalised normalise_map(const Image<float>& map) {
   }
   const double mean_nonzero = nonzero ? sum / static_cast<double>(nonzero) : NAN;  // NaN for an all-zero map
   const double mean_all = sum / static_cast<double>(map.pixels.size());
-  Normalised n{map, map, static_cast<float>(peak / std::sqrt(mean_nonzero))};
-  // The maps are divided in float32, as the official code divides float32 tensors: the rounding decides
-  // ties between pixels, and ties matter to every metric.
-  const float pro_divisor = static_cast<float>(mean_nonzero),
-              pixel_divisor = static_cast<float>(std::sqrt(mean_all));
-  for (std::size_t i = 0; i < map.pixels.size(); ++i) {
-    n.for_pro.pixels[i] = map.pixels[i] / pro_divisor;
-    n.for_pixels.pixels[i] = map.pixels[i] / pixel_divisor;
-  }
-  return n;
+  return {static_cast<float>(mean_nonzero), static_cast<float>(std::sqrt(mean_all)),
+          static_cast<float>(peak / std::sqrt(mean_nonzero))};
 }
 
 }  // namespace
@@ -50,13 +43,8 @@ Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_
   CFM_ASSERT(image_scores.empty() || image_scores.size() == maps.scores.size());
   Evaluation e;
   e.images = maps.scores.size();
-  PixelMaps for_pro;
-  std::vector<float> scores, pixel_scores;
-  std::vector<std::uint8_t> labels, pixel_labels;
-  std::size_t pixels = 0;
-  for (const Image<float>& map : maps.scores) pixels += map.pixels.size();
-  pixel_scores.reserve(pixels);  // ~6.5 M values for an MVTec category: grown once, not doubled 20 times
-  pixel_labels.reserve(pixels);
+  std::vector<float> scores, pro_divisors, pixel_divisors;  // divisors stay empty (= 1) without `normalise`
+  std::vector<std::uint8_t> labels;
   for (std::size_t i = 0; i < maps.scores.size(); ++i) {
     const Image<float>& map = maps.scores[i];
     const ImageU8& mask = maps.masks[i];
@@ -66,25 +54,22 @@ Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_
     labels.push_back(anomalous);
     float image_score;
     if (o.normalise) {
-      Normalised n = normalise_map(map);
-      for_pro.scores.push_back(std::move(n.for_pro));
-      pixel_scores.insert(pixel_scores.end(), n.for_pixels.pixels.begin(), n.for_pixels.pixels.end());
+      const Normalisation n = normalisation_of(map);
+      pro_divisors.push_back(n.for_pro);
+      pixel_divisors.push_back(n.for_pixels);
       image_score = n.image_score;
     } else {
-      for_pro.scores.push_back(map);
-      pixel_scores.insert(pixel_scores.end(), map.pixels.begin(), map.pixels.end());
       image_score = *std::max_element(map.pixels.begin(), map.pixels.end());
     }
-    for_pro.masks.push_back(mask);
-    for (std::uint8_t v : mask.pixels) pixel_labels.push_back(v != 0);
     scores.push_back(image_scores.empty() ? image_score : image_scores[i]);
   }
   e.i_auroc = auroc(scores, labels);
   e.image_scores = scores;
-  // The two big sorts (all pixels for P-AUROC, OK pixels for the PRO curve) run side by side.
-  auto pixel_auroc = std::async(std::launch::async, [&] { return auroc(pixel_scores, pixel_labels); });
-  e.curve = o.exact ? pro_curve_exact(for_pro) : pro_curve_official(for_pro, o.thresholds);
-  e.p_auroc = pixel_auroc.get();
+  // The two pixel metrics each read all ~6.5 M pixels of a category; they run side by side.
+  auto p_auroc = std::async(std::launch::async, [&] { return pixel_auroc(maps, pixel_divisors); });
+  e.curve =
+      o.exact ? pro_curve_exact(maps, pro_divisors) : pro_curve_official(maps, o.thresholds, pro_divisors);
+  e.p_auroc = p_auroc.get();
   e.regions = e.curve.regions;
   for (double limit : o.limits) {
     double area = e.curve.fpr.empty() ? NAN : area_under_pro(e.curve, limit);

@@ -1,5 +1,6 @@
-// LSD radix sort of unsigned keys, and an order-preserving float -> uint32 map. The metrics sort millions
-// of pixel scores (about 6.5 M per MVTec category); this is ~10x faster than comparison sorts there.
+// Radix sort of unsigned keys, order statistics without a full sort, and an order-preserving
+// float -> uint32 map. The metrics sort millions of pixel scores (about 6.5 M per MVTec category); the
+// radix sort is ~14x faster than std::sort there (6.3 M floats: ~38 ms vs ~530 ms on the 2-core CI VM).
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,15 @@ namespace cfm {
 // Sorts `keys` ascending by their lowest `bits` bits (higher bits must be zero).
 void radix_sort(std::vector<std::uint64_t>& keys, int bits);
 void radix_sort(std::vector<std::uint32_t>& keys, int bits = 32);
+void radix_sort(std::uint32_t* keys, std::size_t n, int bits = 32);
 
 // Sorts floats ascending (through ordered_bits keys).
 void sort_floats(std::vector<float>& values);
+
+// The values a sorted copy of `values` would hold at `positions` (each < values.size()): only the keys
+// sharing their top 20 bits with a wanted position are gathered and sorted.
+std::vector<float> sorted_values_at(const std::vector<float>& values,
+                                    const std::vector<std::size_t>& positions);
 
 // Monotonic map: a < b (as floats) <=> ordered_bits(a) < ordered_bits(b); -0.0 and +0.0 map to the same
 // key. NaN must not occur.

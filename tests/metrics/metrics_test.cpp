@@ -22,6 +22,61 @@ TEST(Auroc, HandDerivedCasesWithTies) {
   EXPECT_FALSE(auroc({0.2f, 0.3f}, {1, 1}).has_value());  // undefined with one class
 }
 
+// Every (positive, negative) pair compared, ties counted half: the definition, O(P N).
+double auroc_by_pairs(const std::vector<float>& scores, const std::vector<std::uint8_t>& labels) {
+  double wins = 0, pairs = 0;
+  for (std::size_t i = 0; i < scores.size(); ++i)
+    for (std::size_t j = 0; j < scores.size(); ++j)
+      if (labels[i] && !labels[j]) {
+        wins += scores[i] > scores[j] ? 1.0 : scores[i] == scores[j] ? 0.5 : 0.0;
+        pairs += 1;
+      }
+  return wins / pairs;
+}
+
+TEST(Auroc, BucketedCountEqualsEveryPairCompared) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> noise(0.f, 1.f);
+  // Overlapping classes with ties (coarse levels: positives share buckets and exact values with
+  // negatives), fine-grained overlapping classes, and fully separated classes in both directions.
+  for (int kind = 0; kind < 4; ++kind) {
+    std::vector<float> scores;
+    std::vector<std::uint8_t> labels;
+    for (int i = 0; i < 3000; ++i) {
+      const bool positive = i % 7 == 0;
+      float s = noise(rng) + (positive ? 1.f : 0.f);
+      if (kind == 0) s = std::round(s * 8.f) / 8.f;
+      if (kind == 2) s = positive ? 10.f + s : s;
+      if (kind == 3) s = positive ? -10.f + s : s;
+      scores.push_back(s);
+      labels.push_back(positive);
+    }
+    EXPECT_NEAR(*auroc(scores, labels), auroc_by_pairs(scores, labels), 1e-12) << "kind " << kind;
+  }
+}
+
+TEST(Auroc, PixelAurocDividesEachMapAsItReadsIt) {
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> uniform(0.f, 3.f);
+  PixelMaps maps;
+  std::vector<float> divisors = {0.7f, 1.3f, 3.f}, flat;
+  std::vector<std::uint8_t> labels;
+  for (std::size_t i = 0; i < divisors.size(); ++i) {
+    Image<float> s(20, 10, 1);
+    ImageU8 m(20, 10, 1);
+    for (std::size_t p = 0; p < s.pixels.size(); ++p) {
+      m.pixels[p] = p % 5 == 0 ? 255 : 0;
+      s.pixels[p] = uniform(rng) + (m.pixels[p] ? 0.5f : 0.f);
+      flat.push_back(s.pixels[p] / divisors[i]);
+      labels.push_back(m.pixels[p] != 0);
+    }
+    maps.scores.push_back(s);
+    maps.masks.push_back(m);
+  }
+  EXPECT_EQ(*pixel_auroc(maps, divisors), *auroc(flat, labels));
+  EXPECT_NE(*pixel_auroc(maps, divisors), *pixel_auroc(maps));  // the divisors change the ranking
+}
+
 TEST(Regions, EightConnectivity) {
   ImageU8 mask(5, 4, 1);
   // A diagonal chain is one region; a separate pixel two columns away is another.

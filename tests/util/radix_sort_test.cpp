@@ -44,5 +44,36 @@ TEST(RadixSort, FloatsInNumericOrderWithSignsZerosAndInfinities) {
   for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(values[i], expected[i]) << i;  // -0 == +0
 }
 
+TEST(RadixSort, SortedValuesAtEqualsTheFullSortsEntries) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> noise(1.f, 0.3f);
+  std::uniform_int_distribution<int> level(-50, 50);
+  // A wide spread with negatives, zeros and infinities; a narrow one where many values share one bucket
+  // of the select and many wanted positions fall into the same bucket; coarse levels (many ties).
+  std::vector<float> spread = {-INFINITY, INFINITY, -0.f, 0.f}, narrow, coarse;
+  for (int i = 0; i < 100000; ++i) {
+    spread.push_back(noise(rng) * 1e3f - 900.f);
+    narrow.push_back(1.f + static_cast<float>(i % 977) * 1e-7f);
+    coarse.push_back(static_cast<float>(level(rng)) * 0.25f);
+  }
+  for (const auto* values : {&spread, &narrow, &coarse}) {
+    std::vector<float> sorted = *values;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t n = values->size();
+    std::vector<std::size_t> positions = {0, n - 1, n / 2, n / 2, n / 2 + 1, 7, n - 2};
+    for (int k = 0; k < 99; ++k) positions.push_back(static_cast<std::size_t>(k * (n - 1) / 98));
+    const std::vector<float> selected = sorted_values_at(*values, positions);
+    ASSERT_EQ(selected.size(), positions.size());
+    for (std::size_t i = 0; i < positions.size(); ++i)
+      EXPECT_EQ(selected[i], sorted[positions[i]]) << "position " << positions[i];
+  }
+}
+
+TEST(RadixSort, RangeOverloadSortsOnlyItsRange) {
+  std::vector<std::uint32_t> keys = {9, 3, 7, 1, 8, 2, 0};
+  radix_sort(keys.data() + 1, 4, 4);  // 3 7 1 8 -> 1 3 7 8
+  EXPECT_EQ(keys, (std::vector<std::uint32_t>{9, 1, 3, 7, 8, 2, 0}));
+}
+
 }  // namespace
 }  // namespace cfm
