@@ -6,12 +6,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <unordered_set>
+#include <vector>
 
 #include "common/net/auth.h"
 #include "common/net/frame.h"
@@ -19,6 +22,7 @@
 #include "common/net/protocol_error.h"
 #include "common/store/job_store.h"
 #include "common/store/sqlite.h"
+#include "common/store/wal_checkpointer.h"
 #include "common/util/excerpt.h"
 #include "common/util/unix_time.h"
 #include "orchestrator/submission.h"
@@ -33,8 +37,11 @@ namespace {
 constexpr std::size_t kMaxReasonBytes = 2048;     // what an error reply or log line quotes at most
 constexpr std::size_t kRememberedNonces = 16384;  // recent nonces, issued or received
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
-constexpr int kBusyTimeoutMs = 250;       // the longest one request waits for another process's lock
-constexpr double kRetryAfterSeconds = 1;  // what a peer is told to wait when it did not get it
+constexpr std::chrono::milliseconds kCheckpointInterval{100};
+constexpr int kBusyTimeoutMs = 250;
+constexpr std::size_t kReadChunkBytes = 64 << 10;  // one read takes a typical request whole       // the
+                                                   // longest one request waits for another process's lock
+constexpr double kRetryAfterSeconds = 1;           // what a peer is told to wait when it did not get it
 
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
@@ -80,6 +87,7 @@ struct Coordinator::Impl {
   tcp::acceptor acceptor{io};
   asio::steady_timer expiry_timer{io}, accept_retry_timer{io};
   JobStore store;
+  WalCheckpointer checkpointer{store.database(), kCheckpointInterval};  // the server thread never checkpoints
   int reserve_descriptor = -1;  // spent to shed a connection when every descriptor is in use
   std::map<std::uint64_t, std::weak_ptr<Session>> handshaking;  // unauthenticated, oldest first
   std::uint64_t next_session = 0;
@@ -236,7 +244,7 @@ struct Coordinator::Impl {
 
     void start() {
       arm_deadline(server_.options.handshake_seconds);
-      read_header();
+      read_frame();
     }
 
     // Closes without a reply (the server needs the descriptor or the slot now).
@@ -249,10 +257,24 @@ struct Coordinator::Impl {
    private:
     enum class Stage { Hello, Challenged, Authenticated, Closed };
 
+    // The connection closes `limit` seconds from now unless a later call moves that further (deadlines
+    // only move later: the handshake's, then the idle limit from each request on). The timer is
+    // set once per deadline and, firing before the current one, waits again for the rest: re-setting it
+    // on every request cost a cancellation and a handler run per request.
     void arm_deadline(double limit) {
-      deadline_.expires_after(seconds(limit));
-      deadline_.async_wait([self = shared_from_this(), limit](auto error) {
+      deadline_limit_ = limit;
+      deadline_at_ = asio::steady_timer::clock_type::now() + seconds(limit);
+      if (!deadline_waiting_) wait_for_deadline();
+    }
+
+    void wait_for_deadline() {
+      deadline_waiting_ = true;
+      deadline_.expires_at(deadline_at_);
+      deadline_.async_wait([self = shared_from_this()](auto error) {
+        self->deadline_waiting_ = false;
         if (error || self->stage_ == Stage::Closed) return;
+        if (asio::steady_timer::clock_type::now() < self->deadline_at_) return self->wait_for_deadline();
+        const double limit = self->deadline_limit_;
         if (self->stage_ != Stage::Authenticated)
           return self->reject(fmt::format("did not authenticate within {:g} s", limit));
         spdlog::info("closing {}@{}: no message for {:g} s", self->name_, self->peer_, limit);
@@ -260,26 +282,48 @@ struct Coordinator::Impl {
       });
     }
 
-    void read_header() {
+    // Frames come through one buffer: a request usually arrives whole in one read (one system call where
+    // a header read and a body read took two); bytes past a frame wait there for the next one. The
+    // deadline is set once per frame, so a peer trickling bytes cannot extend it.
+    void read_frame() {
       if (stage_ == Stage::Authenticated) arm_deadline(server_.options.idle_seconds);
-      asio::async_read(socket_, asio::buffer(header_), [self = shared_from_this()](auto error, std::size_t) {
-        if (error) return self->closed(error);
-        std::uint32_t limit =
-            self->stage_ == Stage::Authenticated ? net::kMaxFrameBytes : net::kMaxHandshakeFrameBytes;
-        try {
-          self->body_.assign(net::frame_body_size(self->header_, limit), '\0');
-        } catch (const net::ProtocolError& e) {
-          return self->reject(e.what());
-        }
-        self->read_body();
-      });
+      read_more();
     }
 
-    void read_body() {
-      asio::async_read(socket_, asio::buffer(body_), [self = shared_from_this()](auto error, std::size_t) {
-        if (error) return self->closed(error);
-        self->dispatch();
-      });
+    void read_more() {
+      try {
+        if (take_frame()) return dispatch();
+      } catch (const net::ProtocolError& e) {
+        return reject(e.what());
+      }
+      const std::size_t held = inbox_.size();
+      // At most one frame's worth beyond what is held: an anonymous peer stays within its handshake limit.
+      const std::size_t chunk = std::min<std::size_t>(kReadChunkBytes, frame_limit() + 4);
+      inbox_.resize(held + chunk);
+      socket_.async_read_some(asio::buffer(inbox_.data() + held, chunk),
+                              [self = shared_from_this(), held](auto error, std::size_t n) {
+                                self->inbox_.resize(held + n);
+                                if (error) return self->closed(error);
+                                self->read_more();
+                              });
+    }
+
+    std::uint32_t frame_limit() const {
+      return stage_ == Stage::Authenticated ? net::kMaxFrameBytes : net::kMaxHandshakeFrameBytes;
+    }
+
+    // Moves one whole frame's body from the inbox into body_; false while bytes are missing. A header
+    // announcing more than the limit throws before anything is allocated for it.
+    bool take_frame() {
+      std::array<unsigned char, 4> header{};
+      if (inbox_.size() < header.size()) return false;
+      std::memcpy(header.data(), inbox_.data(), header.size());
+      const std::size_t size = net::frame_body_size(header, frame_limit());
+      if (inbox_.size() < header.size() + size) return false;
+      body_.assign(inbox_.data() + header.size(), size);
+      inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(header.size() + size));
+      if (inbox_.empty() && inbox_.capacity() > kReadChunkBytes) inbox_ = {};  // no 4 MiB kept while idle
+      return true;
     }
 
     void dispatch() {
@@ -352,7 +396,7 @@ struct Coordinator::Impl {
       asio::async_write(socket_, asio::buffer(*frame),
                         [self = shared_from_this(), frame, close_after](auto error, std::size_t) {
                           if (error || close_after) return self->close();
-                          self->read_header();
+                          self->read_frame();
                         });
     }
 
@@ -384,8 +428,11 @@ struct Coordinator::Impl {
     Impl& server_;
     tcp::socket socket_;
     asio::steady_timer deadline_;
+    asio::steady_timer::time_point deadline_at_;
+    double deadline_limit_ = 0;
+    bool deadline_waiting_ = false;
     std::uint64_t id_;
-    std::array<unsigned char, 4> header_{};
+    std::vector<char> inbox_;  // bytes received and not yet taken as a frame
     std::string body_, peer_, name_, client_nonce_, server_nonce_;
     Stage stage_ = Stage::Hello;
   };

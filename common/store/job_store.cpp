@@ -154,8 +154,10 @@ void JobStore::record_result(const std::string& key, int attempt, const nlohmann
       .bind(2, attempt)
       .bind(3, result.dump())
       .run();
-  for (const char* table : {"metrics", "timings", "resources", "artifacts"})
-    db_->prepare(std::string("DELETE FROM ") + table + " WHERE key = ?1").bind(1, key).run();
+  // A re-run of a finished job (submit --force) replaces its rows; a first attempt has none to replace.
+  if (attempt > 1)
+    for (const char* table : {"metrics", "timings", "resources", "artifacts"})
+      db_->prepare(std::string("DELETE FROM ") + table + " WHERE key = ?1").bind(1, key).run();
   // Sections are copied out first: iterating items() of a temporary would outlive it.
   const nlohmann::json empty = nlohmann::json::object();
   const nlohmann::json metrics = result.value("metrics", empty), timings = result.value("timings", empty),

@@ -7,7 +7,7 @@ namespace cfm {
 
 class Database;
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 void migrate(Database& db);
 

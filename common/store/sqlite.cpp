@@ -68,6 +68,17 @@ Statement Database::prepare(const std::string& sql) {
 
 std::int64_t Database::changes() const { return sqlite3_changes(db_); }
 
+void Database::set_auto_checkpoint(int pages) { sqlite3_wal_autocheckpoint(db_, pages); }
+
+Database::CheckpointOutcome Database::checkpoint(bool restart) {
+  int wal_frames = 0, copied = 0;
+  const int code = sqlite3_wal_checkpoint_v2(
+      db_, nullptr, restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
+  if (is_busy(code)) return {wal_frames, copied, false};  // a writer or reader kept it from finishing
+  if (code != SQLITE_OK) fail("WAL checkpoint failed");
+  return {wal_frames, copied, true};
+}
+
 Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
 
 Transaction::~Transaction() {

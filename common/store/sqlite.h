@@ -28,6 +28,8 @@ class StoreBusyError : public StoreError {
 
 class Statement;
 
+constexpr int kSqliteDefaultAutoCheckpoint = 1000;  // WAL pages
+
 class Database {
  public:
   // Opens (creating if needed) with WAL journaling, a busy timeout and foreign keys on.
@@ -44,6 +46,16 @@ class Database {
   void set_busy_timeout(int milliseconds);
   Statement prepare(const std::string& sql);
   std::int64_t changes() const;
+  // WAL pages after which a commit runs a checkpoint itself (0: never; SQLite's default is 1000).
+  void set_auto_checkpoint(int pages);
+  // One checkpoint: PASSIVE (copies what it can without waiting for anyone) or RESTART (waits, within the
+  // busy timeout, for the writer and readers, so that the next commit starts the WAL from its beginning).
+  struct CheckpointOutcome {
+    int wal_frames = 0;  // frames in the WAL (-1: not in WAL mode)
+    int copied = 0;      // of which are now in the database file
+    bool finished = true;
+  };
+  CheckpointOutcome checkpoint(bool restart);
   const std::string& path() const { return path_; }
   [[noreturn]] void fail(const std::string& what) const;
 

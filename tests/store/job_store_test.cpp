@@ -1,5 +1,6 @@
 #include "common/store/job_store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -143,6 +144,52 @@ TEST(JobStore, SchemaThreeGivesOlderResourceRowsOneDevice) {
   ASSERT_TRUE(row.step());
   EXPECT_EQ(row.integer(0), 1);
   EXPECT_EQ(row.text(1), "cuda:3");
+}
+
+// Schema 3 kept the job-keyed tables as rowid tables; 4 stores them WITHOUT ROWID, rows unchanged.
+TEST(JobStore, SchemaFourKeepsEveryRowOfTheKeyedTables) {
+  test::TempDir dir;
+  const char* keyed[] = {"attempts", "results", "metrics", "timings", "resources", "artifacts"};
+  {
+    JobStore s(dir / "r.sqlite");
+    s.submit("g", "", jobs(1), 1, false, 0);
+    auto lease = s.lease("w", "/runs", 60, 1, 1);
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE(s.complete(lease->lease_id,
+                           {{"metrics", {{"i_auroc", 0.9}, {"p_auroc", "n/a"}}},
+                            {"timings", {{"train", 2.5}}},
+                            {"artifacts", {{"maps", "/runs/x/maps"}}},
+                            {"resources", {{"device", "cuda:1"}, {"peak_rss_bytes", 42}, {"world_size", 2}}}},
+                           3));
+    for (const char* table : keyed)  // as version 3 laid them out: plain rowid tables, same columns
+      s.database().exec(
+          fmt::format("CREATE TABLE {0}_3 AS SELECT * FROM {0}; DROP TABLE {0}; "
+                      "ALTER TABLE {0}_3 RENAME TO {0}",
+                      table));
+    s.database().exec("PRAGMA user_version = 3");
+  }
+  JobStore migrated(dir / "r.sqlite");
+  for (const char* table : keyed) {
+    Statement sql = migrated.database().prepare("SELECT sql FROM sqlite_master WHERE name = ?1");
+    sql.bind(1, table);
+    ASSERT_TRUE(sql.step()) << table;
+    EXPECT_NE(sql.text(0).find("WITHOUT ROWID"), std::string::npos) << sql.text(0);
+  }
+  auto value = [&](const std::string& query) {
+    Statement s = migrated.database().prepare(query);
+    EXPECT_TRUE(s.step()) << query;
+    return s.is_null(0) ? std::string("NULL") : s.text(0);
+  };
+  EXPECT_EQ(value("SELECT outcome || ' ' || attempt || ' ' || worker FROM attempts"), "succeeded 1 w");
+  EXPECT_EQ(value("SELECT json_extract(payload, '$.timings.train') FROM results"), "2.5");
+  EXPECT_EQ(value("SELECT value FROM metrics WHERE name = 'i_auroc'"), "0.9");
+  EXPECT_EQ(value("SELECT value FROM metrics WHERE name = 'p_auroc'"), "NULL");
+  EXPECT_EQ(value("SELECT stage || '=' || seconds FROM timings"), "train=2.5");
+  EXPECT_EQ(
+      value("SELECT device || ' ' || peak_rss_bytes || ' ' || world_size || ' ' || devices FROM resources"),
+      "cuda:1 42 2 cuda:1");
+  EXPECT_EQ(value("SELECT kind || ' ' || path FROM artifacts"), "maps /runs/x/maps");
+  EXPECT_EQ(value("SELECT count(*) FROM metrics"), "2");
 }
 
 TEST(JobStore, ReadOnlyAccessWritesNothingAndRefusesForeignFiles) {

@@ -1,0 +1,49 @@
+#include "common/store/wal_checkpointer.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "common/store/job_store.h"
+#include "common/store/sqlite.h"
+#include "test_support.h"
+
+namespace cfm {
+namespace {
+
+std::int64_t auto_checkpoint_pages(Database& db) {
+  Statement s = db.prepare("PRAGMA wal_autocheckpoint");
+  s.step();
+  return s.integer(0);
+}
+
+// While a checkpointer runs, the writer never checkpoints (its automatic checkpoint is off), yet the
+// database file receives the written pages: the checkpointer's own connection copied them.
+TEST(WalCheckpointer, CopiesTheWalIntoTheDatabaseFileWhileTheWriterNeverCheckpoints) {
+  test::TempDir dir;
+  const std::filesystem::path path = dir / "r.sqlite";
+  JobStore store(path);
+  std::vector<JobSpec> jobs;
+  for (int i = 0; i < 300; ++i)
+    jobs.push_back({"key-" + std::to_string(i), {{"method", "noop"}}, {{"i", i}}});
+  store.submit("g", "", jobs, 1, false, 0);
+  ASSERT_TRUE(store.database().checkpoint(true).finished);
+  const auto size_before = std::filesystem::file_size(path);
+  {
+    WalCheckpointer checkpointer(store.database(), std::chrono::milliseconds(5));
+    EXPECT_EQ(auto_checkpoint_pages(store.database()), 0);
+    while (auto lease = store.lease("w", "/runs", 60, 1, 1))
+      ASSERT_TRUE(store.complete(lease->lease_id, {{"metrics", {{"i_auroc", 0.5}}}}, 2));
+    for (int wait = 0; wait < 500 && std::filesystem::file_size(path) == size_before; ++wait)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_GT(std::filesystem::file_size(path), size_before);
+    EXPECT_GT(checkpointer.checkpoints(), 0);
+  }
+  EXPECT_EQ(auto_checkpoint_pages(store.database()), kSqliteDefaultAutoCheckpoint);  // given back
+  EXPECT_EQ(store.counts("g").succeeded, 300);
+}
+
+}  // namespace
+}  // namespace cfm
