@@ -24,6 +24,7 @@
 #include "common/data/synth/scene.h"
 #include "common/models/point_sampling.h"
 #include "common/models/thread_policy.h"
+#include "common/util/memory_reuse.h"
 
 namespace {
 
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   if (blas > 0) policy.blas_threads = blas, policy.requested = true;
   if (intra_op > 0) policy.intra_op_threads = intra_op, policy.requested = true;
   cfm::apply_thread_policy(policy);
+  cfm::keep_freed_memory_for_reuse();
   torch::NoGradGuard no_grad;
   std::printf("threads: %s; runs %d\n", cfm::describe(policy).c_str(), runs);
   double rate = sgemm_gflops();

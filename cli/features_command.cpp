@@ -13,6 +13,7 @@
 #include "common/models/compute_device.h"
 #include "common/models/thread_policy.h"
 #include "common/util/error.h"
+#include "common/util/memory_reuse.h"
 #include "common/util/npy.h"
 
 namespace cfm::cli {
@@ -53,6 +54,7 @@ void add_features_command(CLI::App& app) {
     BackboneConfig config = settings.backbone;
     config.seed = static_cast<std::uint64_t>(settings.training.eval_seed);  // official-mode DropPath
     apply_thread_policy(choose_thread_policy(settings.training.threads));
+    keep_freed_memory_for_reuse();
     fmt::print("backbones: {}\n", describe(config));
     FeatureExtractor extractor(config, parse_compute_device(o->settings.device));
     SampleFiles files;

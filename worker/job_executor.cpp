@@ -17,6 +17,7 @@
 #include "common/models/compute_device.h"
 #include "common/models/thread_policy.h"
 #include "common/util/error.h"
+#include "common/util/memory_reuse.h"
 #include "common/util/stopwatch.h"
 #include "common/util/text_file.h"
 
@@ -65,6 +66,7 @@ nlohmann::json execute_category_job(const nlohmann::json& c, const JobContext& c
   const CfmSettings settings = cfm_settings(c);
   const ThreadPolicy threads = choose_thread_policy(settings.training.threads, context.sharing_processes);
   apply_thread_policy(threads);
+  keep_freed_memory_for_reuse();
   fmt::print("threads: {}\n", describe(threads));
   const std::string category = c["category"];
   nlohmann::json timings = nlohmann::json::object();

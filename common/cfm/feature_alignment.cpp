@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "common/models/smallest_per_row.h"
+
 namespace cfm {
 
 at::Tensor valid_pixel_indices(const at::Tensor& cloud) {
@@ -15,13 +17,11 @@ at::Tensor valid_pixel_indices(const at::Tensor& cloud) {
 namespace {
 
 // The first 3 columns of a full ascending sort of each row of `d` (N x G), values and indices, as the
-// official code takes them. One scan per row finds its 4 smallest values; when they are all distinct, the
-// sort's first 3 are those, in that order, whatever algorithm the sort uses. A row with a tie among its 4
+// official code takes them: from one scan per row (smallest_per_row). A row with a tie among its 4
 // smallest (the d² expansion often rounds two centres equal near a centre) goes through the full sort as
 // before, because which of the tied centres comes first is then the sort's choice (LibTorch's CPU sort is
 // not stable). Rows are independent, so the sorted rows give the same result in any grouping.
 std::pair<at::Tensor, at::Tensor> three_smallest_per_row(const at::Tensor& d, std::int64_t rows_per_chunk) {
-  const std::int64_t n = d.size(0), g = d.size(1);
   auto sort_rows = [&](const at::Tensor& rows, at::Tensor& values, at::Tensor& indices) {
     for (std::int64_t start = 0; start < rows.size(0); start += rows_per_chunk) {
       at::Tensor chunk = rows.slice(0, start, std::min(rows.size(0), start + rows_per_chunk));
@@ -30,41 +30,15 @@ std::pair<at::Tensor, at::Tensor> three_smallest_per_row(const at::Tensor& d, st
       indices.index_copy_(0, chunk, order.slice(1, 0, 3));
     }
   };
-  at::Tensor values = torch::empty({n, 3}, d.options()),
-             indices = torch::empty({n, 3}, d.options().dtype(torch::kInt64));
   if (!d.is_cpu() || d.scalar_type() != torch::kFloat32 || !d.is_contiguous()) {  // e.g. on a GPU: sort all
-    sort_rows(torch::arange(n, indices.options()), values, indices);
+    at::Tensor values = torch::empty({d.size(0), 3}, d.options()),
+               indices = torch::empty({d.size(0), 3}, d.options().dtype(torch::kInt64));
+    sort_rows(torch::arange(d.size(0), indices.options()), values, indices);
     return {values, indices};
   }
-  const float* dist = d.data_ptr<float>();
-  float* value = values.data_ptr<float>();
-  std::int64_t* index = indices.data_ptr<std::int64_t>();
-  std::vector<std::int64_t> tied;
-  for (std::int64_t row = 0; row < n; ++row) {
-    const float* r = dist + row * g;
-    float v[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
-    std::int64_t at[4] = {-1, -1, -1, -1};
-    for (std::int64_t j = 0; j < g; ++j) {
-      const float x = r[j];
-      if (!(x <= v[3])) continue;  // most columns stop here (and a NaN is never kept)
-      int k = 3;
-      while (k > 0 && x <= v[k - 1]) {  // <=: a tie moves ahead, and the tie check below sees it
-        v[k] = v[k - 1];
-        at[k] = at[k - 1];
-        --k;
-      }
-      v[k] = x;
-      at[k] = j;
-    }
-    const bool distinct = g >= 4 && v[0] < v[1] && v[1] < v[2] && v[2] < v[3];
-    if (!distinct) tied.push_back(row);
-    for (int k = 0; k < 3; ++k) {
-      value[row * 3 + k] = v[k];
-      index[row * 3 + k] = at[k];
-    }
-  }
-  sort_rows(torch::tensor(tied, torch::kInt64), values, indices);
-  return {values, indices};
+  SmallestPerRow smallest = smallest_per_row(d, 3);
+  sort_rows(torch::tensor(smallest.tied_rows, torch::kInt64), smallest.values, smallest.indices);
+  return {smallest.values, smallest.indices};
 }
 
 }  // namespace

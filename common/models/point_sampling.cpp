@@ -1,7 +1,11 @@
 #include "common/models/point_sampling.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
+#include "common/models/smallest_per_row.h"
 #include "common/util/error.h"
 
 namespace cfm {
@@ -37,16 +41,61 @@ std::vector<std::int64_t> farthest_point_sample(const at::Tensor& points_in, int
   return chosen;
 }
 
+// On the CPU one pass computes exactly the expression's values where the expression made five passes over
+// a centres x N x 3 temporary (~0.6 s of a 3 s Point-MAE forward at N = 13 K); elsewhere the expression
+// runs as it is.
+at::Tensor centre_distances(const at::Tensor& points, const at::Tensor& centres) {
+  if (!points.device().is_cpu() || points.scalar_type() != torch::kFloat32 ||
+      centres.scalar_type() != torch::kFloat32)
+    return (points.unsqueeze(0) - centres.unsqueeze(1)).pow(2).sum(-1).sqrt();
+  const at::Tensor p = points.contiguous(), c = centres.contiguous();
+  const std::int64_t n = p.size(0), g = c.size(0);
+  at::Tensor distances = torch::empty({g, n}, p.options());
+  const float* pp = p.data_ptr<float>();
+  const float* cc = c.data_ptr<float>();
+  float* out = distances.data_ptr<float>();
+  at::parallel_for(0, g, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t j = first; j < last; ++j) {
+      const float cx = cc[j * 3], cy = cc[j * 3 + 1], cz = cc[j * 3 + 2];
+      float* row = out + j * n;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float dx = pp[i * 3] - cx, dy = pp[i * 3 + 1] - cy, dz = pp[i * 3 + 2] - cz;
+        row[i] = std::sqrt(dx * dx + dy * dy + dz * dz);
+      }
+    }
+  });
+  return distances;
+}
+
+namespace {
+
+// topk(k, 1, largest = false, sorted = true)'s indices for each row of `distances`: from one scan per row
+// on the CPU (smallest_per_row), where a row's k + 1 smallest distances are all different, so that every
+// correct topk gives that list; topk itself for the other rows (its order among equal distances is its
+// own) and off the CPU. LibTorch's CPU topk took ~0.2 s for 1024 rows of 13 K points.
+at::Tensor k_smallest_indices(const at::Tensor& distances, int k) {
+  auto topk = [k](const at::Tensor& rows) {
+    return std::get<1>(rows.topk(k, 1, /*largest=*/false, /*sorted=*/true));
+  };
+  if (!distances.is_cpu() || distances.scalar_type() != torch::kFloat32) return topk(distances);
+  SmallestPerRow smallest = smallest_per_row(distances.contiguous(), k);
+  if (!smallest.tied_rows.empty()) {
+    const at::Tensor tied = torch::tensor(smallest.tied_rows, torch::kInt64);
+    smallest.indices.index_copy_(0, tied, topk(distances.index_select(0, tied)));
+  }
+  return smallest.indices;
+}
+
+}  // namespace
+
 at::Tensor k_nearest_points(const at::Tensor& points, const at::Tensor& centres, int k,
                             std::int64_t centres_per_chunk) {
   torch::NoGradGuard no_grad;
   const std::int64_t g = centres.size(0);
   std::vector<at::Tensor> parts;
-  for (std::int64_t start = 0; start < g; start += centres_per_chunk) {
-    at::Tensor chunk = centres.slice(0, start, std::min(g, start + centres_per_chunk));
-    at::Tensor distance = (points.unsqueeze(0) - chunk.unsqueeze(1)).pow(2).sum(-1).sqrt();  // chunk x N
-    parts.push_back(std::get<1>(distance.topk(k, 1, /*largest=*/false, /*sorted=*/true)));
-  }
+  for (std::int64_t start = 0; start < g; start += centres_per_chunk)
+    parts.push_back(k_smallest_indices(
+        centre_distances(points, centres.slice(0, start, std::min(g, start + centres_per_chunk))), k));
   return torch::cat(parts, 0);
 }
 

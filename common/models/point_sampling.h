@@ -13,6 +13,11 @@ namespace cfm {
 // points: N x 3 float32 (CPU). Requires 1 <= count <= N.
 std::vector<std::int64_t> farthest_point_sample(const at::Tensor& points, int count);
 
+// The official KNN's distances, centres x N: (points - centre).pow(2).sum(-1).sqrt() as that tensor
+// expression computes them (float32 differences and squares, the three squares summed in order, then the
+// square root), bit for bit.
+at::Tensor centre_distances(const at::Tensor& points, const at::Tensor& centres);
+
 // For every centre, the indices of its k nearest points (Euclidean, from explicit differences as the
 // official KNN), nearest first: G x k int64. Computed `centres_per_chunk` centres at a time so that peak
 // memory stays at chunk x N x 3 floats.

@@ -315,6 +315,27 @@ TEST(PointSampling, NearestNeighboursAreSortedAndChunkingDoesNotMatter) {
   EXPECT_TRUE((d.slice(1, 1) >= d.slice(1, 0, -1)).all().item<bool>());
 }
 
+// The neighbours are the official expression's topk, bit for bit: the same distances (one fused pass on
+// the CPU) and LibTorch's own topk, also where a lattice of points makes many distances exactly equal
+// (then topk's tie order decides, and must be the same).
+TEST(PointSampling, NearestNeighboursEqualTheOfficialTensorExpressionAlsoOnTies) {
+  torch::manual_seed(2);
+  at::Tensor random = torch::rand({500, 3}) * 4 - 2;
+  at::Tensor lattice =
+      torch::stack(torch::meshgrid({torch::arange(8), torch::arange(8), torch::arange(8)}, "ij"), -1)
+          .reshape({-1, 3})
+          .to(torch::kFloat32) *
+      0.25f;
+  for (const at::Tensor& points : {random, lattice}) {
+    at::Tensor centres = points.index_select(0, torch::arange(0, points.size(0), 7));
+    at::Tensor distances = (points.unsqueeze(0) - centres.unsqueeze(1)).pow(2).sum(-1).sqrt();
+    EXPECT_TRUE(torch::equal(centre_distances(points, centres), distances));
+    at::Tensor expected = std::get<1>(distances.topk(16, 1, false, true));
+    EXPECT_TRUE(torch::equal(k_nearest_points(points, centres, 16, 5), expected));
+    EXPECT_TRUE(torch::equal(k_nearest_points(points, centres, 16, 1000), expected));
+  }
+}
+
 TEST(BackboneConfigTest, YamlOverridesAndRejectsUnknownKeys) {
   test::TempDir dir;
   std::ofstream(dir / "c.yaml")
