@@ -146,6 +146,33 @@ TEST(JobStore, SchemaThreeGivesOlderResourceRowsOneDevice) {
   EXPECT_EQ(row.text(1), "cuda:3");
 }
 
+// The result's sections become rows as reported: numbers as numbers, any other metric value as NULL;
+// timings only for numbers, artifacts only for text paths.
+TEST(JobStore, ResultSectionsBecomeRowsOfTheirTypes) {
+  test::TempDir dir;
+  JobStore s(dir / "r.sqlite");
+  s.submit("g", "", jobs(1), 1, false, 0);
+  auto lease = s.lease("w", "/runs", 60, 1, 1);
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(s.complete(lease->lease_id,
+                         {{"metrics", {{"whole", 3}, {"real", 0.25}, {"text", "x"}, {"flag", true}}},
+                          {"timings", {{"train", 2}, {"eval", "slow"}}},
+                          {"artifacts", {{"maps", "/m"}, {"size", 3}}}},
+                         2));
+  auto column = [&](const std::string& query) {
+    std::vector<std::string> values;
+    Statement q = s.database().prepare(query);
+    while (q.step()) values.push_back(q.is_null(0) ? "NULL" : q.text(0));
+    return values;
+  };
+  EXPECT_EQ(column("SELECT name || '=' || coalesce(value, 'NULL') FROM metrics ORDER BY name"),
+            (std::vector<std::string>{"flag=NULL", "real=0.25", "text=NULL", "whole=3.0"}));
+  EXPECT_EQ(column("SELECT typeof(value) FROM metrics WHERE name = 'whole'"),
+            (std::vector<std::string>{"real"}));
+  EXPECT_EQ(column("SELECT stage || '=' || seconds FROM timings"), (std::vector<std::string>{"train=2.0"}));
+  EXPECT_EQ(column("SELECT kind || '=' || path FROM artifacts"), (std::vector<std::string>{"maps=/m"}));
+}
+
 // Schema 3 kept the job-keyed tables as rowid tables; 4 stores them WITHOUT ROWID, rows unchanged.
 TEST(JobStore, SchemaFourKeepsEveryRowOfTheKeyedTables) {
   test::TempDir dir;
