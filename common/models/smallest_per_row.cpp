@@ -33,12 +33,11 @@ void smallest_by_buffer(const float* row, std::int64_t columns,
 // Many kept values: nth_element finds the kept-th smallest, then the entries up to it are sorted. (A
 // buffer would shift ~k entries per insertion, and rows of a depth image approach their centre in scan
 // order, inserting at the front again and again.)
-void smallest_by_selection(const float* row, std::int64_t columns, std::vector<float>& scratch,
-                           std::vector<std::pair<float, std::int64_t>>& kept) {
-  const std::size_t wanted = kept.size();
+void smallest_by_selection(const float* row, std::int64_t columns, std::size_t wanted,
+                           std::vector<float>& scratch, std::vector<std::pair<float, std::int64_t>>& kept) {
   scratch.assign(row, row + columns);
   if (std::any_of(scratch.begin(), scratch.end(), [](float x) { return std::isnan(x); })) {
-    std::fill(kept.begin(), kept.end(), std::make_pair(static_cast<float>(NAN), std::int64_t{-1}));
+    kept.assign(wanted, std::make_pair(static_cast<float>(NAN), std::int64_t{-1}));
     return;  // no strict weak order: leave the row to the caller's fallback
   }
   std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(wanted - 1), scratch.end());
@@ -73,8 +72,7 @@ SmallestPerRow smallest_per_row(const at::Tensor& d, int k) {
       if (k <= kBufferUpTo) {
         smallest_by_buffer(r, columns, kept);
       } else {
-        kept.resize(kept_count);
-        smallest_by_selection(r, columns, scratch, kept);
+        smallest_by_selection(r, columns, kept_count, scratch, kept);
       }
       bool distinct = kept.back().second >= 0;
       for (std::size_t i = 1; i < kept.size() && distinct; ++i) distinct = kept[i - 1].first < kept[i].first;

@@ -45,7 +45,7 @@ void WalCheckpointer::run() {
       if (!connection) connection.emplace(path_);
       // A writer that commits all the time can keep PASSIVE checkpoints from ever catching up with the
       // WAL's end, and then the WAL never starts over; past the limit, one RESTART makes it.
-      const Database::CheckpointOutcome outcome = connection->checkpoint(restart || last);
+      const Database::CheckpointOutcome outcome = connection->checkpoint(restart);
       restart = outcome.wal_frames > restart_above_frames_;
       lock.lock();
       checkpoints_ += outcome.finished && outcome.copied > 0;

@@ -23,7 +23,8 @@ class Database;
 class WalCheckpointer {
  public:
   WalCheckpointer(Database& writer, std::chrono::milliseconds interval, int restart_above_frames = 10000);
-  // Stops the thread after one last checkpoint and gives the writer its automatic checkpoint back.
+  // Stops the thread after one last PASSIVE checkpoint (never waiting for a reader: SQLite checkpoints
+  // again when the last connection closes) and gives the writer its automatic checkpoint back.
   ~WalCheckpointer();
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
