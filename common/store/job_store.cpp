@@ -143,75 +143,14 @@ bool JobStore::complete(const std::string& lease_id, const nlohmann::json& resul
       .bind(1, job->first)
       .bind(2, now)
       .run();
-  record_result(job->first, job->second, result);
-  t.commit();
-  return true;
-}
-
-void JobStore::record_result(const std::string& key, int attempt, const nlohmann::json& result) {
+  // The metrics, timings, resources and artifacts views read this payload (schema version 5).
   db_->prepare("INSERT OR IGNORE INTO results(key, attempt, payload) VALUES (?1, ?2, ?3)")
-      .bind(1, key)
-      .bind(2, attempt)
+      .bind(1, job->first)
+      .bind(2, job->second)
       .bind(3, result.dump())
       .run();
-  // A re-run of a finished job (submit --force) replaces its rows; a first attempt has none to replace.
-  if (attempt > 1)
-    for (const char* table : {"metrics", "timings", "resources", "artifacts"})
-      db_->prepare(std::string("DELETE FROM ") + table + " WHERE key = ?1").bind(1, key).run();
-  // Each section's rows in one statement: SQLite walks the section's JSON object (json_each), which costs
-  // the coordinator one step per section instead of one per row. Non-numbers become NULL metrics and are
-  // left out of the timings; only text paths are artifacts.
-  const nlohmann::json empty = nlohmann::json::object();
-  auto section = [&](const char* name) {
-    const nlohmann::json& value = result.contains(name) ? result[name] : empty;
-    return value.is_object() ? value.dump() : std::string("{}");
-  };
-  db_->prepare(
-         "INSERT INTO metrics(key, name, value) "
-         "SELECT ?1, key, CASE WHEN type IN ('integer', 'real') THEN value END FROM json_each(?2)")
-      .bind(1, key)
-      .bind(2, section("metrics"))
-      .run();
-  db_->prepare(
-         "INSERT INTO timings(key, stage, seconds) "
-         "SELECT ?1, key, value FROM json_each(?2) WHERE type IN ('integer', 'real')")
-      .bind(1, key)
-      .bind(2, section("timings"))
-      .run();
-  db_->prepare(
-         "INSERT INTO artifacts(key, kind, path) SELECT ?1, key, value FROM json_each(?2) WHERE type = "
-         "'text'")
-      .bind(1, key)
-      .bind(2, section("artifacts"))
-      .run();
-  const nlohmann::json r = result.value("resources", empty);
-  auto integer = [&](const char* name) {
-    return r.contains(name) && r[name].is_number() ? std::optional<std::int64_t>(r[name].get<std::int64_t>())
-                                                   : std::nullopt;
-  };
-  auto real = [&](const char* name) {
-    return r.contains(name) && r[name].is_number() ? std::optional<double>(r[name].get<double>())
-                                                   : std::nullopt;
-  };
-  const std::string device = r.value("device", std::string("cpu"));
-  std::string devices = device;  // rank 0's, then the other ranks' in rank order
-  if (r.contains("ranks") && r["ranks"].is_array())
-    for (const nlohmann::json& rank : r["ranks"])
-      if (rank.is_object()) devices += "," + rank.value("device", std::string("?"));
-  db_->prepare(
-         "INSERT INTO resources(key, device, peak_rss_bytes, peak_gpu_bytes, parameters, model_bytes, "
-         "inference_fps, world_size, devices) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
-      .bind(1, key)
-      .bind(2, device)
-      .bind(3, integer("peak_rss_bytes"))
-      .bind(4, integer("peak_gpu_bytes"))
-      .bind(5, integer("parameters"))
-      .bind(6, integer("model_bytes"))
-      .bind(7, real("inference_fps"))
-      .bind(8, integer("world_size").value_or(1))
-      .bind(9, devices)
-      .run();
+  t.commit();
+  return true;
 }
 
 bool JobStore::fail(const std::string& lease_id, const std::string& error, const std::string& log_tail,

@@ -76,7 +76,6 @@ class JobStore {
   std::optional<std::pair<std::string, int>> end_attempt(const std::string& lease_id, const char* outcome,
                                                          const std::string& error,
                                                          const std::string& log_tail, double now);
-  void record_result(const std::string& key, int attempt, const nlohmann::json& result);
 
   std::unique_ptr<Database> db_;
 };

@@ -7,7 +7,7 @@ namespace cfm {
 
 class Database;
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 void migrate(Database& db);
 

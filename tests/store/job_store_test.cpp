@@ -104,8 +104,20 @@ TEST(JobStore, ReopensAtTheCurrentSchemaAndRefusesANewerOne) {
   EXPECT_THROW(JobStore(dir / "r.sqlite"), StoreError);
 }
 
+const char* const kResultViews[] = {"metrics", "timings", "resources", "artifacts"};
+
+// The tables as schema version 4 held them: the rows the views show, stored (version 4's WITHOUT ROWID
+// layout does not matter to the migrations that follow).
+void downgrade_to_schema_4(Database& db) {
+  for (const char* view : kResultViews)
+    db.exec(fmt::format(
+        "CREATE TABLE {0}_4 AS SELECT * FROM {0}; DROP VIEW {0}; ALTER TABLE {0}_4 RENAME TO {0}", view));
+  db.exec("DROP VIEW latest_results; PRAGMA user_version = 4");
+}
+
 // The tables as schema version 2 left them (migration 2 -> 3 added two resources columns).
 void downgrade_to_schema_2(Database& db) {
+  downgrade_to_schema_4(db);
   db.exec("ALTER TABLE resources DROP COLUMN world_size; ALTER TABLE resources DROP COLUMN devices");
   db.exec("PRAGMA user_version = 2");
 }
@@ -136,8 +148,10 @@ TEST(JobStore, SchemaThreeGivesOlderResourceRowsOneDevice) {
   {
     JobStore s(dir / "r.sqlite");
     s.submit("g", "", jobs(1), 1, false, 0);
+    auto lease = s.lease("w", "/runs", 60, 1, 1);
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE(s.complete(lease->lease_id, {{"resources", {{"device", "cuda:3"}}}}, 2));
     downgrade_to_schema_2(s.database());
-    s.database().exec("INSERT INTO resources(key, device) SELECT key, 'cuda:3' FROM jobs");
   }
   JobStore migrated(dir / "r.sqlite");
   Statement row = migrated.database().prepare("SELECT world_size, devices FROM resources");
@@ -147,11 +161,11 @@ TEST(JobStore, SchemaThreeGivesOlderResourceRowsOneDevice) {
 }
 
 // The result's sections become rows as reported: numbers as numbers, any other metric value as NULL;
-// timings only for numbers, artifacts only for text paths.
+// timings only for numbers, artifacts only for text paths; a section that is not an object has no rows.
 TEST(JobStore, ResultSectionsBecomeRowsOfTheirTypes) {
   test::TempDir dir;
   JobStore s(dir / "r.sqlite");
-  s.submit("g", "", jobs(1), 1, false, 0);
+  s.submit("g", "", jobs(2), 1, false, 0);
   auto lease = s.lease("w", "/runs", 60, 1, 1);
   ASSERT_TRUE(lease);
   ASSERT_TRUE(s.complete(lease->lease_id,
@@ -159,6 +173,9 @@ TEST(JobStore, ResultSectionsBecomeRowsOfTheirTypes) {
                           {"timings", {{"train", 2}, {"eval", "slow"}}},
                           {"artifacts", {{"maps", "/m"}, {"size", 3}}}},
                          2));
+  lease = s.lease("w", "/runs", 60, 3, 1);
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(s.complete(lease->lease_id, {{"metrics", {1, 2}}, {"timings", 5}, {"artifacts", "/a"}}, 4));
   auto column = [&](const std::string& query) {
     std::vector<std::string> values;
     Statement q = s.database().prepare(query);
@@ -173,8 +190,9 @@ TEST(JobStore, ResultSectionsBecomeRowsOfTheirTypes) {
   EXPECT_EQ(column("SELECT kind || '=' || path FROM artifacts"), (std::vector<std::string>{"maps=/m"}));
 }
 
-// Schema 3 kept the job-keyed tables as rowid tables; 4 stores them WITHOUT ROWID, rows unchanged.
-TEST(JobStore, SchemaFourKeepsEveryRowOfTheKeyedTables) {
+// Schema 3 kept the job-keyed tables as rowid tables; 4 stores them WITHOUT ROWID, rows unchanged; 5 shows
+// the result tables as views of the payload, with the same rows.
+TEST(JobStore, SchemaFourAndFiveKeepEveryRowOfTheKeyedTables) {
   test::TempDir dir;
   const char* keyed[] = {"attempts", "results", "metrics", "timings", "resources", "artifacts"};
   {
@@ -188,6 +206,7 @@ TEST(JobStore, SchemaFourKeepsEveryRowOfTheKeyedTables) {
                             {"artifacts", {{"maps", "/runs/x/maps"}}},
                             {"resources", {{"device", "cuda:1"}, {"peak_rss_bytes", 42}, {"world_size", 2}}}},
                            3));
+    downgrade_to_schema_4(s.database());
     for (const char* table : keyed)  // as version 3 laid them out: plain rowid tables, same columns
       s.database().exec(
           fmt::format("CREATE TABLE {0}_3 AS SELECT * FROM {0}; DROP TABLE {0}; "
@@ -196,11 +215,17 @@ TEST(JobStore, SchemaFourKeepsEveryRowOfTheKeyedTables) {
     s.database().exec("PRAGMA user_version = 3");
   }
   JobStore migrated(dir / "r.sqlite");
-  for (const char* table : keyed) {
+  for (const char* table : {"attempts", "results"}) {
     Statement sql = migrated.database().prepare("SELECT sql FROM sqlite_master WHERE name = ?1");
     sql.bind(1, table);
     ASSERT_TRUE(sql.step()) << table;
     EXPECT_NE(sql.text(0).find("WITHOUT ROWID"), std::string::npos) << sql.text(0);
+  }
+  for (const char* view : kResultViews) {
+    Statement type = migrated.database().prepare("SELECT type FROM sqlite_master WHERE name = ?1");
+    type.bind(1, view);
+    ASSERT_TRUE(type.step()) << view;
+    EXPECT_EQ(type.text(0), "view");
   }
   auto value = [&](const std::string& query) {
     Statement s = migrated.database().prepare(query);
@@ -217,6 +242,67 @@ TEST(JobStore, SchemaFourKeepsEveryRowOfTheKeyedTables) {
       "cuda:1 42 2 cuda:1");
   EXPECT_EQ(value("SELECT kind || ' ' || path FROM artifacts"), "maps /runs/x/maps");
   EXPECT_EQ(value("SELECT count(*) FROM metrics"), "2");
+}
+
+// A forced re-run's result replaces the first one's rows in the views; both payloads stay in results.
+TEST(JobStore, ARerunsResultReplacesTheRowsOfTheFirstRun) {
+  test::TempDir dir;
+  JobStore s(dir / "r.sqlite");
+  auto run = [&](double now, const nlohmann::json& result) {
+    auto lease = s.lease("w", "/runs", 60, now, 1);
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE(s.complete(lease->lease_id, result, now + 1));
+  };
+  s.submit("g", "", jobs(1), 1, false, 0);
+  run(1, {{"metrics", {{"i_auroc", 0.5}, {"p_auroc", 0.6}}},
+          {"timings", {{"train", 1}}},
+          {"artifacts", {{"maps", "/first"}}},
+          {"resources", {{"device", "cuda:0"}}}});
+  s.submit("g", "", jobs(1), 1, true, 3);
+  run(4, {{"metrics", {{"i_auroc", 0.75}}}, {"timings", {{"infer", 2}}}});
+  auto column = [&](const std::string& query) {
+    std::vector<std::string> values;
+    Statement q = s.database().prepare(query);
+    while (q.step()) values.push_back(q.text(0));
+    return values;
+  };
+  EXPECT_EQ(column("SELECT attempt FROM results ORDER BY attempt"), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(column("SELECT name || '=' || value FROM metrics"), (std::vector<std::string>{"i_auroc=0.75"}));
+  EXPECT_EQ(column("SELECT stage || '=' || seconds FROM timings"), (std::vector<std::string>{"infer=2.0"}));
+  EXPECT_EQ(column("SELECT count(*) FROM artifacts"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(column("SELECT device || ' ' || world_size || ' ' || devices FROM resources"),
+            (std::vector<std::string>{"cpu 1 cpu"}));
+}
+
+// resources: every rank's device in rank order after rank 0's; numbers typed as the columns say, NULL
+// when missing or not a number.
+TEST(JobStore, ResourcesShowEveryRanksDeviceAndTypedFigures) {
+  test::TempDir dir;
+  JobStore s(dir / "r.sqlite");
+  s.submit("g", "", jobs(1), 1, false, 0);
+  auto lease = s.lease("w", "/runs", 60, 1, 3);
+  ASSERT_TRUE(lease);
+  nlohmann::json resources = {
+      {"device", "cuda:2"},
+      {"world_size", 3},
+      {"peak_rss_bytes", 2.5e9},
+      {"peak_gpu_bytes", "unknown"},
+      {"inference_fps", 40},
+      {"ranks", {{{"rank", 1}, {"device", "cuda:0"}}, {{"rank", 2}, {"device", "cuda:1"}}}}};
+  ASSERT_TRUE(s.complete(lease->lease_id, {{"resources", resources}}, 2));
+  Statement row = s.database().prepare(
+      "SELECT devices, world_size, peak_rss_bytes, typeof(peak_rss_bytes), peak_gpu_bytes, inference_fps, "
+      "typeof(inference_fps), parameters FROM resources");
+  ASSERT_TRUE(row.step());
+  EXPECT_EQ(row.text(0), "cuda:2,cuda:0,cuda:1");
+  EXPECT_EQ(row.integer(1), 3);
+  EXPECT_EQ(row.integer(2), 2500000000);
+  EXPECT_EQ(row.text(3), "integer");
+  EXPECT_TRUE(row.is_null(4));
+  EXPECT_DOUBLE_EQ(row.real(5), 40.0);
+  EXPECT_EQ(row.text(6), "real");
+  EXPECT_TRUE(row.is_null(7));
+  EXPECT_FALSE(row.step());
 }
 
 TEST(JobStore, ReadOnlyAccessWritesNothingAndRefusesForeignFiles) {
