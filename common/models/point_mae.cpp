@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "common/models/attention.h"
 #include "common/models/point_sampling.h"
 #include "common/models/weight_check.h"
 #include "common/util/error.h"
@@ -175,16 +176,9 @@ at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& ge
   at::Tensor h = torch::layer_norm(x, {width_}, w(b + "norm1.weight"), w(b + "norm1.bias"), config_.eps);
   at::Tensor qkv =
       torch::linear(h, w(b + "attn.qkv.weight")).reshape({n, 3, heads, head_dim}).permute({1, 2, 0, 3});
-  // The official code scales the G x G scores; scaling q (G x head_dim) instead is the same arithmetic
-  // when the scale is a power of two (head_dim 64: 1/8), which only shifts exponents, and G / head_dim
-  // times fewer multiplications.
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  int exponent = 0;
-  const bool exact_shift = std::frexp(scale, &exponent) == 0.5;
-  at::Tensor scores = exact_shift ? torch::matmul(qkv[0] * scale, qkv[1].transpose(-2, -1))
-                                  : torch::matmul(qkv[0], qkv[1].transpose(-2, -1)) * scale;
-  at::Tensor attention = torch::softmax(scores, -1);
-  at::Tensor out = torch::matmul(attention, qkv[2]).transpose(0, 1).reshape({n, width_});
+  at::Tensor out =
+      scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], scale).transpose(0, 1).reshape({n, width_});
   at::Tensor y = x + drop_path(torch::linear(out, w(b + "attn.proj.weight"), w(b + "attn.proj.bias")));
   h = torch::layer_norm(y, {width_}, w(b + "norm2.weight"), w(b + "norm2.bias"), config_.eps);
   h = torch::gelu(torch::linear(h, w(b + "mlp.fc1.weight"), w(b + "mlp.fc1.bias")));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "common/models/attention.h"
 #include "common/models/weight_check.h"
 #include "common/util/error.h"
 
@@ -70,9 +71,9 @@ at::Tensor VitBackbone::block(const at::Tensor& x, int i) const {
   at::Tensor qkv = torch::linear(h, w(b + "attn.qkv.weight"), w(b + "attn.qkv.bias"))
                        .reshape({batch, n, 3, heads, head_dim})
                        .permute({2, 0, 3, 1, 4});
-  at::Tensor q = qkv[0] * (1.0 / std::sqrt(static_cast<double>(head_dim))), k = qkv[1], v = qkv[2];
-  at::Tensor attention = torch::softmax(torch::matmul(q, k.transpose(-2, -1)), -1);
-  at::Tensor out = torch::matmul(attention, v).transpose(1, 2).reshape({batch, n, dim_});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  at::Tensor out =
+      scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], scale).transpose(1, 2).reshape({batch, n, dim_});
   at::Tensor y = x + torch::linear(out, w(b + "attn.proj.weight"), w(b + "attn.proj.bias"));
   h = torch::layer_norm(y, {dim_}, w(b + "norm2.weight"), w(b + "norm2.bias"), config_.eps);
   h = torch::gelu(torch::linear(h, w(b + "mlp.fc1.weight"), w(b + "mlp.fc1.bias")));
