@@ -27,6 +27,21 @@ int rows(JobStore& s, const std::string& table) {
   return static_cast<int>(q.integer(0));
 }
 
+// Leases the oldest pending job at `now` and reports `result` for it.
+void run_next_job(JobStore& s, const nlohmann::json& result, double now, int devices = 1) {
+  auto lease = s.lease("w", "/runs", 60, now, devices);
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(s.complete(lease->lease_id, result, now + 1));
+}
+
+// The first column of every row of `query`, NULL as "NULL".
+std::vector<std::string> column(JobStore& s, const std::string& query) {
+  std::vector<std::string> values;
+  Statement q = s.database().prepare(query);
+  while (q.step()) values.push_back(q.is_null(0) ? "NULL" : q.text(0));
+  return values;
+}
+
 TEST(JobStore, LeaseCompleteAndStaleReportsChangeNothing) {
   test::TempDir dir;
   JobStore s(dir / "r.sqlite");
@@ -148,9 +163,7 @@ TEST(JobStore, SchemaThreeGivesOlderResourceRowsOneDevice) {
   {
     JobStore s(dir / "r.sqlite");
     s.submit("g", "", jobs(1), 1, false, 0);
-    auto lease = s.lease("w", "/runs", 60, 1, 1);
-    ASSERT_TRUE(lease);
-    ASSERT_TRUE(s.complete(lease->lease_id, {{"resources", {{"device", "cuda:3"}}}}, 2));
+    run_next_job(s, {{"resources", {{"device", "cuda:3"}}}}, 1);
     downgrade_to_schema_2(s.database());
   }
   JobStore migrated(dir / "r.sqlite");
@@ -166,28 +179,19 @@ TEST(JobStore, ResultSectionsBecomeRowsOfTheirTypes) {
   test::TempDir dir;
   JobStore s(dir / "r.sqlite");
   s.submit("g", "", jobs(2), 1, false, 0);
-  auto lease = s.lease("w", "/runs", 60, 1, 1);
-  ASSERT_TRUE(lease);
-  ASSERT_TRUE(s.complete(lease->lease_id,
-                         {{"metrics", {{"whole", 3}, {"real", 0.25}, {"text", "x"}, {"flag", true}}},
-                          {"timings", {{"train", 2}, {"eval", "slow"}}},
-                          {"artifacts", {{"maps", "/m"}, {"size", 3}}}},
-                         2));
-  lease = s.lease("w", "/runs", 60, 3, 1);
-  ASSERT_TRUE(lease);
-  ASSERT_TRUE(s.complete(lease->lease_id, {{"metrics", {1, 2}}, {"timings", 5}, {"artifacts", "/a"}}, 4));
-  auto column = [&](const std::string& query) {
-    std::vector<std::string> values;
-    Statement q = s.database().prepare(query);
-    while (q.step()) values.push_back(q.is_null(0) ? "NULL" : q.text(0));
-    return values;
-  };
-  EXPECT_EQ(column("SELECT name || '=' || coalesce(value, 'NULL') FROM metrics ORDER BY name"),
+  run_next_job(s,
+               {{"metrics", {{"whole", 3}, {"real", 0.25}, {"text", "x"}, {"flag", true}}},
+                {"timings", {{"train", 2}, {"eval", "slow"}}},
+                {"artifacts", {{"maps", "/m"}, {"size", 3}}}},
+               1);
+  run_next_job(s, {{"metrics", {1, 2}}, {"timings", 5}, {"artifacts", "/a"}}, 3);
+  EXPECT_EQ(column(s, "SELECT name || '=' || coalesce(value, 'NULL') FROM metrics ORDER BY name"),
             (std::vector<std::string>{"flag=NULL", "real=0.25", "text=NULL", "whole=3.0"}));
-  EXPECT_EQ(column("SELECT typeof(value) FROM metrics WHERE name = 'whole'"),
+  EXPECT_EQ(column(s, "SELECT typeof(value) FROM metrics WHERE name = 'whole'"),
             (std::vector<std::string>{"real"}));
-  EXPECT_EQ(column("SELECT stage || '=' || seconds FROM timings"), (std::vector<std::string>{"train=2.0"}));
-  EXPECT_EQ(column("SELECT kind || '=' || path FROM artifacts"), (std::vector<std::string>{"maps=/m"}));
+  EXPECT_EQ(column(s, "SELECT stage || '=' || seconds FROM timings"),
+            (std::vector<std::string>{"train=2.0"}));
+  EXPECT_EQ(column(s, "SELECT kind || '=' || path FROM artifacts"), (std::vector<std::string>{"maps=/m"}));
 }
 
 // Schema 3 kept the job-keyed tables as rowid tables; 4 stores them WITHOUT ROWID, rows unchanged; 5 shows
@@ -198,14 +202,12 @@ TEST(JobStore, SchemaFourAndFiveKeepEveryRowOfTheKeyedTables) {
   {
     JobStore s(dir / "r.sqlite");
     s.submit("g", "", jobs(1), 1, false, 0);
-    auto lease = s.lease("w", "/runs", 60, 1, 1);
-    ASSERT_TRUE(lease);
-    ASSERT_TRUE(s.complete(lease->lease_id,
-                           {{"metrics", {{"i_auroc", 0.9}, {"p_auroc", "n/a"}}},
-                            {"timings", {{"train", 2.5}}},
-                            {"artifacts", {{"maps", "/runs/x/maps"}}},
-                            {"resources", {{"device", "cuda:1"}, {"peak_rss_bytes", 42}, {"world_size", 2}}}},
-                           3));
+    run_next_job(s,
+                 {{"metrics", {{"i_auroc", 0.9}, {"p_auroc", "n/a"}}},
+                  {"timings", {{"train", 2.5}}},
+                  {"artifacts", {{"maps", "/runs/x/maps"}}},
+                  {"resources", {{"device", "cuda:1"}, {"peak_rss_bytes", 42}, {"world_size", 2}}}},
+                 1);
     downgrade_to_schema_4(s.database());
     for (const char* table : keyed)  // as version 3 laid them out: plain rowid tables, same columns
       s.database().exec(
@@ -248,29 +250,22 @@ TEST(JobStore, SchemaFourAndFiveKeepEveryRowOfTheKeyedTables) {
 TEST(JobStore, ARerunsResultReplacesTheRowsOfTheFirstRun) {
   test::TempDir dir;
   JobStore s(dir / "r.sqlite");
-  auto run = [&](double now, const nlohmann::json& result) {
-    auto lease = s.lease("w", "/runs", 60, now, 1);
-    ASSERT_TRUE(lease);
-    ASSERT_TRUE(s.complete(lease->lease_id, result, now + 1));
-  };
   s.submit("g", "", jobs(1), 1, false, 0);
-  run(1, {{"metrics", {{"i_auroc", 0.5}, {"p_auroc", 0.6}}},
-          {"timings", {{"train", 1}}},
-          {"artifacts", {{"maps", "/first"}}},
-          {"resources", {{"device", "cuda:0"}}}});
+  run_next_job(s,
+               {{"metrics", {{"i_auroc", 0.5}, {"p_auroc", 0.6}}},
+                {"timings", {{"train", 1}}},
+                {"artifacts", {{"maps", "/first"}}},
+                {"resources", {{"device", "cuda:0"}}}},
+               1);
   s.submit("g", "", jobs(1), 1, true, 3);
-  run(4, {{"metrics", {{"i_auroc", 0.75}}}, {"timings", {{"infer", 2}}}});
-  auto column = [&](const std::string& query) {
-    std::vector<std::string> values;
-    Statement q = s.database().prepare(query);
-    while (q.step()) values.push_back(q.text(0));
-    return values;
-  };
-  EXPECT_EQ(column("SELECT attempt FROM results ORDER BY attempt"), (std::vector<std::string>{"1", "2"}));
-  EXPECT_EQ(column("SELECT name || '=' || value FROM metrics"), (std::vector<std::string>{"i_auroc=0.75"}));
-  EXPECT_EQ(column("SELECT stage || '=' || seconds FROM timings"), (std::vector<std::string>{"infer=2.0"}));
-  EXPECT_EQ(column("SELECT count(*) FROM artifacts"), (std::vector<std::string>{"0"}));
-  EXPECT_EQ(column("SELECT device || ' ' || world_size || ' ' || devices FROM resources"),
+  run_next_job(s, {{"metrics", {{"i_auroc", 0.75}}}, {"timings", {{"infer", 2}}}}, 4);
+  EXPECT_EQ(column(s, "SELECT attempt FROM results ORDER BY attempt"), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(column(s, "SELECT name || '=' || value FROM metrics"),
+            (std::vector<std::string>{"i_auroc=0.75"}));
+  EXPECT_EQ(column(s, "SELECT stage || '=' || seconds FROM timings"),
+            (std::vector<std::string>{"infer=2.0"}));
+  EXPECT_EQ(column(s, "SELECT count(*) FROM artifacts"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(column(s, "SELECT device || ' ' || world_size || ' ' || devices FROM resources"),
             (std::vector<std::string>{"cpu 1 cpu"}));
 }
 
@@ -280,8 +275,6 @@ TEST(JobStore, ResourcesShowEveryRanksDeviceAndTypedFigures) {
   test::TempDir dir;
   JobStore s(dir / "r.sqlite");
   s.submit("g", "", jobs(1), 1, false, 0);
-  auto lease = s.lease("w", "/runs", 60, 1, 3);
-  ASSERT_TRUE(lease);
   nlohmann::json resources = {
       {"device", "cuda:2"},
       {"world_size", 3},
@@ -289,7 +282,7 @@ TEST(JobStore, ResourcesShowEveryRanksDeviceAndTypedFigures) {
       {"peak_gpu_bytes", "unknown"},
       {"inference_fps", 40},
       {"ranks", {{{"rank", 1}, {"device", "cuda:0"}}, {{"rank", 2}, {"device", "cuda:1"}}}}};
-  ASSERT_TRUE(s.complete(lease->lease_id, {{"resources", resources}}, 2));
+  run_next_job(s, {{"resources", resources}}, 1, 3);
   Statement row = s.database().prepare(
       "SELECT devices, world_size, peak_rss_bytes, typeof(peak_rss_bytes), peak_gpu_bytes, inference_fps, "
       "typeof(inference_fps), parameters FROM resources");
