@@ -23,9 +23,9 @@
 #include "common/data/preprocess/mvtec_preprocess.h"
 #include "common/data/sample_loader.h"
 #include "common/data/synth/scene.h"
+#include "common/models/compute_process.h"
 #include "common/models/point_sampling.h"
 #include "common/models/thread_policy.h"
-#include "common/util/memory_reuse.h"
 
 namespace {
 
@@ -75,8 +75,7 @@ int main(int argc, char** argv) {
   cfm::ThreadPolicy policy = cfm::choose_thread_policy(threads);
   if (blas > 0) policy.blas_threads = blas, policy.requested = true;
   if (intra_op > 0) policy.intra_op_threads = intra_op, policy.requested = true;
-  cfm::apply_thread_policy(policy);
-  cfm::keep_freed_memory_for_reuse();
+  cfm::prepare_compute_process(policy);
   torch::NoGradGuard no_grad;
   std::printf("threads: %s; runs %d\n", cfm::describe(policy).c_str(), runs);
 

@@ -23,8 +23,8 @@
 #include "common/cfm/scorer.h"
 #include "common/data/sample_loader.h"
 #include "common/models/compute_device.h"
+#include "common/models/compute_process.h"
 #include "common/models/thread_policy.h"
-#include "common/util/memory_reuse.h"
 
 namespace fs = std::filesystem;
 
@@ -81,8 +81,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU compute threads (0: cfm's policy)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   const cfm::ThreadPolicy policy = cfm::choose_thread_policy(threads);
-  cfm::apply_thread_policy(policy);
-  cfm::keep_freed_memory_for_reuse();
+  cfm::prepare_compute_process(policy);
   const at::Device device = cfm::parse_compute_device(device_name);
 
   const fs::path dir = fs::temp_directory_path() / "cfm-inference-bench";

@@ -30,8 +30,8 @@
 #include "common/cfm/scorer.h"
 #include "common/cfm/trainer.h"
 #include "common/data/sample_loader.h"
+#include "common/models/compute_process.h"
 #include "common/models/thread_policy.h"
-#include "common/util/memory_reuse.h"
 #include "common/util/npy.h"
 #include "common/util/text_file.h"
 
@@ -91,8 +91,7 @@ int main(int argc, char** argv) {
   cfm::ThreadPolicy policy = cfm::choose_thread_policy(threads);
   if (blas > 0) policy.blas_threads = blas, policy.requested = true;
   if (intra_op > 0) policy.intra_op_threads = intra_op, policy.requested = true;
-  cfm::apply_thread_policy(policy);
-  cfm::keep_freed_memory_for_reuse();
+  cfm::prepare_compute_process(policy);
   const fs::path dir = dir_name;
   fs::remove_all(dir);
 

@@ -11,9 +11,9 @@
 #include "common/cfm/random_backbones.h"
 #include "common/data/sample_loader.h"
 #include "common/models/compute_device.h"
+#include "common/models/compute_process.h"
 #include "common/models/thread_policy.h"
 #include "common/util/error.h"
-#include "common/util/memory_reuse.h"
 #include "common/util/npy.h"
 
 namespace cfm::cli {
@@ -53,8 +53,7 @@ void add_features_command(CLI::App& app) {
     CfmSettings settings = resolve(o->settings);
     BackboneConfig config = settings.backbone;
     config.seed = static_cast<std::uint64_t>(settings.training.eval_seed);  // official-mode DropPath
-    apply_thread_policy(choose_thread_policy(settings.training.threads));
-    keep_freed_memory_for_reuse();
+    prepare_compute_process(choose_thread_policy(settings.training.threads));
     fmt::print("backbones: {}\n", describe(config));
     FeatureExtractor extractor(config, parse_compute_device(o->settings.device));
     SampleFiles files;

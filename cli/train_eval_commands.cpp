@@ -12,9 +12,9 @@
 #include "common/data/few_shot.h"
 #include "common/distributed/rank_group.h"
 #include "common/models/compute_device.h"
+#include "common/models/compute_process.h"
 #include "common/models/thread_policy.h"
 #include "common/util/error.h"
-#include "common/util/memory_reuse.h"
 #include "common/util/text_file.h"
 #include "rank_options.h"
 
@@ -63,8 +63,7 @@ void add_train_eval_commands(CLI::App& app) {
   add_rank_options(train, *ranks);
   train->callback([t, ranks] {
     CfmSettings settings = resolve(t->settings);
-    apply_thread_policy(choose_thread_policy(settings.training.threads));
-    keep_freed_memory_for_reuse();
+    prepare_compute_process(choose_thread_policy(settings.training.threads));
     fmt::print("backbones: {}\n", describe(settings.backbone));
     std::vector<SampleFiles> samples = training_samples(Dataset(t->data), t->category, settings.training);
     const at::Device device = parse_compute_device(t->settings.device);
@@ -107,8 +106,7 @@ void add_train_eval_commands(CLI::App& app) {
   add_rank_options(eval, *eval_ranks);
   eval->callback([e, mappers_dir, exact, eval_ranks] {
     CfmSettings settings = resolve(e->settings);
-    apply_thread_policy(choose_thread_policy(settings.training.threads));
-    keep_freed_memory_for_reuse();
+    prepare_compute_process(choose_thread_policy(settings.training.threads));
     fmt::print("backbones: {}\n", describe(settings.backbone));
     std::vector<SampleFiles> test = Dataset(e->data).samples(e->category, "test");
     const at::Device device = parse_compute_device(e->settings.device);

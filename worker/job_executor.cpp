@@ -15,9 +15,9 @@
 #include "common/distributed/rank_group.h"
 #include "common/grid/settings.h"
 #include "common/models/compute_device.h"
+#include "common/models/compute_process.h"
 #include "common/models/thread_policy.h"
 #include "common/util/error.h"
-#include "common/util/memory_reuse.h"
 #include "common/util/stopwatch.h"
 #include "common/util/text_file.h"
 
@@ -65,8 +65,7 @@ nlohmann::json execute_category_job(const nlohmann::json& c, const JobContext& c
   Stopwatch total, stage;
   const CfmSettings settings = cfm_settings(c);
   const ThreadPolicy threads = choose_thread_policy(settings.training.threads, context.sharing_processes);
-  apply_thread_policy(threads);
-  keep_freed_memory_for_reuse();
+  prepare_compute_process(threads);
   fmt::print("threads: {}\n", describe(threads));
   const std::string category = c["category"];
   nlohmann::json timings = nlohmann::json::object();
