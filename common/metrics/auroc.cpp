@@ -48,33 +48,28 @@ std::optional<double> bucketed_auroc(ForEachKey for_each_key) {
     else
       ++negatives_below[bucket_of(key) + 1];
   });
-  const std::size_t negative_count =
-      std::accumulate(negatives_below.begin(), negatives_below.end(), std::size_t{0});
+  std::partial_sum(negatives_below.begin(), negatives_below.end(), negatives_below.begin());
+  const std::size_t negative_count = negatives_below.back();
   if (positives.empty() || negative_count == 0) return std::nullopt;
   radix_sort(positives);
-
-  // The negatives of the buckets holding a positive, grouped by bucket in one array.
-  std::vector<std::size_t> shared_start(kBuckets + 1, 0);
-  for (std::uint32_t p : positives) shared_start[bucket_of(p) + 1] = negatives_below[bucket_of(p) + 1];
-  std::partial_sum(shared_start.begin(), shared_start.end(), shared_start.begin());
-  std::vector<std::uint32_t> shared(shared_start.back());
-  std::vector<std::size_t> next(shared_start.begin(), shared_start.end() - 1);
-  for_each_key([&](std::uint32_t key, bool positive) {
-    const std::uint32_t b = bucket_of(key);
-    if (!positive && shared_start[b + 1] != shared_start[b]) shared[next[b]++] = low_half(key);
-  });
-  std::partial_sum(negatives_below.begin(), negatives_below.end(), negatives_below.begin());
+  std::vector<std::uint8_t> holds_positive(kBuckets, 0);
+  for (std::uint32_t p : positives) holds_positive[bucket_of(p)] = 1;
+  const SortedBuckets shared = gather_sorted_buckets(
+      [&](auto&& f) {
+        for_each_key([&](std::uint32_t key, bool positive) {
+          if (!positive) f(key);
+        });
+      },
+      negatives_below, holds_positive, kLowBits);
 
   double wins = 0;
   for (std::size_t first = 0; first < positives.size();) {
     const std::uint32_t b = bucket_of(positives[first]);
     std::size_t last = first;
     while (last < positives.size() && bucket_of(positives[last]) == b) ++last;
-    std::uint32_t* negatives = shared.data() + shared_start[b];
-    const std::size_t count = shared_start[b + 1] - shared_start[b];
-    radix_sort(negatives, count, kLowBits);
+    const std::uint32_t* negatives = shared.low_bits.data() + shared.start[b];
     wins += static_cast<double>(negatives_below[b]) * static_cast<double>(last - first) +
-            wins_within_bucket(positives, first, last, negatives, count);
+            wins_within_bucket(positives, first, last, negatives, shared.start[b + 1] - shared.start[b]);
     first = last;
   }
   return wins / (static_cast<double>(positives.size()) * static_cast<double>(negative_count));

@@ -92,39 +92,26 @@ std::vector<float> sorted_values_at(const std::vector<float>& values,
                                     const std::vector<std::size_t>& positions) {
   constexpr int kSelectBits = 20, kShift = 32 - kSelectBits;
   constexpr std::size_t kBuckets = std::size_t{1} << kSelectBits;
-  CFM_ASSERT(values.size() < (std::size_t{1} << 32));
-  std::vector<std::uint32_t> starts(kBuckets + 1, 0);
+  std::vector<std::size_t> starts(kBuckets + 1, 0);  // where each bucket begins in the sorted order
   for (float v : values) ++starts[(ordered_bits(v) >> kShift) + 1];
   std::partial_sum(starts.begin(), starts.end(), starts.begin());
-  // The wanted buckets, ascending and distinct; a flag per bucket keeps the lookup off most values.
   auto bucket_holding = [&](std::size_t position) {
     CFM_ASSERT(position < values.size());
     return static_cast<std::size_t>(std::upper_bound(starts.begin(), starts.end(), position) -
                                     starts.begin()) -
            1;
   };
-  std::vector<std::size_t> wanted;
-  for (std::size_t position : positions) wanted.push_back(bucket_holding(position));
-  std::sort(wanted.begin(), wanted.end());
-  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-  std::vector<std::uint8_t> is_wanted(kBuckets, 0);
-  std::vector<std::vector<std::uint32_t>> gathered(wanted.size());  // per wanted bucket: its keys' low bits
-  for (std::size_t w = 0; w < wanted.size(); ++w) {
-    is_wanted[wanted[w]] = 1;
-    gathered[w].reserve(starts[wanted[w] + 1] - starts[wanted[w]]);
-  }
-  auto slot_of = [&](std::size_t bucket) {
-    return static_cast<std::size_t>(std::lower_bound(wanted.begin(), wanted.end(), bucket) - wanted.begin());
-  };
-  for (float v : values) {
-    const std::uint32_t key = ordered_bits(v);
-    if (is_wanted[key >> kShift]) gathered[slot_of(key >> kShift)].push_back(key & ((1u << kShift) - 1));
-  }
-  for (auto& keys : gathered) radix_sort(keys, kShift);
+  std::vector<std::uint8_t> wanted(kBuckets, 0);
+  for (std::size_t position : positions) wanted[bucket_holding(position)] = 1;
+  const SortedBuckets sorted = gather_sorted_buckets(
+      [&](auto&& f) {
+        for (float v : values) f(ordered_bits(v));
+      },
+      starts, wanted, kShift);
   std::vector<float> result;
   for (std::size_t position : positions) {
     const std::size_t bucket = bucket_holding(position);
-    const std::uint32_t low = gathered[slot_of(bucket)][position - starts[bucket]];
+    const std::uint32_t low = sorted.low_bits[sorted.start[bucket] + position - starts[bucket]];
     result.push_back(from_ordered_bits(static_cast<std::uint32_t>(bucket << kShift) | low));
   }
   return result;

@@ -4,6 +4,7 @@
 // the 2-core CI VM).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -22,6 +23,40 @@ void sort_floats(std::vector<float>& values);
 // sharing their top 20 bits with a wanted position are gathered and sorted.
 std::vector<float> sorted_values_at(const std::vector<float>& values,
                                     const std::vector<std::size_t>& positions);
+
+// Some buckets of keys (a bucket: the keys sharing their bits above the lowest `low_bits`), each sorted:
+// bucket b's low bits, ascending, are low_bits[start[b], start[b + 1]) -- empty for a bucket not chosen.
+// Both the P-AUROC (negatives sharing a bucket with a positive) and the radix select (buckets holding a
+// wanted position) sort only such buckets of ~6.5 M keys.
+struct SortedBuckets {
+  std::vector<std::size_t> start;  // one entry per bucket, and the end
+  std::vector<std::uint32_t> low_bits;
+};
+
+// `for_each_key(f)` calls f(key) for every key (one pass), `starts[b]`
+// is how many of them lie in buckets below b (prefix sums of the buckets' counts, one entry per bucket
+// and the total), `chosen[b]` whether bucket b is gathered. low_bits < 32.
+template <typename ForEachKey>
+SortedBuckets gather_sorted_buckets(ForEachKey for_each_key, const std::vector<std::size_t>& starts,
+                                    const std::vector<std::uint8_t>& chosen, int low_bits) {
+  const std::size_t buckets = chosen.size();
+  SortedBuckets out;
+  out.start.assign(buckets + 1, 0);
+  for (std::size_t b = 0; b < buckets; ++b)
+    out.start[b + 1] = out.start[b] + (chosen[b] ? starts[b + 1] - starts[b] : 0);
+  out.low_bits.resize(out.start.back());
+  // out.start[b] serves as bucket b's write cursor; afterwards it holds bucket b + 1's start.
+  const std::uint32_t mask = (1u << low_bits) - 1;
+  for_each_key([&](std::uint32_t key) {
+    const std::size_t b = key >> low_bits;
+    if (chosen[b]) out.low_bits[out.start[b]++] = key & mask;
+  });
+  std::copy_backward(out.start.begin(), out.start.end() - 2, out.start.end() - 1);
+  out.start[0] = 0;
+  for (std::size_t b = 0; b < buckets; ++b)
+    if (chosen[b]) radix_sort(out.low_bits.data() + out.start[b], out.start[b + 1] - out.start[b], low_bits);
+  return out;
+}
 
 // Monotonic map: a < b (as floats) <=> ordered_bits(a) < ordered_bits(b); -0.0 and +0.0 map to the same
 // key. NaN must not occur.
