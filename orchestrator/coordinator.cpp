@@ -37,11 +37,10 @@ namespace {
 constexpr std::size_t kMaxReasonBytes = 2048;     // what an error reply or log line quotes at most
 constexpr std::size_t kRememberedNonces = 16384;  // recent nonces, issued or received
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
-constexpr std::chrono::milliseconds kCheckpointInterval{100};
-constexpr int kBusyTimeoutMs = 250;
-constexpr std::size_t kReadChunkBytes = 64 << 10;  // one read takes a typical request whole       // the
-                                                   // longest one request waits for another process's lock
+constexpr std::chrono::milliseconds kCheckpointInterval{100};  // WAL checkpoints, on their own thread
+constexpr int kBusyTimeoutMs = 250;                // the longest one request waits for another process's lock
 constexpr double kRetryAfterSeconds = 1;           // what a peer is told to wait when it did not get it
+constexpr std::size_t kReadChunkBytes = 64 << 10;  // one read takes a typical request whole
 
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));

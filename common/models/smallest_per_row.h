@@ -20,8 +20,9 @@ struct SmallestPerRow {
   std::vector<std::int64_t> tied_rows;
 };
 
-// `d`: rows x columns, CPU float32, contiguous; 1 <= k <= columns. Each row keeps its k + 1 smallest
-// values in a sorted buffer as it is scanned (most entries are rejected by one comparison).
+// `d`: rows x columns, CPU float32, contiguous; 1 <= k <= columns. For small k each row keeps its k + 1
+// smallest values in a sorted buffer as it is scanned (most entries are rejected by one comparison); for
+// larger k one selection (nth_element) per row finds them. Rows are spread over LibTorch's intra-op threads.
 SmallestPerRow smallest_per_row(const at::Tensor& d, int k);
 
 }  // namespace cfm

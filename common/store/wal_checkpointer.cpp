@@ -8,6 +8,16 @@
 #include "common/util/excerpt.h"
 
 namespace cfm {
+namespace {
+
+// A RESTART waits for the writer and for readers of older snapshots, and keeps new writers out while it
+// waits; it gives up after this long (and is tried again at the next interval), well inside the
+// coordinator's own 250 ms wait for a lock. One that could not finish (a reader kept its snapshot) is
+// not tried again for a while: meanwhile PASSIVE checkpoints, which never keep the writer out.
+constexpr int kLongestWaitMs = 20;
+constexpr auto kRestartRetry = std::chrono::seconds(1);
+
+}  // namespace
 
 WalCheckpointer::WalCheckpointer(Database& writer, std::chrono::milliseconds interval,
                                  int restart_above_frames)
@@ -36,17 +46,24 @@ int WalCheckpointer::checkpoints() const {
 
 void WalCheckpointer::run() {
   std::optional<Database> connection;
-  bool restart = false;
+  bool wal_too_long = false;
+  auto next_restart = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     const bool last = wake_.wait_for(lock, interval_, [this] { return stopping_; });
     lock.unlock();
     try {
-      if (!connection) connection.emplace(path_);
+      if (!connection) {
+        connection.emplace(path_);
+        connection->set_busy_timeout(kLongestWaitMs);
+      }
       // A writer that commits all the time can keep PASSIVE checkpoints from ever catching up with the
-      // WAL's end, and then the WAL never starts over; past the limit, one RESTART makes it.
+      // WAL's end, and then the WAL never starts over; past the limit, one RESTART makes it. The last
+      // checkpoint, at stop, is PASSIVE.
+      const bool restart = wal_too_long && !last && std::chrono::steady_clock::now() >= next_restart;
       const Database::CheckpointOutcome outcome = connection->checkpoint(restart);
-      restart = outcome.wal_frames > restart_above_frames_;
+      wal_too_long = outcome.wal_frames > restart_above_frames_;
+      if (restart && !outcome.finished) next_restart = std::chrono::steady_clock::now() + kRestartRetry;
       lock.lock();
       checkpoints_ += outcome.finished && outcome.copied > 0;
       lock.unlock();

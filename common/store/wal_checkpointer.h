@@ -6,8 +6,10 @@
 // automatic checkpoint is off and this thread runs a PASSIVE checkpoint, which never waits for the writer
 // or for readers, every `interval` over a connection of its own; when the WAL has grown past
 // `restart_above_frames` pages anyway (a writer that never pauses), the next one is a RESTART, which waits
-// for the writer's current transaction. Commits stay as durable as before (they are in the WAL either
-// way); the WAL file is reused from its start after each complete checkpoint.
+// for the writer's current transaction and for readers of older snapshots, keeping new writers out
+// meanwhile: at most 20 ms, and one that could not finish is retried only a second later. Commits stay as
+// durable as before (they are in the WAL either way); the WAL file is reused from its start after each
+// complete checkpoint.
 #pragma once
 
 #include <chrono>
