@@ -1,12 +1,14 @@
 #include "common/models/point_mae.h"
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <cmath>
 
-#include "common/models/attention.h"
 #include "common/models/point_sampling.h"
+#include "common/models/thread_policy.h"
+#include "common/models/transformer_block.h"
 #include "common/models/weight_check.h"
 #include "common/util/error.h"
 
@@ -125,10 +127,11 @@ at::Tensor PointMaeBackbone::encode_groups_folded(const at::Tensor& neighbourhoo
   // s = gamma / sqrt(var + eps)), and the 512-wide layer after the concatenation [global, f] is split into
   // its two halves of columns, W [global; f] = W_g global + W_f f: the global half is computed once per
   // group instead of once per point, and the G*k x 512 concatenation is never built (-34 of 129 GFLOP).
-  // Groups are encoded a chunk at a time: every row is its own computation (per-point maps, then a
-  // maximum per group), so chunking changes no value, and it keeps each intermediate near 16 MB instead
-  // of G*k x 512 floats (268 MB at G = 1024, k = 128), which the C library maps afresh, and the kernel
-  // clears page by page, at every allocation (measured: ~0.4 s of a 3 s forward).
+  // Groups are encoded a chunk at a time (the chunks shared out over the intra-op threads): every row is
+  // its own computation (per-point maps, then a maximum per group), so chunking changes no value, and it
+  // keeps each intermediate near 16 MB instead of G*k x 512 floats (268 MB at G = 1024, k = 128), which the C
+  // library maps afresh, and the kernel clears page by page, at every allocation (measured: ~0.4 s of a 3 s
+  // forward).
   const std::int64_t g = neighbourhoods.size(0), k = neighbourhoods.size(1);
   auto folded = [&](const std::string& conv, const std::string& norm) {
     at::Tensor scale = w(norm + "weight") / torch::sqrt(w(norm + "running_var") + config_.eps);
@@ -145,49 +148,50 @@ at::Tensor PointMaeBackbone::encode_groups_folded(const at::Tensor& neighbourhoo
   constexpr std::int64_t kChunkBytes = 16 << 20;
   const std::int64_t groups_per_chunk =
       std::max<std::int64_t>(1, kChunkBytes / (k * widest * static_cast<std::int64_t>(sizeof(float))));
-  std::vector<at::Tensor> encoded;
-  for (std::int64_t start = 0; start < g; start += groups_per_chunk) {
-    const at::Tensor part = neighbourhoods.slice(0, start, std::min(g, start + groups_per_chunk));
-    const std::int64_t n = part.size(0);
-    at::Tensor f = torch::relu(torch::linear(part.reshape({n * k, 3}), w1, b1));
-    f = torch::linear(f, w3, b3);
-    at::Tensor global = std::get<0>(f.view({n, k, c2}).max(1, false));  // n x c2
-    at::Tensor per_group = torch::linear(global, w2_global, b2);        // global first (§3.4 step 4)
-    f = torch::linear(f, w2_points).view({n, k, -1}).add_(per_group.unsqueeze(1)).relu_();
-    f = torch::linear(f.view({n * k, -1}), w4, b4);
-    encoded.push_back(std::get<0>(f.view({n, k, -1}).max(1, false)));  // n x C
-  }
-  return torch::cat(encoded, 0);
+  const std::int64_t chunks = (g + groups_per_chunk - 1) / groups_per_chunk;
+  at::Tensor encoded = at::empty({g, w4.size(0)}, neighbourhoods.options());
+  at::parallel_for(0, chunks, 1, [&](std::int64_t first_chunk, std::int64_t end_chunk) {
+    for (std::int64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
+      const std::int64_t start = chunk * groups_per_chunk, stop = std::min(g, start + groups_per_chunk);
+      const at::Tensor part = neighbourhoods.slice(0, start, stop);
+      const std::int64_t n = part.size(0);
+      at::Tensor f = torch::relu(torch::linear(part.reshape({n * k, 3}), w1, b1));
+      f = torch::linear(f, w3, b3);
+      at::Tensor global = std::get<0>(f.view({n, k, c2}).max(1, false));  // n x c2
+      at::Tensor per_group = torch::linear(global, w2_global, b2);        // global first (§3.4 step 4)
+      f = torch::linear(f, w2_points).view({n, k, -1}).add_(per_group.unsqueeze(1)).relu_();
+      f = torch::linear(f.view({n * k, -1}), w4, b4);
+      encoded.slice(0, start, stop).copy_(std::get<0>(f.view({n, k, -1}).max(1, false)));  // n x C
+    }
+  });
+  return encoded;
 }
 
 at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& generator) const {
-  std::string b = fmt::format("blocks.blocks.{}.", i);
-  const std::int64_t n = x.size(0), heads = config_.heads, head_dim = width_ / heads;
-  double rate = config_.drop_path_rate * i / (kOfficialDepth - 1);
-  auto drop_path = [&](const at::Tensor& branch) {
-    if (mode_ != BackboneMode::Official || rate <= 0) return branch;
-    double keep = 1.0 - rate;  // timm drop_path with a batch of one: keep or drop the whole branch
-    // Drawn on the CPU generator whatever the device, so that a GPU run makes the same draws.
-    at::Tensor mask = (torch::rand({1}, generator, torch::TensorOptions().dtype(branch.dtype())) + keep)
-                          .floor_()
-                          .to(branch.device());
-    return branch.div(keep) * mask;
-  };
-  at::Tensor h = torch::layer_norm(x, {width_}, w(b + "norm1.weight"), w(b + "norm1.bias"), config_.eps);
-  at::Tensor qkv =
-      torch::linear(h, w(b + "attn.qkv.weight")).reshape({n, 3, heads, head_dim}).permute({1, 2, 0, 3});
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  at::Tensor out =
-      scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], scale).transpose(0, 1).reshape({n, width_});
-  at::Tensor y = x + drop_path(torch::linear(out, w(b + "attn.proj.weight"), w(b + "attn.proj.bias")));
-  h = torch::layer_norm(y, {width_}, w(b + "norm2.weight"), w(b + "norm2.bias"), config_.eps);
-  h = torch::gelu(torch::linear(h, w(b + "mlp.fc1.weight"), w(b + "mlp.fc1.bias")));
-  return y + drop_path(torch::linear(h, w(b + "mlp.fc2.weight"), w(b + "mlp.fc2.bias")));
+  DropPathMasks drop;
+  const double rate = config_.drop_path_rate * i / (kOfficialDepth - 1);
+  if (mode_ == BackboneMode::Official && rate > 0) {
+    // timm drop_path with a batch of one keeps or drops the whole branch. Drawn on the CPU generator
+    // whatever the device, so that a GPU run makes the same draws; attention branch first, as the
+    // official forward draws them.
+    drop.keep = 1.0 - rate;
+    auto draw = [&] {
+      return (torch::rand({1}, generator, torch::TensorOptions().dtype(x.dtype())) + drop.keep)
+          .floor_()
+          .to(x.device());
+    };
+    drop.attention = draw();
+    drop.mlp = draw();
+  }
+  const TransformerBlockWeights weights =
+      transformer_block_weights(weights_, fmt::format("blocks.blocks.{}.", i));
+  return transformer_block(x.unsqueeze(0), weights, {config_.heads, config_.eps}, drop)[0];
 }
 
 PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator& generator,
                                         std::int64_t centres_per_chunk) const {
   torch::NoGradGuard no_grad;
+  RowParallelThreads cores;  // KNN rows, encoder chunks and the blocks' rows and heads over the cores
   const std::int64_t n = points.size(0);
   if (n < config_.groups || n < config_.group_size)
     throw Error(fmt::format("point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours",

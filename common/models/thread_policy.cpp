@@ -18,7 +18,8 @@ SetThreads openblas_setter() {
   return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
 }
 
-int applied_share = 0;  // the BLAS threads of the last apply_thread_policy (0: never applied)
+int applied_share = 0;       // the BLAS threads of the last apply_thread_policy (0: never applied)
+int row_parallel_depth = 0;  // RowParallelThreads alive (only the outermost one switches the pools)
 
 }  // namespace
 
@@ -58,6 +59,22 @@ WideIntraOpThreads::WideIntraOpThreads() : previous_(at::get_num_threads()) {
 }
 
 WideIntraOpThreads::~WideIntraOpThreads() { at::set_num_threads(previous_); }
+
+RowParallelThreads::RowParallelThreads() {
+  const SetThreads set_blas = openblas_setter();
+  active_ = row_parallel_depth++ == 0 && set_blas != nullptr && applied_share > 1;
+  if (!active_) return;
+  previous_intra_op_ = at::get_num_threads();
+  set_blas(1);
+  at::set_num_threads(applied_share);
+}
+
+RowParallelThreads::~RowParallelThreads() {
+  --row_parallel_depth;
+  if (!active_) return;
+  at::set_num_threads(previous_intra_op_);
+  openblas_setter()(applied_share);
+}
 
 std::string describe(const ThreadPolicy& policy) {
   return fmt::format("{} core{} / {} process{}: BLAS {} thread{}{}, LibTorch {} ({})", policy.cores,

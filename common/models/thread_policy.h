@@ -46,6 +46,24 @@ class WideIntraOpThreads {
   int previous_;
 };
 
+// While alive, the cores are split the other way round: OpenBLAS runs every product on the thread that
+// calls it and LibTorch's intra-op pool has the BLAS share. Code inside divides its work with
+// at::parallel_for (the transformer blocks: chunks of token rows, and (image, head) pairs), so each core
+// runs its own single-threaded products and the softmax, GELU and layer norms between them run on every
+// core instead of one; the backbones' forwards run in it (docs/architecture.md §10). Nested scopes and a
+// BLAS other than OpenBLAS (whose threads it cannot set) leave the pools as they are.
+class RowParallelThreads {
+ public:
+  RowParallelThreads();
+  ~RowParallelThreads();
+  RowParallelThreads(const RowParallelThreads&) = delete;
+  RowParallelThreads& operator=(const RowParallelThreads&) = delete;
+
+ private:
+  bool active_ = false;
+  int previous_intra_op_ = 1;
+};
+
 // "2 cores / 1 process: BLAS 2 threads, LibTorch 1 (automatic)"
 std::string describe(const ThreadPolicy& policy);
 

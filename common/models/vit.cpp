@@ -3,7 +3,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "common/models/attention.h"
+#include "common/models/thread_policy.h"
+#include "common/models/transformer_block.h"
 #include "common/models/weight_check.h"
 #include "common/util/error.h"
 
@@ -65,19 +66,8 @@ VitBackbone::VitBackbone(const StateDict& raw, const VitConfig& config, int laye
 }
 
 at::Tensor VitBackbone::block(const at::Tensor& x, int i) const {
-  std::string b = fmt::format("blocks.{}.", i);
-  const std::int64_t batch = x.size(0), n = x.size(1), heads = config_.heads, head_dim = dim_ / heads;
-  at::Tensor h = torch::layer_norm(x, {dim_}, w(b + "norm1.weight"), w(b + "norm1.bias"), config_.eps);
-  at::Tensor qkv = torch::linear(h, w(b + "attn.qkv.weight"), w(b + "attn.qkv.bias"))
-                       .reshape({batch, n, 3, heads, head_dim})
-                       .permute({2, 0, 3, 1, 4});
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  at::Tensor out =
-      scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], scale).transpose(1, 2).reshape({batch, n, dim_});
-  at::Tensor y = x + torch::linear(out, w(b + "attn.proj.weight"), w(b + "attn.proj.bias"));
-  h = torch::layer_norm(y, {dim_}, w(b + "norm2.weight"), w(b + "norm2.bias"), config_.eps);
-  h = torch::gelu(torch::linear(h, w(b + "mlp.fc1.weight"), w(b + "mlp.fc1.bias")));
-  return y + torch::linear(h, w(b + "mlp.fc2.weight"), w(b + "mlp.fc2.bias"));
+  return transformer_block(x, transformer_block_weights(weights_, fmt::format("blocks.{}.", i)),
+                           {config_.heads, config_.eps});
 }
 
 at::Tensor VitBackbone::forward(const at::Tensor& rgb) const {
@@ -95,6 +85,7 @@ at::Tensor VitBackbone::forward_batch(const at::Tensor& rgb) const {
   at::Tensor x = torch::conv2d(rgb, w("patch_embed.proj.weight"), w("patch_embed.proj.bias"), stride);
   x = x.flatten(2).transpose(1, 2);  // B x T x C, token t = row * grid + column
   x = torch::cat({w("cls_token").expand({batch, 1, dim_}), x}, 1) + w("pos_embed");
+  RowParallelThreads cores;  // the blocks split their rows and heads over the cores
   for (int i = 0; i < layers_kept_; ++i) x = block(x, i);
   x = torch::layer_norm(x, {dim_}, w("norm.weight"), w("norm.bias"), config_.eps);
   return x.slice(1, 1).transpose(1, 2).reshape({batch, dim_, grid_, grid_}).contiguous();

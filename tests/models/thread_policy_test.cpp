@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <vector>
 
 namespace cfm {
 namespace {
@@ -38,6 +39,36 @@ TEST(ThreadPolicy, ApplyingItSetsBothPools) {
   apply_thread_policy(choose_thread_policy(1, 1));
   EXPECT_EQ(get(), 1);
   EXPECT_EQ(at::get_num_threads(), 1);
+}
+
+TEST(ThreadPolicy, RowParallelThreadsHandsTheShareToLibTorchsPoolWhileAlive) {
+  auto blas_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  ASSERT_NE(blas_threads, nullptr) << "LibTorch is not running on OpenBLAS here";
+  apply_thread_policy(choose_thread_policy(2, 1));
+  {
+    RowParallelThreads cores;
+    EXPECT_EQ(blas_threads(), 1);
+    EXPECT_EQ(at::get_num_threads(), 2);
+    // cfm is compiled with OpenMP: its at::parallel_for loops really run on both threads.
+    std::vector<int> thread_of_item(2, -1);
+    at::parallel_for(0, 2, 1, [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t i = first; i < last; ++i) thread_of_item[i] = at::get_thread_num();
+    });
+    EXPECT_NE(thread_of_item[0], thread_of_item[1]);
+    {
+      RowParallelThreads nested;  // leaves the pools alone, also when it ends
+    }
+    EXPECT_EQ(blas_threads(), 1);
+    EXPECT_EQ(at::get_num_threads(), 2);
+  }
+  EXPECT_EQ(blas_threads(), 2);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  apply_thread_policy(choose_thread_policy(1, 1));  // one thread: nothing to split
+  {
+    RowParallelThreads cores;
+    EXPECT_EQ(blas_threads(), 1);
+    EXPECT_EQ(at::get_num_threads(), 1);
+  }
 }
 
 }  // namespace
