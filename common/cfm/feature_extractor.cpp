@@ -6,6 +6,7 @@
 
 #include "common/cfm/feature_alignment.h"
 #include "common/models/checkpoint/state_dict.h"
+#include "common/models/thread_policy.h"
 #include "common/util/error.h"
 
 namespace cfm {
@@ -61,6 +62,7 @@ AlignedFeatures FeatureExtractor::align(const BackboneOutputs& in) const {
                         &outputs.pixel_indices, &outputs.valid_points})
     *t = t->to(device_);
   AlignedFeatures out;
+  RowParallelThreads cores;  // the interpolation's and pooling's loops over points and pixels
   at::Tensor per_point =
       interpolate_point_features(outputs.valid_points, outputs.points.centres, outputs.points.features,
                                  static_cast<std::int64_t>(config_.chunk_points));
