@@ -3,8 +3,8 @@
 // the keys, times v), with one change that leaves every value as it was: when the scale is a power of
 // two (head_dim 64: 1/8) q is scaled instead of the n x n scores -- the same products with shifted
 // exponents, n / head_dim times fewer multiplications.
-// (Computing the scores one head at a time so that they stay in the cache was measured on the CPU: no
-// gain once freed memory is reused, docs/architecture.md §10.)
+// The CPU blocks call it for one (image, head) pair per task (transformer_block.h); other devices batch
+// every pair in one call.
 #pragma once
 
 #include <ATen/core/Tensor.h>
