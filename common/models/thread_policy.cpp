@@ -6,6 +6,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 namespace cfm {
@@ -18,8 +19,10 @@ SetThreads openblas_setter() {
   return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
 }
 
-int applied_share = 0;       // the BLAS threads of the last apply_thread_policy (0: never applied)
-int row_parallel_depth = 0;  // RowParallelThreads alive (only the outermost one switches the pools)
+int applied_share = 0;  // the BLAS threads of the last apply_thread_policy (0: never applied)
+// RowParallelThreads alive in the process: only the first switches the pools (atomic: a scope opened on
+// another thread meanwhile finds them switched and leaves them; its loops are right either way).
+std::atomic<int> row_parallel_depth{0};
 
 }  // namespace
 
