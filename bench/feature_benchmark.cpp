@@ -7,15 +7,18 @@
 // --threads: cfm's thread policy for N compute threads (0, the default: the automatic share of the
 // cores); --blas/--intra-op set the two pools by hand, to compare splits.
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/cfm/feature_alignment.h"
 #include "common/cfm/feature_extractor.h"
@@ -92,40 +95,53 @@ int main(int argc, char** argv) {
   cfm::PointImage points = cfm::preprocess_mvtec_cloud(sample.xyz, cfm::MvtecPreprocessParams{}, "bench");
   at::Tensor rgb = cfm::rgb_to_tensor(sample.rgb, 224), cloud = cfm::cloud_to_tensor(points, 224);
 
-  // This VM's speed drifts by 10-15 % within minutes, so the sgemm rate is measured before every run and
-  // the best run of each is compared with the best sgemm rate (best against best).
-  double rate = 0, vit_time = 1e30, pm_time = 1e30, align_time = 1e30;
+  // This VM's speed drifts by 10-15 % within minutes (at times 2x), so the sgemm rate is measured right
+  // before each backbone's run. Printed: the best run of each against the best sgemm rate (best against
+  // best), and the median and range of the per-run ratios (each run against the sgemm just before it).
+  const double vit_flops = 2.0 * 784 * 768 * 192 + 12 * block_flops(785, 768, 3072);
+  const double g = 1024, k = 128;
+  const double encoder_flops = 2 * g * k * (3 * 128 + 128 * 256 + 512 * 512 + 512 * 384);
+  double rate = 0, vit_time = 1e30, pm_time = 1e30, align_time = 1e30, pm_flops = 0;
+  std::vector<double> vit_ratios, pm_ratios;
   std::int64_t valid = 0;
   for (int r = -1; r < runs; ++r) {  // r = -1: warm-up
-    if (r >= 0) rate = std::max(rate, sgemm_gflops());
+    const double rate_before_vit = sgemm_gflops();
     auto t0 = std::chrono::steady_clock::now();
     at::Tensor map = extractor.vit().forward(rgb);
     double t_vit = seconds_since(t0);
+    const double rate_before_pm = sgemm_gflops();
     t0 = std::chrono::steady_clock::now();
-    cfm::BackboneOutputs out = extractor.extract(rgb, cloud);  // runs the ViT again; subtract below
-    double t_both = seconds_since(t0);
+    cfm::BackboneOutputs out = extractor.extract_points(cloud);
+    double t_pm = seconds_since(t0);
+    out.rgb_map = map;
     t0 = std::chrono::steady_clock::now();
     cfm::AlignedFeatures aligned = extractor.align(out);
     double t_align = seconds_since(t0);
     valid = out.valid_points.size(0);
+    pm_flops = encoder_flops + 12 * block_flops(g, 384, 1536) + 3.0 * 2 * g * static_cast<double>(valid);
     if (r >= 0) {
+      rate = std::max({rate, rate_before_vit, rate_before_pm});
       vit_time = std::min(vit_time, t_vit);
-      pm_time = std::min(pm_time, std::max(0.0, t_both - t_vit));
+      pm_time = std::min(pm_time, t_pm);
       align_time = std::min(align_time, t_align);
+      vit_ratios.push_back(100 * vit_flops / t_vit / 1e9 / rate_before_vit);
+      pm_ratios.push_back(100 * pm_flops / t_pm / 1e9 / rate_before_pm);
     }
   }
-  std::printf("best sgemm (2048^3, measured before each run): %.1f GFLOP/s; best run of each below\n", rate);
-  const double vit_flops = 2.0 * 784 * 768 * 192 + 12 * block_flops(785, 768, 3072);
-  const double g = 1024, k = 128;
-  const double encoder_flops = 2 * g * k * (3 * 128 + 128 * 256 + 512 * 512 + 512 * 384);
-  const double pm_flops =
-      encoder_flops + 12 * block_flops(g, 384, 1536) + 3.0 * 2 * g * static_cast<double>(valid);
+  auto median_and_range = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return fmt::format("per run {:.1f} % median, {:.1f}-{:.1f}", v[v.size() / 2], v.front(), v.back());
+  };
+  std::printf("best sgemm (2048^3, measured before each backbone): %.1f GFLOP/s\n", rate);
   std::printf("sample: %lld valid points at 224x224\n", static_cast<long long>(valid));
-  std::printf("ViT-B/8 @224      %7.3f s  %6.1f GFLOP  %6.1f GFLOP/s  %5.1f %% of sgemm\n", vit_time,
-              vit_flops / 1e9, vit_flops / vit_time / 1e9, 100 * vit_flops / vit_time / 1e9 / rate);
+  std::printf("ViT-B/8 @224      %7.3f s  %6.1f GFLOP  %6.1f GFLOP/s  %5.1f %% of sgemm (best/best; %s)\n",
+              vit_time, vit_flops / 1e9, vit_flops / vit_time / 1e9, 100 * vit_flops / vit_time / 1e9 / rate,
+              median_and_range(vit_ratios).c_str());
   std::printf(
-      "Point-MAE G=1024  %7.3f s  %6.1f GFLOP  %6.1f GFLOP/s  %5.1f %% of sgemm (FPS, KNN included)\n",
-      pm_time, pm_flops / 1e9, pm_flops / pm_time / 1e9, 100 * pm_flops / pm_time / 1e9 / rate);
+      "Point-MAE G=1024  %7.3f s  %6.1f GFLOP  %6.1f GFLOP/s  %5.1f %% of sgemm (best/best; %s; FPS, KNN "
+      "included)\n",
+      pm_time, pm_flops / 1e9, pm_flops / pm_time / 1e9, 100 * pm_flops / pm_time / 1e9 / rate,
+      median_and_range(pm_ratios).c_str());
   std::printf("alignment to 224  %7.3f s\n", align_time);
   std::printf("per sample        %7.3f s   peak RSS %.0f MB\n", vit_time + pm_time + align_time,
               peak_rss_mb());

@@ -82,11 +82,14 @@ at::Tensor transformer_block(const at::Tensor& x, const TransformerBlockWeights&
     }
   });
   for_row_steps(rows, [&](std::int64_t first, std::int64_t last) {
-    at::Tensor y = input.slice(0, first, last) +
-                   drop_path(torch::linear(attended.slice(0, first, last), w.proj_weight, w.proj_bias), drop,
-                             drop.attention);
+    // In place where the batched block makes a new tensor (the same values: a + b == b + a), so that the
+    // step's activations are written where they already are in the cache.
+    at::Tensor y = drop_path(torch::linear(attended.slice(0, first, last), w.proj_weight, w.proj_bias), drop,
+                             drop.attention)
+                       .add_(input.slice(0, first, last));
     at::Tensor h = torch::layer_norm(y, {width}, w.norm2_weight, w.norm2_bias, shape.eps);
-    h = torch::gelu(torch::linear(h, w.fc1_weight, w.fc1_bias));
+    h = torch::linear(h, w.fc1_weight, w.fc1_bias);
+    at::gelu_(h);
     at::Tensor rows_out = out.slice(0, first, last);
     at::add_out(rows_out, y, drop_path(torch::linear(h, w.fc2_weight, w.fc2_bias), drop, drop.mlp));
   });
