@@ -1,12 +1,12 @@
 #include "common/models/point_mae.h"
 
-#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <cmath>
 
 #include "common/models/point_sampling.h"
+#include "common/models/row_steps.h"
 #include "common/models/thread_policy.h"
 #include "common/models/transformer_block.h"
 #include "common/models/weight_check.h"
@@ -148,21 +148,17 @@ at::Tensor PointMaeBackbone::encode_groups_folded(const at::Tensor& neighbourhoo
   constexpr std::int64_t kChunkBytes = 16 << 20;
   const std::int64_t groups_per_chunk =
       std::max<std::int64_t>(1, kChunkBytes / (k * widest * static_cast<std::int64_t>(sizeof(float))));
-  const std::int64_t chunks = (g + groups_per_chunk - 1) / groups_per_chunk;
   at::Tensor encoded = at::empty({g, w4.size(0)}, neighbourhoods.options());
-  at::parallel_for(0, chunks, 1, [&](std::int64_t first_chunk, std::int64_t end_chunk) {
-    for (std::int64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
-      const std::int64_t start = chunk * groups_per_chunk, stop = std::min(g, start + groups_per_chunk);
-      const at::Tensor part = neighbourhoods.slice(0, start, stop);
-      const std::int64_t n = part.size(0);
-      at::Tensor f = torch::relu(torch::linear(part.reshape({n * k, 3}), w1, b1));
-      f = torch::linear(f, w3, b3);
-      at::Tensor global = std::get<0>(f.view({n, k, c2}).max(1, false));  // n x c2
-      at::Tensor per_group = torch::linear(global, w2_global, b2);        // global first (§3.4 step 4)
-      f = torch::linear(f, w2_points).view({n, k, -1}).add_(per_group.unsqueeze(1)).relu_();
-      f = torch::linear(f.view({n * k, -1}), w4, b4);
-      encoded.slice(0, start, stop).copy_(std::get<0>(f.view({n, k, -1}).max(1, false)));  // n x C
-    }
+  for_row_steps(g, groups_per_chunk, [&](std::int64_t start, std::int64_t stop) {
+    const at::Tensor part = neighbourhoods.slice(0, start, stop);
+    const std::int64_t n = part.size(0);
+    at::Tensor f = torch::relu(torch::linear(part.reshape({n * k, 3}), w1, b1));
+    f = torch::linear(f, w3, b3);
+    at::Tensor global = std::get<0>(f.view({n, k, c2}).max(1, false));  // n x c2
+    at::Tensor per_group = torch::linear(global, w2_global, b2);        // global first (§3.4 step 4)
+    f = torch::linear(f, w2_points).view({n, k, -1}).add_(per_group.unsqueeze(1)).relu_();
+    f = torch::linear(f.view({n * k, -1}), w4, b4);
+    encoded.slice(0, start, stop).copy_(std::get<0>(f.view({n, k, -1}).max(1, false)));  // n x C
   });
   return encoded;
 }

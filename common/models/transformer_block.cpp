@@ -1,12 +1,12 @@
 #include "common/models/transformer_block.h"
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "common/models/attention.h"
+#include "common/models/row_steps.h"
 
 namespace cfm {
 namespace {
@@ -26,16 +26,6 @@ void linear_into(at::Tensor out, const at::Tensor& input, const at::Tensor& weig
   } else {
     at::mm_out(out, input, weight.t());
   }
-}
-
-// fn(first, last) over [0, rows) in steps of at most kRowsPerStep, the steps shared out over the
-// intra-op threads.
-template <typename Fn>
-void for_row_steps(std::int64_t rows, const Fn& fn) {
-  at::parallel_for(0, rows, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t first = begin; first < end; first += kRowsPerStep)
-      fn(first, std::min(end, first + kRowsPerStep));
-  });
 }
 
 double attention_scale(std::int64_t head_dim) { return 1.0 / std::sqrt(static_cast<double>(head_dim)); }
@@ -62,7 +52,7 @@ at::Tensor transformer_block(const at::Tensor& x, const TransformerBlockWeights&
   at::Tensor qkv = at::empty({rows, 3 * width}, input.options());
   at::Tensor attended = at::empty({rows, width}, input.options());
   at::Tensor out = at::empty({rows, width}, input.options());
-  for_row_steps(rows, [&](std::int64_t first, std::int64_t last) {
+  for_row_steps(rows, kRowsPerStep, [&](std::int64_t first, std::int64_t last) {
     at::Tensor h =
         torch::layer_norm(input.slice(0, first, last), {width}, w.norm1_weight, w.norm1_bias, shape.eps);
     linear_into(qkv.slice(0, first, last), h, w.qkv_weight, w.qkv_bias);
@@ -81,7 +71,7 @@ at::Tensor transformer_block(const at::Tensor& x, const TransformerBlockWeights&
           .copy_(scaled_dot_product_attention(part(0), part(1), part(2), attention_scale(head_dim)));
     }
   });
-  for_row_steps(rows, [&](std::int64_t first, std::int64_t last) {
+  for_row_steps(rows, kRowsPerStep, [&](std::int64_t first, std::int64_t last) {
     // In place where the batched block makes a new tensor (the same values: a + b == b + a), so that the
     // step's activations are written where they already are in the cache.
     at::Tensor y = drop_path(torch::linear(attended.slice(0, first, last), w.proj_weight, w.proj_bias), drop,
