@@ -3,11 +3,13 @@
 // the keys, times v), with one change that leaves every value as it was: when the scale is a power of
 // two (head_dim 64: 1/8) q is scaled instead of the n x n scores -- the same products with shifted
 // exponents, n / head_dim times fewer multiplications.
-// The CPU blocks call it for one (image, head) pair per task (transformer_block.h); other devices batch
-// every pair in one call.
+// Other devices batch every (image, head) pair in one call (transformer_block.h). The CPU blocks run one
+// pair per task through scaled_dot_product_attention_into, which writes the pair's result in place.
 #pragma once
 
 #include <ATen/core/Tensor.h>
+
+#include "common/models/scaled_softmax.h"
 
 namespace cfm {
 
@@ -15,5 +17,14 @@ namespace cfm {
 // (..., n, e).
 at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                         double scale);
+
+// One (image, head) pair on the CPU, float32, without autograd, written into out: q (n x d), k (m x d),
+// v (m x e) and out (n x e) are matrices whose rows may be strided (column slices of a qkv product, of
+// the attended rows); q is not copied. The n x m scores are scaled and normalised row by row by the
+// softmax kernel of `level` (scaled_softmax.h; None: LibTorch's softmax after a scale pass). The same
+// floats as scaled_dot_product_attention with AVX2 or None, float rounding away with AVX-512.
+void scaled_dot_product_attention_into(at::Tensor out, const at::Tensor& q, const at::Tensor& k,
+                                       const at::Tensor& v, double scale,
+                                       SimdLevel level = best_simd_level());
 
 }  // namespace cfm

@@ -66,9 +66,9 @@ at::Tensor transformer_block(const at::Tensor& x, const TransformerBlockWeights&
         const std::int64_t column = which * width + head * head_dim;
         return image_qkv.slice(1, column, column + head_dim);
       };
-      attended.slice(0, image * tokens, (image + 1) * tokens)
-          .slice(1, head * head_dim, (head + 1) * head_dim)
-          .copy_(scaled_dot_product_attention(part(0), part(1), part(2), attention_scale(head_dim)));
+      scaled_dot_product_attention_into(attended.slice(0, image * tokens, (image + 1) * tokens)
+                                            .slice(1, head * head_dim, (head + 1) * head_dim),
+                                        part(0), part(1), part(2), attention_scale(head_dim));
     }
   });
   for_row_steps(rows, kRowsPerStep, [&](std::int64_t first, std::int64_t last) {

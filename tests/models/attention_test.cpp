@@ -53,5 +53,48 @@ TEST(Attention, ScalesTheScoresWhenTheScaleIsNotAPowerOfTwoAndKeepsBatchesApart)
   EXPECT_FALSE(torch::equal(moved[2], got[2]));
 }
 
+// One pair the way the CPU blocks hold it: q, k and v column slices of one tokens x 3d qkv matrix, the
+// result written into a column slice of a wider matrix.
+TEST(Attention, TheInPlaceCpuPairIsTheOfficialExpressionWrittenIntoItsColumnsOnly) {
+  torch::NoGradGuard no_grad;
+  struct Case {
+    std::int64_t tokens, head_dim;
+    double scale;
+  };
+  for (const Case& c : {Case{785, 64, 0.125}, Case{1024, 64, 0.125}, Case{97, 48, 1.0 / std::sqrt(48.0)}}) {
+    SCOPED_TRACE(std::to_string(c.tokens) + " tokens");
+    torch::manual_seed(static_cast<std::uint64_t>(c.tokens));
+    const std::int64_t d = c.head_dim;
+    at::Tensor qkv = torch::randn({c.tokens, 3 * d + 5});
+    at::Tensor q = qkv.slice(1, 0, d), k = qkv.slice(1, d, 2 * d), v = qkv.slice(1, 2 * d, 3 * d);
+    const at::Tensor expected = official_attention(q, k, v, c.scale);
+    const at::Tensor batched = scaled_dot_product_attention(q, k, v, c.scale);
+    for (SimdLevel level : {SimdLevel::None, SimdLevel::Avx2, SimdLevel::Avx512}) {
+      if (!simd_level_available(level) && level != SimdLevel::None) continue;
+      SCOPED_TRACE(simd_level_name(level));
+      at::Tensor attended = torch::full({c.tokens, d + 7}, -3.f);
+      scaled_dot_product_attention_into(attended.slice(1, 4, 4 + d), q, k, v, c.scale, level);
+      const at::Tensor got = attended.slice(1, 4, 4 + d);
+      EXPECT_LE((got - expected).abs().max().item<float>(), 1e-6f);
+      // LibTorch's softmax, or the kernel in its steps at its width: what the batched attention computes.
+      if (level != SimdLevel::Avx512) {
+        EXPECT_TRUE(torch::equal(got, batched)) << (got - batched).abs().max().item<float>();
+      }
+      EXPECT_TRUE((attended.slice(1, 0, 4) == -3.f).all().item<bool>());
+      EXPECT_TRUE((attended.slice(1, 4 + d) == -3.f).all().item<bool>());
+    }
+  }
+}
+
+TEST(Attention, TheInPlacePairRefusesAutogradAndBatches) {
+  at::Tensor q = torch::randn({8, 4}, torch::requires_grad()), k = torch::randn({8, 4}),
+             v = torch::randn({8, 4});
+  at::Tensor out = torch::empty({8, 4});
+  EXPECT_THROW(scaled_dot_product_attention_into(out, q, k, v, 0.5), c10::Error);
+  EXPECT_THROW(scaled_dot_product_attention_into(out.unsqueeze(0), q.detach().unsqueeze(0), k.unsqueeze(0),
+                                                 v.unsqueeze(0), 0.5),
+               c10::Error);
+}
+
 }  // namespace
 }  // namespace cfm
