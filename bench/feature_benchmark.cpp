@@ -28,6 +28,7 @@
 #include "common/data/synth/scene.h"
 #include "common/models/compute_process.h"
 #include "common/models/point_sampling.h"
+#include "common/models/scaled_softmax.h"
 #include "common/models/thread_policy.h"
 
 namespace {
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
   if (intra_op > 0) policy.intra_op_threads = intra_op, policy.requested = true;
   cfm::prepare_compute_process(policy);
   torch::NoGradGuard no_grad;
-  std::printf("threads: %s; runs %d\n", cfm::describe(policy).c_str(), runs);
+  std::printf("threads: %s; runs %d; attention softmax kernel: %s\n", cfm::describe(policy).c_str(), runs,
+              cfm::simd_level_name(cfm::best_simd_level()).c_str());
 
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "cfm-bench-weights";
   cfm::RandomBackboneFiles files = cfm::write_random_backbones(dir.string(), "paper", 1);
