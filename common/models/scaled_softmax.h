@@ -10,7 +10,7 @@
 //
 // Values: the AVX2 kernel gives the same floats as at::softmax(scores * scale) with LibTorch's default
 // x86 kernels (AVX2); the AVX-512 one adds the exponentials in 16 lanes instead of 8 (float rounding:
-// ~1e-8 on weights <= 1) and runs the exp ~1.5x faster.
+// up to ~6e-8 on weights <= 1) and is 1.4-1.6x faster than LibTorch's softmax (cfm_attention_benchmark).
 #pragma once
 
 #include <cstdint>
