@@ -12,7 +12,7 @@
 #include "commands.h"
 #include "common/grid/grid_spec.h"
 #include "common/models/compute_device.h"
-#include "common/net/auth.h"
+#include "common/net/token_file.h"
 #include "common/net/client.h"
 #include "common/net/messages.h"
 #include "common/store/sqlite.h"

@@ -1,11 +1,11 @@
-// The coordinator (docs/architecture.md §4-5): a Boost.Asio TCP server that owns the results database, hands
-// jobs to authenticated workers as leases, takes their heartbeats and reports, and accepts grid submissions
-// and status queries. Single-threaded: every handler runs on the io_context thread, so the store has a
-// single writer. A peer that breaks the protocol (garbage, oversized frame, bad token, unknown message,
-// an invalid submission) gets a short error reply, is logged and disconnected; the coordinator carries
-// on. Whatever a peer sends, and however many connect, costs at most that peer's connections: replies
-// never exceed the frame limit, anonymous peers are capped in number, frame size and time, and running
-// out of file descriptors only delays accepting.
+// The coordinator (docs/architecture.md §4-5): a Boost.Asio TLS server (coordinator_connection.h) that owns
+// the results database, hands jobs to workers holding the token as leases, takes their heartbeats and
+// reports, and accepts grid submissions and status queries. Single-threaded: every handler runs on the
+// io_context thread, so the store has a single writer. A peer that breaks the protocol (garbage, oversized
+// frame, bad token, unknown message, an invalid submission) gets a short error reply, is logged and
+// disconnected; the coordinator carries on. Whatever a peer sends, and however many connect, costs at most
+// that peer's connections: replies never exceed the frame limit, anonymous peers are capped in number, frame
+// size and time, and running out of file descriptors only delays accepting.
 #pragma once
 
 #include <memory>
@@ -22,7 +22,7 @@ struct CoordinatorOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 0;        // 0: any free port (see Coordinator::port)
   double lease_seconds = 30;      // a lease without heartbeats for this long expires
-  double handshake_seconds = 5;   // an unauthenticated connection is closed after this long
+  double handshake_seconds = 5;   // a connection without TLS handshake and hello is closed after this long
   double idle_seconds = 300;      // an authenticated connection without a message for this long is closed
   int max_unauthenticated = 128;  // beyond this many, the oldest unauthenticated connection is closed
 };

@@ -10,7 +10,7 @@
 #include <memory>
 #include <thread>
 
-#include "common/net/auth.h"
+#include "common/net/token_file.h"
 #include "common/store/sqlite.h"
 #include "common/util/child_process.h"
 #include "common/util/error.h"

@@ -18,6 +18,8 @@ packages=(
   libboost-dev libsqlite3-dev libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev
   libtiff-dev libpng-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libnanoflann-dev
   libeigen3-dev libssl-dev sqlite3
+  # OpenSSL's command line: the README's by-hand session with the coordinator (tested)
+  openssl
   # c10d's Gloo process group headers (CPU ranks of multi-device jobs)
   libgloo-dev
   # figures of `cfm results plot`; a headless browser for the HTML report test

@@ -9,6 +9,7 @@
 
 #include "common/util/error.h"
 #include "common/util/excerpt.h"
+#include "common/util/json_excerpt.h"
 
 namespace cfm {
 namespace {
@@ -219,7 +220,7 @@ void check_setting_value(const Setting& s, const json& value) {
   bool ok = s.type == T::Integer ? value.is_number_integer()
             : s.type == T::Real  ? value.is_number()
                                  : value.is_string();
-  if (!ok) throw UsageError("setting '" + s.name + "' has the wrong type: " + excerpt(value.dump()));
+  if (!ok) throw UsageError("setting '" + s.name + "' has the wrong type: " + json_excerpt(value));
   if (value.is_string() && value.get_ref<const std::string&>().find('\0') != std::string::npos)
     throw UsageError("setting '" + s.name + "' contains a NUL character");
   if (s.minimum && value.get<long long>() < *s.minimum)

@@ -3,10 +3,10 @@
 #include <boost/asio.hpp>
 #include <thread>
 
-#include "common/net/auth.h"
 #include "common/net/frame.h"
 #include "common/net/messages.h"
 #include "common/net/protocol_error.h"
+#include "common/net/tls.h"
 #include "common/util/excerpt.h"
 
 namespace asio = boost::asio;
@@ -29,8 +29,12 @@ Endpoint parse_endpoint(const std::string& text) {
 }
 
 struct Client::Impl {
+  Impl(const std::string& token, std::chrono::milliseconds limit)
+      : tls(TlsRole::Client, token), timeout(limit) {}
+
   asio::io_context io;
-  tcp::socket socket{io};
+  TlsContext tls;
+  asio::ssl::stream<tcp::socket> stream{io, tls.native()};
   std::chrono::milliseconds timeout;
   std::string where;
 
@@ -40,7 +44,7 @@ struct Client::Impl {
     io.run_for(timeout);
     if (!io.stopped()) {
       boost::system::error_code ignored;
-      socket.close(ignored);
+      stream.lowest_layer().close(ignored);
       io.run();  // let the cancelled handler finish
       throw ConnectionError(std::string(what) + " " + where + " timed out");
     }
@@ -53,7 +57,7 @@ struct Client::Impl {
   void send(const nlohmann::json& message) {
     std::string frame = encode_frame(message);
     boost::system::error_code error;
-    asio::async_write(socket, asio::buffer(frame), [&](auto e, std::size_t) { error = e; });
+    asio::async_write(stream, asio::buffer(frame), [&](auto e, std::size_t) { error = e; });
     run("sending to");
     check(error, "sending to");
   }
@@ -61,11 +65,11 @@ struct Client::Impl {
   nlohmann::json receive() {
     std::array<unsigned char, 4> header{};
     boost::system::error_code error;
-    asio::async_read(socket, asio::buffer(header), [&](auto e, std::size_t) { error = e; });
+    asio::async_read(stream, asio::buffer(header), [&](auto e, std::size_t) { error = e; });
     run("waiting for");
     check(error, "reading from");
     std::string body(frame_body_size(header), '\0');
-    asio::async_read(socket, asio::buffer(body), [&](auto e, std::size_t) { error = e; });
+    asio::async_read(stream, asio::buffer(body), [&](auto e, std::size_t) { error = e; });
     run("waiting for");
     check(error, "reading from");
     nlohmann::json reply = decode_body(body);
@@ -80,30 +84,32 @@ struct Client::Impl {
 
 Client::Client(const Endpoint& endpoint, const std::string& token, const std::string& name,
                std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->timeout = timeout;
+    : impl_(std::make_unique<Impl>(token, timeout)) {
   impl_->where = "at " + endpoint.host + ":" + std::to_string(endpoint.port);
   boost::system::error_code error;
   tcp::resolver resolver(impl_->io);
   auto targets = resolver.resolve(endpoint.host, std::to_string(endpoint.port), error);
   impl_->check(error, "resolving");
-  asio::async_connect(impl_->socket, targets, [&](auto e, const auto&) { error = e; });
+  asio::async_connect(impl_->stream.lowest_layer(), targets, [&](auto e, const auto&) { error = e; });
   impl_->run("connecting to");
   impl_->check(error, "connecting to");
-  std::string client_nonce = random_nonce();
-  impl_->send(Hello{name, client_nonce}.to_json());
-  nlohmann::json reply = impl_->receive();
-  if (type_of(reply) != message_type::kChallenge)
-    throw ProtocolError("coordinator " + impl_->where + " sent '" + excerpt(type_of(reply)) +
-                        "' instead of a challenge");
-  Challenge challenge = Challenge::parse(reply);
-  if (challenge.nonce == client_nonce)
-    throw ProtocolError("coordinator " + impl_->where + " sent back our own nonce");
-  if (!proof_matches(token, Role::Coordinator, client_nonce, challenge.nonce, challenge.proof))
+  impl_->stream.lowest_layer().set_option(tcp::no_delay(true), error);  // requests are small and awaited
+  impl_->stream.async_handshake(asio::ssl::stream_base::client, [&](auto e) { error = e; });
+  impl_->run("the TLS handshake with");
+  if (error) {
+    HandshakeProblem problem = explain_handshake_failure(error);
+    std::string what = "coordinator " + impl_->where + " " + problem.reason;
+    if (problem.kind == HandshakeFailure::Broken) throw ConnectionError(what);
+    throw ProtocolError(what);
+  }
+  if (!keyed_by_token(impl_->stream.native_handle()))
     throw ProtocolError("coordinator " + impl_->where +
-                        " does not know the shared token (wrong token file?)");
-  impl_->send(Auth{handshake_proof(token, Role::Client, client_nonce, challenge.nonce)}.to_json());
-  impl_->receive();  // "welcome", or an error reply thrown as ProtocolError
+                        " finished the TLS handshake without the token's key");
+  impl_->send(Hello{name}.to_json());
+  nlohmann::json reply = impl_->receive();  // an error reply throws ProtocolError
+  if (type_of(reply) != message_type::kWelcome)
+    throw ProtocolError("coordinator " + impl_->where + " answered hello with '" + excerpt(type_of(reply)) +
+                        "'");
 }
 
 Client::~Client() = default;

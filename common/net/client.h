@@ -1,6 +1,6 @@
-// A blocking, authenticated request/reply connection to the coordinator, used by workers, `cfm submit`
-// and `cfm status`. Every operation has a deadline, so a hung or vanished coordinator surfaces as a
-// ConnectionError instead of a stuck process.
+// A blocking request/reply connection to the coordinator over TLS keyed by the shared token (tls.h), used
+// by workers, `cfm submit`, `cfm status` and `cfm launch slurm`. Every operation has a deadline, so a hung or
+// vanished coordinator surfaces as a ConnectionError instead of a stuck process.
 #pragma once
 
 #include <chrono>
@@ -38,7 +38,9 @@ Endpoint parse_endpoint(const std::string& text);
 
 class Client {
  public:
-  // Connects and authenticates (mutually: the coordinator proves it knows the token too).
+  // Connects, runs the TLS handshake (which fails unless both sides hold the same token) and says hello.
+  // A wrong token, a peer that does not speak this protocol or a certificate in place of the token's key
+  // throws ProtocolError; an unreachable, silent or vanished coordinator throws ConnectionError.
   Client(const Endpoint& endpoint, const std::string& token, const std::string& name,
          std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~Client();

@@ -4,6 +4,7 @@
 
 #include "common/net/protocol_error.h"
 #include "common/util/excerpt.h"
+#include "common/util/json_excerpt.h"
 
 namespace cfm::net {
 
@@ -33,14 +34,27 @@ std::string encode_frame(nlohmann::json message) {
   return std::string(header.begin(), header.end()) + body;
 }
 
+namespace {
+
+// Stops the parser at the first array or object that would be nested deeper than kMaxJsonDepth, before
+// anything below it is built.
+bool within_depth(int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+  using event_t = nlohmann::json::parse_event_t;
+  if (depth >= kMaxJsonDepth && (event == event_t::object_start || event == event_t::array_start))
+    throw ProtocolError("message nests deeper than " + std::to_string(kMaxJsonDepth) + " levels (the limit)");
+  return true;
+}
+
+}  // namespace
+
 nlohmann::json decode_body(const std::string& body) {
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json j = nlohmann::json::parse(body, within_depth, false);
   if (j.is_discarded()) throw ProtocolError("frame is not valid JSON");
   if (!j.is_object()) throw ProtocolError("message is not a JSON object");
   if (!j.contains("type") || !j["type"].is_string()) throw ProtocolError("message has no string 'type'");
   if (!j.contains("version") || j["version"] != kProtocolVersion)
     throw ProtocolError("peer speaks protocol version " +
-                        (j.contains("version") ? excerpt(j["version"].dump()) : std::string("(none)")) +
+                        (j.contains("version") ? json_excerpt(j["version"]) : std::string("(none)")) +
                         ", this cfm speaks protocol version " + std::to_string(kProtocolVersion) +
                         " (message type '" + excerpt(j["type"].get<std::string>()) +
                         "'; run the same cfm release on every node)");

@@ -4,6 +4,7 @@
 
 #include "common/net/protocol_error.h"
 #include "common/util/excerpt.h"
+#include "common/util/json_excerpt.h"
 
 namespace cfm::net {
 namespace {
@@ -19,7 +20,7 @@ std::string type_of(const nlohmann::json& message) {
 
 const std::string& checked_string(const nlohmann::json& message, const char* field, std::size_t max_bytes) {
   const nlohmann::json& value = message[field];
-  if (!value.is_string()) refuse(message, field, "is not a string: " + excerpt(value.dump()));
+  if (!value.is_string()) refuse(message, field, "is not a string: " + json_excerpt(value));
   const std::string& text = value.get_ref<const std::string&>();
   if (text.size() > max_bytes)
     refuse(message, field, fmt::format("is {} bytes long (limit {})", text.size(), max_bytes));
@@ -42,20 +43,20 @@ long long optional_integer_field(const nlohmann::json& message, const char* fiel
                                  long long max, long long fallback) {
   if (!message.contains(field)) return fallback;
   const nlohmann::json& value = message[field];
-  if (!value.is_number_integer()) refuse(message, field, "is not an integer: " + excerpt(value.dump()));
+  if (!value.is_number_integer()) refuse(message, field, "is not an integer: " + json_excerpt(value));
   long long n =
       value.is_number_unsigned() && value.get<unsigned long long>() > static_cast<unsigned long long>(max)
           ? max + 1
           : value.get<long long>();
   if (n < min || n > max)
-    refuse(message, field, fmt::format("is {} (allowed {} to {})", excerpt(value.dump()), min, max));
+    refuse(message, field, fmt::format("is {} (allowed {} to {})", json_excerpt(value), min, max));
   return n;
 }
 
 bool optional_bool_field(const nlohmann::json& message, const char* field, bool fallback) {
   if (!message.contains(field)) return fallback;
   if (!message[field].is_boolean())
-    refuse(message, field, "is not true or false: " + excerpt(message[field].dump()));
+    refuse(message, field, "is not true or false: " + json_excerpt(message[field]));
   return message[field].get<bool>();
 }
 
@@ -72,17 +73,17 @@ bool bool_field(const nlohmann::json& message, const char* field) {
 double number_field(const nlohmann::json& message, const char* field, double min, double max) {
   if (!message.contains(field)) refuse(message, field, "is missing (a number is expected)");
   const nlohmann::json& value = message[field];
-  if (!value.is_number()) refuse(message, field, "is not a number: " + excerpt(value.dump()));
+  if (!value.is_number()) refuse(message, field, "is not a number: " + json_excerpt(value));
   double x = value.get<double>();
   if (!(x >= min && x <= max))
-    refuse(message, field, fmt::format("is {} (allowed {} to {})", excerpt(value.dump()), min, max));
+    refuse(message, field, fmt::format("is {} (allowed {} to {})", json_excerpt(value), min, max));
   return x;
 }
 
 const nlohmann::json& object_field(const nlohmann::json& message, const char* field) {
   if (!message.contains(field)) refuse(message, field, "is missing (an object is expected)");
   if (!message[field].is_object())
-    refuse(message, field, "is not an object: " + excerpt(message[field].dump()));
+    refuse(message, field, "is not an object: " + json_excerpt(message[field]));
   return message[field];
 }
 

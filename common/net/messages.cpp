@@ -1,6 +1,5 @@
 #include "common/net/messages.h"
 
-#include "common/net/auth.h"
 #include "common/net/message_fields.h"
 #include "common/net/protocol_error.h"
 #include "common/util/excerpt.h"
@@ -23,25 +22,14 @@ int count_field(const json& m, const char* field) {
 
 std::string type_of(const json& message) { return message["type"].get<std::string>(); }
 
-json Hello::to_json() const { return {{"type", type::kHello}, {"name", name}, {"nonce", nonce}}; }
+json Hello::to_json() const { return {{"type", type::kHello}, {"name", name}}; }
 Hello Hello::parse(const json& m) {
-  Hello h{string_field(m, "name", kMaxNameBytes), string_field(m, "nonce", kNonceChars)};
+  Hello h{string_field(m, "name", kMaxNameBytes)};
   for (char c : h.name)
     if (c < 0x20 || c > 0x7e)
       throw ProtocolError("hello: the name holds a control or non-ASCII byte: '" + excerpt(h.name) + "'");
-  if (!is_nonce(h.nonce)) throw ProtocolError("hello: the nonce is not 64 lower-case hex characters");
   return h;
 }
-
-json Challenge::to_json() const { return {{"type", type::kChallenge}, {"nonce", nonce}, {"proof", proof}}; }
-Challenge Challenge::parse(const json& m) {
-  Challenge c{string_field(m, "nonce", kNonceChars), string_field(m, "proof", 64)};
-  if (!is_nonce(c.nonce)) throw ProtocolError("challenge: the nonce is not 64 lower-case hex characters");
-  return c;
-}
-
-json Auth::to_json() const { return {{"type", type::kAuth}, {"proof", proof}}; }
-Auth Auth::parse(const json& m) { return {string_field(m, "proof", 64)}; }
 
 json Welcome::to_json() const { return {{"type", type::kWelcome}}; }
 

@@ -16,8 +16,6 @@ namespace cfm::net {
 // The type names, as they travel.
 namespace message_type {
 constexpr const char* kHello = "hello";
-constexpr const char* kChallenge = "challenge";
-constexpr const char* kAuth = "auth";
 constexpr const char* kWelcome = "welcome";
 constexpr const char* kError = "error";
 constexpr const char* kLease = "lease";
@@ -42,21 +40,11 @@ constexpr int kMaxDevicesPerJob = 1024;          // ranks of one job
 // The type of a decoded message (decode_body guarantees a string).
 std::string type_of(const nlohmann::json& message);
 
-// --- handshake ---
+// --- the first exchange after the TLS handshake ---
 struct Hello {
-  std::string name, nonce;
+  std::string name;  // for the coordinator's log lines
   nlohmann::json to_json() const;
-  static Hello parse(const nlohmann::json& m);  // name printable ASCII, nonce 64 lower-case hex
-};
-struct Challenge {
-  std::string nonce, proof;
-  nlohmann::json to_json() const;
-  static Challenge parse(const nlohmann::json& m);
-};
-struct Auth {
-  std::string proof;
-  nlohmann::json to_json() const;
-  static Auth parse(const nlohmann::json& m);
+  static Hello parse(const nlohmann::json& m);  // name printable ASCII
 };
 struct Welcome {
   nlohmann::json to_json() const;

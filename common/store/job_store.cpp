@@ -1,8 +1,8 @@
 #include "common/store/job_store.h"
 
-#include "common/net/auth.h"
 #include "common/store/schema.h"
 #include "common/store/sqlite.h"
+#include "common/util/random_hex.h"
 
 namespace cfm {
 
@@ -76,7 +76,7 @@ std::optional<Lease> JobStore::lease(const std::string& worker, const std::strin
   lease.key = pick.text(0);
   lease.attempt = static_cast<int>(pick.integer(1)) + 1;
   lease.config = nlohmann::json::parse(pick.text(2));
-  lease.lease_id = net::random_nonce().substr(0, 32);
+  lease.lease_id = random_hex(16);
   lease.run_dir = runs_root + "/" + lease.key;
   db_->prepare(
          "UPDATE jobs SET state = 'leased', attempts = ?2, worker = ?3, lease_id = ?4, lease_expires = ?5, "

@@ -15,8 +15,8 @@ if [ -z "$clang" ]; then
   exit 77
 fi
 mkdir -p "$work/corpus" "$work/findings"
-sources=(common/net/frame.cpp common/net/messages.cpp common/net/message_fields.cpp common/net/auth.cpp
-  common/util/error.cpp common/util/excerpt.cpp common/util/sha256.cpp tests/fuzz/protocol_fuzz_target.cpp)
+sources=(common/net/frame.cpp common/net/messages.cpp common/net/message_fields.cpp
+  common/util/error.cpp common/util/excerpt.cpp common/util/json_excerpt.cpp tests/fuzz/protocol_fuzz_target.cpp)
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$root")
 if ! (cd "$root" && "$clang" "${flags[@]}" "${sources[@]}" -o "$work/protocol_fuzz" -lfmt -lcrypto) \
   >"$work/build.log" 2>&1; then
@@ -28,25 +28,29 @@ if ! (cd "$root" && "$clang" "${flags[@]}" "${sources[@]}" -o "$work/protocol_fu
   exit 1
 fi
 # Seeds: one valid frame of each kind (4-byte big-endian length + JSON), so mutations start near the
-# accepted language.
+# accepted language, and messages nested at, just past and far past the depth limit (64).
 seed() {
   local name=$1 json=$2
   local n=${#json}
   printf "\\x$(printf %02x $((n >> 24 & 255)))\\x$(printf %02x $((n >> 16 & 255)))\\x$(printf %02x $((n >> 8 & 255)))\\x$(printf %02x $((n & 255)))%s" \
     "$json" >"$work/corpus/$name"
 }
-nonce=$(printf 'a%.0s' $(seq 64))
 key=$(printf 'b%.0s' $(seq 64))
-seed hello "{\"type\":\"hello\",\"version\":2,\"name\":\"w1\",\"nonce\":\"$nonce\"}"
-seed auth "{\"type\":\"auth\",\"version\":2,\"proof\":\"$key\"}"
-seed lease '{"type":"lease","version":2,"worker":"w1/0","devices":2}'
-seed heartbeat '{"type":"heartbeat","version":2,"lease_id":"l-1"}'
-seed result "{\"type\":\"result\",\"version\":2,\"lease_id\":\"l-1\",\"result\":{\"metrics\":{\"i_auroc\":0.9}}}"
-seed failure '{"type":"failure","version":2,"lease_id":"l-1","error":"boom","log_tail":"x"}'
-seed job "{\"type\":\"job\",\"version\":2,\"key\":\"$key\",\"lease_id\":\"l\",\"attempt\":1,\"config\":{\"method\":\"noop\"},\"run_dir\":\"/r/$key\",\"heartbeat_seconds\":7.5}"
-seed error '{"type":"error","version":2,"reason":"busy","retry_after":1}'
-seed status '{"type":"status","version":2,"grid":"g"}'
-"$work/protocol_fuzz" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+nested() { printf '%*s' "$1" '' | tr ' ' "$2"; }
+seed hello '{"type":"hello","version":3,"name":"w1"}'
+seed deep-63 "{\"type\":\"status\",\"version\":3,\"grid\":$(nested 63 '[')$(nested 63 ']')}"
+seed deep-64 "{\"type\":\"status\",\"version\":3,\"grid\":$(nested 64 '[')$(nested 64 ']')}"
+seed deep-100000 "{\"type\":\"status\",\"version\":3,\"grid\":$(nested 100000 '[')$(nested 100000 ']')}"
+seed deep-objects "{\"type\":\"result\",\"version\":3,\"lease_id\":\"l\",\"result\":$(nested 5000 '{')}"
+seed wide "{\"type\":\"lease\",\"version\":3,\"worker\":[$(printf '1234567,%.0s' $(seq 30000))1]}"
+seed lease '{"type":"lease","version":3,"worker":"w1/0","devices":2}'
+seed heartbeat '{"type":"heartbeat","version":3,"lease_id":"l-1"}'
+seed result "{\"type\":\"result\",\"version\":3,\"lease_id\":\"l-1\",\"result\":{\"metrics\":{\"i_auroc\":0.9}}}"
+seed failure '{"type":"failure","version":3,"lease_id":"l-1","error":"boom","log_tail":"x"}'
+seed job "{\"type\":\"job\",\"version\":3,\"key\":\"$key\",\"lease_id\":\"l\",\"attempt\":1,\"config\":{\"method\":\"noop\"},\"run_dir\":\"/r/$key\",\"heartbeat_seconds\":7.5}"
+seed error '{"type":"error","version":3,"reason":"busy","retry_after":1}'
+seed status '{"type":"status","version":3,"grid":"g"}'
+"$work/protocol_fuzz" -max_total_time="$seconds" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$work/findings/" -print_final_stats=1 "$work/corpus" >"$work/fuzz.log" 2>&1 || {
   tail -40 "$work/fuzz.log"
   echo "protocol fuzz: FINDING; inputs in $work/findings/"

@@ -1,5 +1,6 @@
 // The test fixture for real processes on loopback: a `cfm serve` child with a private token file,
-// workers, submissions, and raw sockets that speak the wire protocol without net::Client's checks.
+// workers, submissions, raw sockets, and TLS peers that speak the wire protocol without net::Client's
+// checks.
 #pragma once
 
 #include <fmt/format.h>
@@ -13,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/net/auth.h"
 #include "common/net/frame.h"
+#include "common/net/tls.h"
 #include "common/store/job_store.h"
 #include "common/store/sqlite.h"
 #include "common/util/child_process.h"
@@ -26,25 +27,49 @@ using namespace std::chrono_literals;
 inline const std::string kCfm = CFM_BINARY;
 inline const std::string kClusterToken = "s3cret-token-for-the-tests";
 
-// Sends one framed message on a raw socket.
-inline void send_message(boost::asio::ip::tcp::socket& socket, const nlohmann::json& message) {
-  boost::asio::write(socket, boost::asio::buffer(net::encode_frame(message)));
+// Sends one framed message on a raw socket or a TLS stream.
+template <typename Stream>
+void send_message(Stream& stream, const nlohmann::json& message) {
+  boost::asio::write(stream, boost::asio::buffer(net::encode_frame(message)));
 }
 
 // Reads one frame (any size up to the limit) and returns its body.
-inline std::string read_frame(boost::asio::ip::tcp::socket& socket) {
+template <typename Stream>
+std::string read_frame(Stream& stream) {
   std::array<unsigned char, 4> header{};
-  boost::asio::read(socket, boost::asio::buffer(header));
+  boost::asio::read(stream, boost::asio::buffer(header));
   std::string body(net::frame_body_size(header), '\0');
-  boost::asio::read(socket, boost::asio::buffer(body));
+  boost::asio::read(stream, boost::asio::buffer(body));
   return body;
 }
 
-// One framed message out and one back on a raw socket (no client-side checks, unlike net::Client).
-inline nlohmann::json request_reply(boost::asio::ip::tcp::socket& socket, const nlohmann::json& message) {
-  send_message(socket, message);
-  return net::decode_body(read_frame(socket));
+// One framed message out and one back (no client-side checks, unlike net::Client).
+template <typename Stream>
+nlohmann::json request_reply(Stream& stream, const nlohmann::json& message) {
+  send_message(stream, message);
+  return net::decode_body(read_frame(stream));
 }
+
+// A TLS connection to the coordinator on loopback, keyed by `token`, after the handshake and before
+// hello: the test says what it wants.
+class TlsPeer {
+ public:
+  TlsPeer(int port, const std::string& token)
+      : tls_(net::TlsRole::Client, token), stream_(io_, tls_.native()) {
+    stream_.lowest_layer().connect(
+        {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    stream_.handshake(boost::asio::ssl::stream_base::client);
+  }
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& stream() { return stream_; }
+  void send(const nlohmann::json& message) { send_message(stream_, message); }
+  std::string read() { return read_frame(stream_); }
+  nlohmann::json request(const nlohmann::json& message) { return request_reply(stream_, message); }
+
+ private:
+  boost::asio::io_context io_;
+  net::TlsContext tls_;
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+};
 
 // Writes a token file readable by its owner only (the coordinator refuses any other).
 inline void write_private_file(const std::string& path, const std::string& content) {
@@ -93,22 +118,26 @@ class Cluster : public ::testing::Test {
   std::string address() const { return fmt::format("127.0.0.1:{}", port_); }
 
   std::unique_ptr<ChildProcess> start_worker(const std::string& name,
-                                             const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {kCfm,           "worker",       "--coordinator", address(),
-                                     "--token-file", dir_ / "token", "--name",        name};
+                                             const std::vector<std::string>& extra = {},
+                                             const std::string& through = "") {
+    std::vector<std::string> argv = {
+        kCfm,           "worker",       "--coordinator", through.empty() ? address() : through,
+        "--token-file", dir_ / "token", "--name",        name};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return std::make_unique<ChildProcess>(argv, dir_ / (name + ".log"));
   }
 
-  CommandResult submit(const std::string& grid_yaml, const std::string& token = "token") {
+  // `through`: the address the command connects to ("" = the coordinator's own).
+  CommandResult submit(const std::string& grid_yaml, const std::string& token = "token",
+                       const std::string& through = "") {
     std::ofstream(dir_ / "grid.yaml") << grid_yaml;
     return run_command(fmt::format("{} submit {} --coordinator {} --token-file {}", kCfm, dir_ / "grid.yaml",
-                                   address(), dir_ / token));
+                                   through.empty() ? address() : through, dir_ / token));
   }
 
-  CommandResult status() {
+  CommandResult status(const std::string& token = "token") {
     return run_command(
-        fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / "token"));
+        fmt::format("{} status --coordinator {} --token-file {}", kCfm, address(), dir_ / token));
   }
 
   StateCounts counts() { return JobStore(dir_ / "r.sqlite").counts(); }
@@ -141,20 +170,12 @@ class Cluster : public ::testing::Test {
     return socket;
   }
 
-  // A raw socket through the real handshake with the cluster's token.
-  boost::asio::ip::tcp::socket authenticated(const std::string& name = "tester") {
-    boost::asio::ip::tcp::socket socket = connect();
-    std::string nonce = net::random_nonce();
-    nlohmann::json challenge = request_reply(socket, {{"type", "hello"}, {"name", name}, {"nonce", nonce}});
-    EXPECT_EQ(challenge["type"], "challenge") << challenge.dump();
-    EXPECT_TRUE(net::proof_matches(kClusterToken, net::Role::Coordinator, nonce, challenge["nonce"],
-                                   challenge["proof"]));
-    nlohmann::json welcome = request_reply(
-        socket,
-        {{"type", "auth"},
-         {"proof", net::handshake_proof(kClusterToken, net::Role::Client, nonce, challenge["nonce"])}});
+  // A TLS connection with the cluster's token that has said hello.
+  std::unique_ptr<TlsPeer> authenticated(const std::string& name = "tester") {
+    auto peer = std::make_unique<TlsPeer>(port_, kClusterToken);
+    nlohmann::json welcome = peer->request({{"type", "hello"}, {"name", name}});
     EXPECT_EQ(welcome["type"], "welcome") << welcome.dump();
-    return socket;
+    return peer;
   }
 
   static std::string noop_grid(int jobs, int sleep_ms) {

@@ -97,23 +97,26 @@ TEST_F(Cluster, WrongTokenAndGarbageFramesAreRefusedWithoutHarm) {
     std::array<char, 512> reply{};
     socket.read_some(asio::buffer(reply), error);  // the error frame, then the close
   }
-  // A client with a wrong proof is refused by the coordinator (the real client already stops earlier,
-  // when the coordinator's own proof does not match its token).
+  // After the TLS handshake and before hello: frames stay small, hello comes first, JSON is checked.
   {
-    asio::ip::tcp::socket socket = connect();
-    auto exchange = [&](const nlohmann::json& m) { return request_reply(socket, m); };
-    EXPECT_EQ(exchange({{"type", "hello"}, {"name", "intruder"}, {"nonce", net::random_nonce()}})["type"],
-              "challenge");
-    nlohmann::json refused =
-        exchange({{"type", "auth"}, {"proof", net::hmac_sha256_hex("guess", "whatever")}});
-    EXPECT_EQ(refused["type"], "error");
+    TlsPeer peer(port_, kClusterToken);
+    asio::write(peer.stream(), asio::buffer(std::string("\0\0\x13\x88", 4)));  // 5,000 bytes announced
+    EXPECT_EQ(net::decode_body(peer.read())["type"], "error");
+  }
+  {
+    TlsPeer peer(port_, kClusterToken);
+    EXPECT_EQ(peer.request({{"type", "status"}})["reason"], "expected 'hello' before 'status'");
+  }
+  {
+    TlsPeer peer(port_, kClusterToken);
+    asio::write(peer.stream(), asio::buffer(std::string("\0\0\0\x08not json", 12)));
+    EXPECT_EQ(net::decode_body(peer.read())["type"], "error");
   }
   // Authenticated but malformed or unknown messages are refused too.
   for (nlohmann::json bad :
        {nlohmann::json{{"type", "bogus"}}, nlohmann::json{{"type", "submit"}, {"grid", "g"}, {"jobs", 7}},
         nlohmann::json{{"type", "heartbeat"}}}) {
-    asio::ip::tcp::socket socket = authenticated("clumsy");
-    nlohmann::json reply = request_reply(socket, bad);
+    nlohmann::json reply = authenticated("clumsy")->request(bad);
     EXPECT_EQ(reply["type"], "error") << bad.dump();
   }
   auto status =
@@ -122,8 +125,11 @@ TEST_F(Cluster, WrongTokenAndGarbageFramesAreRefusedWithoutHarm) {
   EXPECT_FALSE(coordinator_->poll());
   std::ifstream log(dir_ / "coordinator.log");
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("authentication failed"), std::string::npos) << text;
-  EXPECT_NE(text.find("(limit 4096)"), std::string::npos) << text;  // before authentication, frames are small
+  EXPECT_NE(text.find("does not know this token (wrong token file?)"), std::string::npos) << text;
+  EXPECT_NE(text.find("does not speak TLS 1.3"), std::string::npos) << text;
+  EXPECT_NE(text.find("sent a plain frame"), std::string::npos) << text;
+  EXPECT_NE(text.find("(limit 4096)"), std::string::npos) << text;  // before hello, frames are small
+  EXPECT_NE(text.find("expected 'hello' before 'status'"), std::string::npos) << text;
   EXPECT_NE(text.find("not valid JSON"), std::string::npos) << text;
   EXPECT_NE(text.find("unknown message type 'bogus'"), std::string::npos) << text;
   EXPECT_NE(text.find("submit message without a jobs list"), std::string::npos) << text;

@@ -1,9 +1,10 @@
-// The attacks of issue 17 against a real `cfm serve` on loopback, each made by a peer that knows the
-// address (and, for the submission attacks, the token): every one is refused with a log line, the
+// Attacks against a real `cfm serve` on loopback, each made by a peer that knows the address (and, for the
+// submission attacks, the token): every one is refused with a log line, the
 // coordinator keeps serving, and the database is unchanged.
 #include <sys/resource.h>
 
 #include "common/grid/job_config.h"
+#include "common/net/token_file.h"
 #include "orchestrator/cluster_fixture.h"
 
 namespace cfm::test {
@@ -38,80 +39,26 @@ class CoordinatorAttack : public Cluster {
   }
 };
 
-TEST_F(CoordinatorAttack, ReflectedChallengeDoesNotAuthenticate) {
-  start_coordinator();
-  // 1. Connection A says hello and gets the coordinator's nonce N_A.
-  asio::ip::tcp::socket a = connect();
-  json challenge_a =
-      request_reply(a, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
-  ASSERT_EQ(challenge_a["type"], "challenge");
-  // 2. Connection B presents N_A as its own nonce, hoping for the proof of N_A: refused.
-  asio::ip::tcp::socket b = connect();
-  json echoed = request_reply(b, {{"type", "hello"}, {"name", "attacker"}, {"nonce", challenge_a["nonce"]}});
-  EXPECT_EQ(echoed["type"], "error");
-  EXPECT_FALSE(echoed.contains("proof"));
-  // 3. Whatever proof another connection yields is not valid on A (it is the coordinator's proof, for
-  //    other nonces): A's auth with C's proof fails.
-  asio::ip::tcp::socket c = connect();
-  json challenge_c =
-      request_reply(c, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
-  ASSERT_EQ(challenge_c["type"], "challenge");
-  json refused = request_reply(a, {{"type", "auth"}, {"proof", challenge_c["proof"]}});
-  EXPECT_EQ(refused["type"], "error");
-  // 4. Not even A's own challenge proof, sent back to it.
-  asio::ip::tcp::socket d = connect();
-  json challenge_d =
-      request_reply(d, {{"type", "hello"}, {"name", "attacker"}, {"nonce", net::random_nonce()}});
-  EXPECT_EQ(request_reply(d, {{"type", "auth"}, {"proof", challenge_d["proof"]}})["type"], "error");
-  expect_logged("hello presents a nonce this coordinator has seen before");
-  expect_logged("authentication failed");
-  expect_unharmed();
-}
-
-TEST_F(CoordinatorAttack, ReplayedHandshakeDoesNotAuthenticate) {
-  start_coordinator();
-  // A legitimate handshake, recorded.
-  asio::ip::tcp::socket first = connect();
-  std::string nonce = net::random_nonce();
-  json challenge = request_reply(first, {{"type", "hello"}, {"name", "legit"}, {"nonce", nonce}});
-  std::string proof = net::handshake_proof(kClusterToken, net::Role::Client, nonce, challenge["nonce"]);
-  ASSERT_EQ(request_reply(first, {{"type", "auth"}, {"proof", proof}})["type"], "welcome");
-  // Replaying its hello is refused outright; replaying its proof after a fresh hello fails.
-  asio::ip::tcp::socket replay = connect();
-  EXPECT_EQ(request_reply(replay, {{"type", "hello"}, {"name", "legit"}, {"nonce", nonce}})["type"], "error");
-  asio::ip::tcp::socket second = connect();
-  ASSERT_EQ(
-      request_reply(second, {{"type", "hello"}, {"name", "legit"}, {"nonce", net::random_nonce()}})["type"],
-      "challenge");
-  json refused = request_reply(second, {{"type", "auth"}, {"proof", proof}});
-  EXPECT_EQ(refused["type"], "error");
-  EXPECT_EQ(refused["reason"],
-            "authentication failed (wrong token, or a proof taken from another connection)");
-  expect_logged("a reflected or replayed handshake");
-  expect_unharmed();
-}
-
 TEST_F(CoordinatorAttack, OversizedEchoesGetShortRepliesAndTheServerStays) {
   start_coordinator();
-  // Before authentication a 4 MiB hello is refused by its announced size, before its body is read.
+  // Before hello a 4 MiB frame is refused by its announced size, before its body is read.
   {
-    asio::ip::tcp::socket s = connect();
+    TlsPeer peer(port_, kClusterToken);
     std::string huge_type((4u << 20) - 300, 't');
-    std::string frame =
-        net::encode_frame({{"type", huge_type}, {"name", "x"}, {"nonce", net::random_nonce()}});
-    asio::write(s, asio::buffer(frame.data(), 4));  // the header alone: the body is never wanted
-    std::string reply = read_frame(s);
+    std::string frame = net::encode_frame({{"type", huge_type}, {"name", "x"}});
+    asio::write(peer.stream(), asio::buffer(frame.data(), 4));  // the header alone: the body is never wanted
+    std::string reply = peer.read();
     EXPECT_LT(reply.size(), 400u);
     EXPECT_EQ(net::decode_body(reply)["type"], "error");
   }
-  // After authentication: an unknown type just under the frame limit, and a 1.6 MB version list.
+  // After hello: an unknown type just under the frame limit, and a 1.6 MB version list.
   std::string huge_type((4u << 20) - 300, 'u');
   json huge_version = {{"type", "status"}, {"version", json::array()}};
   for (int i = 0; i < 200000; ++i) huge_version["version"].push_back(1234567);  // 1.6 MB
   for (const json& message : {json{{"type", huge_type}}, huge_version}) {
-    asio::ip::tcp::socket s = authenticated();
-    send_message(s, message);
-    std::string reply = read_frame(s);
+    auto peer = authenticated();
+    peer->send(message);
+    std::string reply = peer->read();
     EXPECT_LT(reply.size(), 400u) << "the reply echoed the input";
     EXPECT_EQ(net::decode_body(reply)["type"], "error");
   }
@@ -124,18 +71,23 @@ TEST_F(CoordinatorAttack, OversizedEchoesGetShortRepliesAndTheServerStays) {
 TEST_F(CoordinatorAttack, SilentConnectionsTimeOutBeforeAndAfterAuthentication) {
   start_coordinator(0, {"--handshake-seconds", "1", "--idle-seconds", "2"});
   asio::ip::tcp::socket anonymous = connect();
-  asio::ip::tcp::socket idle = authenticated("sleepy");
+  TlsPeer mute(port_, kClusterToken);  // the TLS handshake, then no hello
+  auto idle = authenticated("sleepy");
   auto start = std::chrono::steady_clock::now();
-  // The anonymous one gets the reason, then the close, after about a second.
-  json reply = net::decode_body(read_frame(anonymous));
-  EXPECT_EQ(reply["reason"], "did not authenticate within 1 s");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
-  // The authenticated one is closed after two silent seconds (the read ends with end of file).
+  // The one that never starts TLS is closed after about a second (the read ends with end of file).
   std::array<char, 16> buffer{};
   boost::system::error_code error;
-  idle.read_some(asio::buffer(buffer), error);
+  anonymous.read_some(asio::buffer(buffer), error);
   EXPECT_EQ(error, asio::error::eof);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  // The one that never says hello gets the reason, then the close.
+  EXPECT_EQ(net::decode_body(mute.read())["reason"], "did not say hello within 1 s");
+  // The authenticated one is closed after two silent seconds.
+  idle->stream().read_some(asio::buffer(buffer), error);
+  EXPECT_TRUE(error);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 1500ms);
+  expect_logged("no TLS handshake within 1 s");
+  expect_logged("did not say hello within 1 s");
   expect_logged("closing sleepy@");
   expect_logged("no message for 2 s");
   expect_unharmed();
@@ -221,8 +173,7 @@ TEST_F(CoordinatorAttack, SubmissionsThatWouldLeaveTheRunsFolderAreRefused) {
   cases.push_back(
       {submission("g", json::array({climbing})), "setting 'category' ('../../etc') is not a plain name"});
   for (const Case& c : cases) {
-    asio::ip::tcp::socket s = authenticated("submitter");
-    json reply = request_reply(s, c.message);
+    json reply = authenticated("submitter")->request(c.message);
     EXPECT_EQ(reply["type"], "error") << c.logged;
     expect_logged(c.logged);
   }

@@ -1,11 +1,7 @@
-#include "common/net/auth.h"
+#include "common/net/token_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,41 +9,9 @@
 #include <cstring>
 
 #include "common/util/error.h"
-#include "common/util/sha256.h"
+#include "common/util/random_hex.h"
 
 namespace cfm::net {
-
-std::string random_nonce() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("OpenSSL could not produce random bytes for a nonce");
-  return to_hex(bytes, sizeof bytes);
-}
-
-bool is_nonce(const std::string& text) {
-  return text.size() == kNonceChars && text.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-std::string hmac_sha256_hex(const std::string& token, const std::string& message) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (!HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()),
-            reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &size))
-    throw Error("OpenSSL HMAC-SHA256 failed");
-  return to_hex(digest, size);
-}
-
-std::string handshake_proof(const std::string& token, Role role, const std::string& client_nonce,
-                            const std::string& server_nonce) {
-  const char* label = role == Role::Coordinator ? "cfm coordinator proof\n" : "cfm client proof\n";
-  return hmac_sha256_hex(token, label + client_nonce + "\n" + server_nonce);
-}
-
-bool proof_matches(const std::string& token, Role role, const std::string& client_nonce,
-                   const std::string& server_nonce, const std::string& proof) {
-  std::string expected = handshake_proof(token, role, client_nonce, server_nonce);
-  return proof.size() == expected.size() &&
-         CRYPTO_memcmp(proof.data(), expected.data(), expected.size()) == 0;
-}
 
 void check_token_strength(const std::string& token, const std::string& origin) {
   if (token.size() < kMinTokenBytes)
@@ -100,7 +64,7 @@ void write_new_token_file(const std::string& path, bool replace) {
   // O_CREAT's mode only applies to a new file: an existing one being replaced gets 0600 here.
   if (::fchmod(file.fd, 0600) != 0)
     throw IoError(path, std::string("cannot set mode 0600: ") + std::strerror(errno));
-  std::string line = random_nonce() + "\n";
+  std::string line = random_hex(32) + "\n";
   if (::write(file.fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
     throw IoError(path, std::string("cannot write the token: ") + std::strerror(errno));
 }
