@@ -1,13 +1,17 @@
 // Coordinator overhead (not a test): N no-op jobs leased and reported by W in-process worker clients
-// over loopback (authenticated connections, framed JSON, one SQLite transaction per lease and per
-// result), so the figure is the orchestration cost per job without any job process. Then raw SQLite
-// result writes per second through JobStore::complete.
+// over loopback (TLS connections keyed by the token, framed JSON, one SQLite transaction per lease and
+// per result), so the figure is the orchestration cost per job without any job process. Then what one
+// connection costs to set up (TCP connect, TLS handshake, hello: what a worker, `cfm submit` or
+// `cfm status` pays once), beside a bare TCP connect, and raw SQLite result writes per second through
+// JobStore::complete.
 // Usage: cfm_coordinator_benchmark [jobs=10000] [workers=8]
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -37,6 +41,19 @@ nlohmann::json fake_result() {
   return {{"metrics", {{"i_auroc", 0.9}, {"p_auroc", 0.95}, {"aupro@0.3", 0.8}, {"aupro@0.01", 0.3}}},
           {"timings", {{"load", 0.1}, {"train", 10.0}, {"infer", 2.0}, {"total", 12.1}}},
           {"resources", {{"device", "cpu"}, {"peak_rss_bytes", 123456789}, {"parameters", 1000}}}};
+}
+
+// Median milliseconds of `connect()` over `n` runs.
+template <typename Connect>
+double median_ms(int n, Connect connect) {
+  std::vector<double> ms;
+  for (int i = 0; i < n; ++i) {
+    auto start = Clock::now();
+    connect();
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + n / 2, ms.end());
+  return ms[static_cast<std::size_t>(n / 2)];
 }
 
 }  // namespace
@@ -71,12 +88,26 @@ int main(int argc, char** argv) {
     });
   for (auto& c : clients) c.join();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  coordinator.stop();
-  server.join();
   fmt::print(
       "coordinator: {} no-op jobs through {} workers in {:.2f} s = {:.0f} jobs/s ({:.2f} ms per job, lease + "
       "result)\n",
       done.load(), workers, seconds, done / seconds, 1000 * seconds / done);
+
+  const int connections = 200;
+  double tls = median_ms(connections, [&] {
+    cfm::net::Client client({"127.0.0.1", coordinator.port()}, options.token, "bench-connect");
+  });
+  boost::asio::io_context io;
+  double tcp = median_ms(connections, [&] {
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), coordinator.port()});
+  });
+  fmt::print(
+      "connection set-up (connect + TLS handshake + hello): median {:.3f} ms of {} (a bare TCP connect: "
+      "{:.3f} ms)\n",
+      tls, connections, tcp);
+  coordinator.stop();
+  server.join();
 
   cfm::JobStore store((dir / "direct.sqlite").string());
   store.submit("bench", "", noop_jobs(jobs, "b"), 1, false, 0);

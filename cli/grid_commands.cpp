@@ -12,9 +12,9 @@
 #include "commands.h"
 #include "common/grid/grid_spec.h"
 #include "common/models/compute_device.h"
-#include "common/net/token_file.h"
 #include "common/net/client.h"
 #include "common/net/messages.h"
+#include "common/net/token_file.h"
 #include "common/store/sqlite.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/grid_summary.h"
@@ -127,7 +127,7 @@ void add_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--port-file", *port_file, "Write the port listened on here (useful with port 0)");
   cmd->add_option("--handshake-seconds", o->handshake_seconds,
-                  "An unauthenticated connection is closed after this long")
+                  "A connection that has not finished the TLS handshake and hello is closed after this long")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--idle-seconds", o->idle_seconds,
@@ -135,7 +135,7 @@ void add_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-unauthenticated", o->max_unauthenticated,
-                  "Unauthenticated connections kept at once (the oldest goes first)")
+                  "Connections before hello kept at once (the oldest goes first)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->callback([o, listen, token_file, port_file] {

@@ -22,7 +22,7 @@ struct CoordinatorOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 0;        // 0: any free port (see Coordinator::port)
   double lease_seconds = 30;      // a lease without heartbeats for this long expires
-  double handshake_seconds = 5;   // a connection without TLS handshake and hello is closed after this long
+  double handshake_seconds = 5;   // a connection without TLS handshake and hello by then is closed
   double idle_seconds = 300;      // an authenticated connection without a message for this long is closed
   int max_unauthenticated = 128;  // beyond this many, the oldest unauthenticated connection is closed
 };

@@ -225,7 +225,7 @@ void CoordinatorConnection::reject(const std::string& reason) {
 // A record that fails its authentication tag (damaged or forged on the path) ends the connection as
 // OpenSSL's own errors do; a peer that simply leaves is not worth a warning.
 void CoordinatorConnection::closed(const boost::system::error_code& error) {
-  if (error.category() == asio::error::get_ssl_category())
+  if (net::record_refused(error))
     spdlog::warn("closed {}: TLS record refused ({})", who(), error.message());
   else if (error != asio::error::eof && error != asio::error::operation_aborted)
     spdlog::debug("connection {} ended: {}", who(), error.message());

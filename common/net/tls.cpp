@@ -100,10 +100,20 @@ bool keyed_by_token(SSL* ssl) {
   return SSL_session_reused(ssl) == 1 && SSL_get0_peer_certificate(ssl) == nullptr;
 }
 
+bool record_refused(const boost::system::error_code& error) {
+  return error.category() == boost::asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(error.value())) != SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
 HandshakeProblem explain_handshake_failure(const boost::system::error_code& error) {
-  if (error.category() != boost::asio::error::get_ssl_category())
+  const bool from_openssl = error.category() == boost::asio::error::get_ssl_category();
+  const int reason = from_openssl ? ERR_GET_REASON(static_cast<unsigned long>(error.value())) : 0;
+  if (error == boost::asio::ssl::error::stream_truncated || error == boost::asio::error::eof ||
+      reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+    return {HandshakeFailure::Broken, "left during the TLS handshake"};
+  if (!from_openssl)
     return {HandshakeFailure::Broken, "broke off the TLS handshake (" + error.message() + ")"};
-  switch (ERR_GET_REASON(static_cast<unsigned long>(error.value()))) {
+  switch (reason) {
     case SSL_R_BINDER_DOES_NOT_VERIFY:         // the coordinator's view: the client's key differs
     case SSL_R_SSLV3_ALERT_ILLEGAL_PARAMETER:  // the client's view: OpenSSL 3.0 says so in this alert
     case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:      // ... and the RFC in this one
