@@ -33,7 +33,6 @@ using nlohmann::json;
 namespace cfm {
 namespace {
 
-constexpr std::size_t kMaxReasonBytes = 2048;  // what an error reply or log line quotes at most
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 constexpr std::chrono::milliseconds kCheckpointInterval{100};  // WAL checkpoints, on their own thread
 constexpr int kBusyTimeoutMs = 250;       // the longest one request waits for another process's lock
@@ -188,8 +187,8 @@ struct Coordinator::Impl : CoordinatorConnection::Host {
       return net::ErrorReply{"the results database is locked by another connection", kRetryAfterSeconds}
           .to_json();
     } catch (const std::exception& e) {
-      spdlog::error("request from {} failed: {}", peer, excerpt(e.what(), kMaxReasonBytes));
-      return net::ErrorReply{excerpt(e.what(), kMaxReasonBytes)}.to_json();
+      spdlog::error("request from {} failed: {}", peer, excerpt(e.what(), net::kMaxReasonBytes));
+      return net::ErrorReply{excerpt(e.what(), net::kMaxReasonBytes)}.to_json();
     }
   }
 
@@ -268,7 +267,7 @@ void Coordinator::run() {
       impl_->io.run();
       return;
     } catch (const std::exception& e) {
-      spdlog::error("a connection handler failed, serving on: {}", excerpt(e.what(), kMaxReasonBytes));
+      spdlog::error("a connection handler failed, serving on: {}", excerpt(e.what(), net::kMaxReasonBytes));
     }
   }
 }

@@ -21,7 +21,6 @@ using nlohmann::json;
 namespace cfm {
 namespace {
 
-constexpr std::size_t kMaxReasonBytes = 2048;      // what an error reply or log line quotes at most
 constexpr std::size_t kReadChunkBytes = 64 << 10;  // one read takes a typical request whole
 
 std::chrono::steady_clock::duration seconds(double s) {
@@ -201,9 +200,9 @@ void CoordinatorConnection::send(const json& reply, bool close_after) {
   try {
     *frame = net::encode_frame(reply);
   } catch (const std::exception& e) {
-    spdlog::error("reply to {} not sent: {}", who(), excerpt(e.what(), kMaxReasonBytes));
+    spdlog::error("reply to {} not sent: {}", who(), excerpt(e.what(), net::kMaxReasonBytes));
     *frame = net::encode_frame(
-        net::ErrorReply{"the reply could not be sent: " + excerpt(e.what(), kMaxReasonBytes)}.to_json());
+        net::ErrorReply{"the reply could not be sent: " + excerpt(e.what(), net::kMaxReasonBytes)}.to_json());
   }
   asio::async_write(stream_, asio::buffer(*frame),
                     [self = shared_from_this(), frame, close_after](auto error, std::size_t) {
@@ -214,7 +213,7 @@ void CoordinatorConnection::send(const json& reply, bool close_after) {
 
 void CoordinatorConnection::reject(const std::string& reason) {
   if (stage_ == Stage::Closed) return;
-  std::string quoted = excerpt(reason, kMaxReasonBytes);
+  std::string quoted = excerpt(reason, net::kMaxReasonBytes);
   spdlog::warn("rejected {}: {}", who(), quoted);
   stage_ = Stage::Closed;
   host_.left_anonymity(id_);

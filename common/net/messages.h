@@ -34,6 +34,7 @@ constexpr const char* kStatus = "status";
 constexpr std::size_t kMaxNameBytes = 128;  // worker and client names
 constexpr std::size_t kMaxLeaseIdBytes = 64;
 constexpr std::size_t kMaxErrorBytes = 16384;    // a failure's one-line reason
+constexpr std::size_t kMaxReasonBytes = 2048;    // what an error reply or log line quotes of a cause
 constexpr std::size_t kMaxLogTailBytes = 65536;  // the tail of a job's log
 constexpr int kMaxDevicesPerJob = 1024;          // ranks of one job
 

@@ -71,6 +71,14 @@ class TlsPeer {
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
 };
 
+// A frame as the protocol builds one, around any body (valid or not).
+inline std::string frame_of(const std::string& body) {
+  const auto n = static_cast<std::uint32_t>(body.size());
+  std::string f = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                   static_cast<char>(n)};
+  return f + body;
+}
+
 // Writes a token file readable by its owner only (the coordinator refuses any other).
 inline void write_private_file(const std::string& path, const std::string& content) {
   std::ofstream(path) << content;
@@ -156,6 +164,20 @@ class Cluster : public ::testing::Test {
     Statement s = db.prepare(sql);
     s.step();
     return static_cast<int>(s.integer(0));
+  }
+
+  // The coordinator still serves and nothing was stored.
+  void expect_unharmed() {
+    EXPECT_FALSE(coordinator_->poll()) << coordinator_log();
+    CommandResult s = status();
+    EXPECT_EQ(s.exit_code, 0) << s.output;
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs"), 0);
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM grids"), 0);
+  }
+
+  void expect_logged(const std::string& line) {
+    std::string log = coordinator_log();
+    EXPECT_NE(log.find(line), std::string::npos) << "missing '" << line << "' in\n" << log;
   }
 
   std::string log_of(const std::string& process) {

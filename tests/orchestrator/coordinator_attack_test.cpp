@@ -15,20 +15,6 @@ using nlohmann::json;
 
 class CoordinatorAttack : public Cluster {
  protected:
-  // The coordinator still serves and nothing was stored.
-  void expect_unharmed() {
-    EXPECT_FALSE(coordinator_->poll()) << coordinator_log();
-    CommandResult s = status();
-    EXPECT_EQ(s.exit_code, 0) << s.output;
-    EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs"), 0);
-    EXPECT_EQ(scalar("SELECT COUNT(*) FROM grids"), 0);
-  }
-
-  void expect_logged(const std::string& line) {
-    std::string log = coordinator_log();
-    EXPECT_NE(log.find(line), std::string::npos) << "missing '" << line << "' in\n" << log;
-  }
-
   // A resolved noop job, as `cfm submit` would send it.
   static json job(const std::string& key, json settings = {{"method", "noop"}}) {
     return {{"key", key}, {"config", resolve_job_config(settings, "/")}, {"axes", json::object()}};

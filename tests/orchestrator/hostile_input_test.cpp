@@ -23,13 +23,6 @@ long rss_kb(pid_t pid) {
   return -1;
 }
 
-std::string frame_of(const std::string& body) {
-  const auto n = static_cast<std::uint32_t>(body.size());
-  std::string f = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                   static_cast<char>(n)};
-  return f + body;
-}
-
 TEST_F(Cluster, ThousandsOfHostileInputsLeaveTheCoordinatorServingWithBoundedMemory) {
   start_coordinator();
   namespace asio = boost::asio;

@@ -26,29 +26,8 @@ bool is_submission_record(Direction direction, const std::string& record) {
 
 std::string deep_array(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
-std::string frame_of(const std::string& body) {
-  const auto n = static_cast<std::uint32_t>(body.size());
-  std::string f = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                   static_cast<char>(n)};
-  return f + body;
-}
-
 class SecureTransport : public Cluster {
  protected:
-  // The coordinator still serves and nothing was stored.
-  void expect_unharmed() {
-    EXPECT_FALSE(coordinator_->poll()) << coordinator_log();
-    CommandResult s = status();
-    EXPECT_EQ(s.exit_code, 0) << s.output;
-    EXPECT_EQ(scalar("SELECT COUNT(*) FROM jobs"), 0);
-    EXPECT_EQ(scalar("SELECT COUNT(*) FROM grids"), 0);
-  }
-
-  void expect_logged(const std::string& line) {
-    std::string log = coordinator_log();
-    EXPECT_NE(log.find(line), std::string::npos) << "missing '" << line << "' in\n" << log;
-  }
-
   int times_logged(const std::string& text) {
     const std::string log = coordinator_log();
     int n = 0;
