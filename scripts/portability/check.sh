@@ -3,15 +3,15 @@
 # debootstrap root, then builds it with CFM_WITH_CUDA=ON against Debian's CUDA LibTorch 2.6, CUDA 12.4
 # and NCCL for sm_90 (compile and link of every target; no GPU needed, no GPU test run).
 #
-#   sudo scripts/portability/check.sh [--root DIR] [--cache DIR] [--skip-cuda] [--keep] [--jobs N]
+#   sudo scripts/portability/check.sh [--root DIR] [--cache DIR] [--skip-cuda] [--keep] [--jobs N] [--mirror URL]
 #
 # Stages, one line each with its time: debootstrap, cpu packages (scripts/setup.sh), cpu build, cpu tests
 # (the full CTest suite), cuda packages, cuda build, link check (ldd of every executable: nothing missing
 # but the NVIDIA driver's libcuda.so.1).
 #
-# Needs root (debootstrap, chroot, mounts) and Debian's mirror. Downloaded packages are kept in the cache
-# folder (default /var/cache/cfm-portability), so a second run fetches nothing; the root itself is made
-# anew on every run (default /var/tmp/cfm-portability/trixie, removed at the end unless --keep). The
+# Needs root (debootstrap, chroot, mounts) and a Debian mirror (the one this machine's apt uses, unless
+# --mirror names another). Downloaded packages are kept in the cache folder (default
+# /var/cache/cfm-portability), so a second run fetches nothing; the root itself is made anew on every run (default /var/tmp/cfm-portability/trixie, removed at the end unless --keep). The
 # whole run happens in a private mount namespace with a private /dev: its mounts vanish with it, even
 # when it is killed, and nothing in the root can reach the host's devices.
 #
@@ -25,7 +25,13 @@ set -euo pipefail
 
 root_dir=/var/tmp/cfm-portability/trixie
 cache_dir=/var/cache/cfm-portability
-mirror=http://deb.debian.org/debian
+# The Debian mirror this machine's apt uses (deb822 sources first, then sources.list); --mirror overrides.
+apt_mirror() {
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | sed -E 's/^deb (\[[^]]*\] )?([^ ]+).*/\2/'
+  } | grep -v -- '-security' | head -n1
+}
+mirror=$(apt_mirror)
 skip_cuda=0
 keep=0
 jobs=2
@@ -36,6 +42,7 @@ while (($#)); do
     --skip-cuda) skip_cuda=1; shift ;;
     --keep) keep=1; shift ;;
     --jobs) jobs="$2"; shift 2 ;;
+    --mirror) mirror="$2"; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "check.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
