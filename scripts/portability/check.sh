@@ -29,7 +29,7 @@ cache_dir=/var/cache/cfm-portability
 apt_mirror() {
   { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
     grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | sed -E 's/^deb (\[[^]]*\] )?([^ ]+).*/\2/'
-  } | grep -v -- '-security' | head -n1
+  } | grep -v -- '-security' | head -n1 || true
 }
 mirror=$(apt_mirror)
 skip_cuda=0
@@ -52,6 +52,7 @@ root_dir=$(realpath -m "$root_dir")  # absolute: it is compared with /proc/PID/r
 cache_dir=$(realpath -m "$cache_dir")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "check.sh: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
+[ -n "$mirror" ] || { echo "check.sh: no Debian mirror in this machine's apt sources; pass --mirror URL" >&2; exit 2; }
 
 # The work runs in a private mount namespace (a child process): its mounts exist only there and vanish
 # with it. This outer process then removes the root, where no mount of the namespace can be reached.
