@@ -52,6 +52,7 @@ root_dir=$(realpath -m "$root_dir")  # absolute: it is compared with /proc/PID/r
 cache_dir=$(realpath -m "$cache_dir")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "check.sh: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
+command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 [ -n "$mirror" ] || { echo "check.sh: no Debian mirror in this machine's apt sources; pass --mirror URL" >&2; exit 2; }
 
 # The work runs in a private mount namespace (a child process): its mounts exist only there and vanish
