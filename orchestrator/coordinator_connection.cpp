@@ -224,8 +224,8 @@ void CoordinatorConnection::reject(const std::string& reason) {
 // A record that fails its authentication tag (damaged or forged on the path) ends the connection as
 // OpenSSL's own errors do; a peer that simply leaves is not worth a warning.
 void CoordinatorConnection::closed(const boost::system::error_code& error) {
-  if (net::record_refused(error))
-    spdlog::warn("closed {}: TLS record refused ({})", who(), error.message());
+  if (std::optional<std::string> reason = net::refused_record(error))
+    spdlog::warn("closed {}: TLS record refused ({})", who(), *reason);
   else if (error != asio::error::eof && error != asio::error::operation_aborted)
     spdlog::debug("connection {} ended: {}", who(), error.message());
   close();

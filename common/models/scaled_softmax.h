@@ -8,9 +8,11 @@
 // own kernels, where Sleef (libsleef-dev) and an x86-64 compiler are there; the widest level this CPU
 // runs is chosen at run time. Where neither is, the attention uses LibTorch's softmax (SimdLevel::None).
 //
-// Values: the AVX2 kernel gives the same floats as at::softmax(scores * scale) with LibTorch's default
-// x86 kernels (AVX2); the AVX-512 one adds the exponentials in 16 lanes instead of 8 (float rounding:
-// up to ~6e-8 on weights <= 1) and is 1.4-1.6x faster than LibTorch's softmax (cfm_attention_benchmark).
+// Values: the AVX2 kernel gives the same floats as at::softmax(scores * scale) with LibTorch 1.13's default
+// x86 kernels (AVX2), whose steps it copies; LibTorch 2's softmax computes otherwise, and there the two
+// agree to float rounding (up to 1.8e-7 measured on 2.6). The AVX-512 kernel adds the exponentials in 16
+// lanes instead of 8 (float rounding: up to ~6e-8 on weights <= 1) and is 1.4-1.6x faster than LibTorch's
+// softmax (cfm_attention_benchmark).
 #pragma once
 
 #include <cstdint>

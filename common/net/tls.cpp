@@ -64,6 +64,12 @@ int find_key(SSL* ssl, const unsigned char* identity, std::size_t identity_lengt
   return *session != nullptr ? 1 : 0;
 }
 
+// OpenSSL's own words for a failure, without the library name newer Boost releases append.
+std::string openssl_reason(const boost::system::error_code& error) {
+  const char* reason = ERR_reason_error_string(static_cast<unsigned long>(error.value()));
+  return reason != nullptr ? reason : error.message();
+}
+
 }  // namespace
 
 PreSharedKey pre_shared_key(const std::string& token) {
@@ -100,9 +106,11 @@ bool keyed_by_token(SSL* ssl) {
   return SSL_session_reused(ssl) == 1 && SSL_get0_peer_certificate(ssl) == nullptr;
 }
 
-bool record_refused(const boost::system::error_code& error) {
-  return error.category() == boost::asio::error::get_ssl_category() &&
-         ERR_GET_REASON(static_cast<unsigned long>(error.value())) != SSL_R_UNEXPECTED_EOF_WHILE_READING;
+std::optional<std::string> refused_record(const boost::system::error_code& error) {
+  if (error.category() != boost::asio::error::get_ssl_category() ||
+      ERR_GET_REASON(static_cast<unsigned long>(error.value())) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+    return std::nullopt;
+  return openssl_reason(error);
 }
 
 HandshakeProblem explain_handshake_failure(const boost::system::error_code& error) {
@@ -119,14 +127,15 @@ HandshakeProblem explain_handshake_failure(const boost::system::error_code& erro
     case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:      // ... and the RFC in this one
       return {HandshakeFailure::WrongToken, "does not know this token (wrong token file?)"};
     case SSL_R_WRONG_VERSION_NUMBER:
-    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:  // a record longer than TLS allows: OpenSSL 3.0 ...
+    case SSL_R_DATA_LENGTH_TOO_LONG:    // ... and 3.5
     case SSL_R_HTTP_REQUEST:
     case SSL_R_UNKNOWN_PROTOCOL:
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
       return {
           HandshakeFailure::NotTls,
-          "does not speak TLS 1.3 (" + error.message() +
+          "does not speak TLS 1.3 (" + openssl_reason(error) +
               "): not cfm, or a cfm older than protocol version 3 (run the same cfm release on every node)"};
     case SSL_R_CERTIFICATE_VERIFY_FAILED:
       return {HandshakeFailure::NotKeyed,
@@ -138,7 +147,7 @@ HandshakeProblem explain_handshake_failure(const boost::system::error_code& erro
       return {HandshakeFailure::NotKeyed, std::string("offered no TLS 1.3 key named '") + kPskIdentity +
                                               "' with " + kCipherSuite + " (not a cfm peer?)"};
     default:
-      return {HandshakeFailure::Broken, "failed the TLS handshake (" + error.message() + ")"};
+      return {HandshakeFailure::Broken, "failed the TLS handshake (" + openssl_reason(error) + ")"};
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <boost/asio/ssl.hpp>
+#include <optional>
 #include <string>
 
 namespace cfm::net {
@@ -47,9 +48,9 @@ class TlsContext {
 // True when the finished handshake of `ssl` was keyed by the token (the client's last check).
 bool keyed_by_token(SSL* ssl);
 
-// True when OpenSSL ended an established session over a record it refused (altered on the path, forged,
-// garbage), as opposed to the peer leaving.
-bool record_refused(const boost::system::error_code& error);
+// OpenSSL's reason when it ended an established session over a record it refused (altered on the path,
+// forged, garbage); nothing when the session ended otherwise (the peer left).
+std::optional<std::string> refused_record(const boost::system::error_code& error);
 
 // A failed handshake, said the way a user can act on it.
 enum class HandshakeFailure {

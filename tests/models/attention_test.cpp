@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <cmath>
 
@@ -77,8 +78,12 @@ TEST(Attention, TheInPlaceCpuPairIsTheOfficialExpressionWrittenIntoItsColumnsOnl
       const at::Tensor got = attended.slice(1, 4, 4 + d);
       EXPECT_LE((got - expected).abs().max().item<float>(), 1e-6f);
       // LibTorch's softmax, or the kernel in its steps at its width: what the batched attention computes.
-      if (level != SimdLevel::Avx512) {
+      // The kernel copies LibTorch 1.13's steps; LibTorch 2's softmax computes otherwise, and there the AVX2
+      // kernel agrees with it to float rounding (up to 1.8e-7 measured on 2.6).
+      if (level == SimdLevel::None || (level == SimdLevel::Avx2 && TORCH_VERSION_MAJOR < 2)) {
         EXPECT_TRUE(torch::equal(got, batched)) << (got - batched).abs().max().item<float>();
+      } else if (level == SimdLevel::Avx2) {
+        EXPECT_LE((got - batched).abs().max().item<float>(), 4e-7f);
       }
       EXPECT_TRUE((attended.slice(1, 0, 4) == -3.f).all().item<bool>());
       EXPECT_TRUE((attended.slice(1, 4 + d) == -3.f).all().item<bool>());
