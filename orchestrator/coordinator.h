@@ -1,11 +1,12 @@
 // The coordinator (docs/architecture.md §4-5): a Boost.Asio TLS server (coordinator_connection.h) that owns
 // the results database, hands jobs to workers holding the token as leases, takes their heartbeats and
 // reports, and accepts grid submissions and status queries. Single-threaded: every handler runs on the
-// io_context thread, so the store has a single writer. A peer that breaks the protocol (garbage, oversized
-// frame, bad token, unknown message, an invalid submission) gets a short error reply, is logged and
-// disconnected; the coordinator carries on. Whatever a peer sends, and however many connect, costs at most
-// that peer's connections: replies never exceed the frame limit, anonymous peers are capped in number, frame
-// size and time, and running out of file descriptors only delays accepting.
+// io_context thread, so the store has a single writer. A peer without the token fails the TLS handshake; one
+// that breaks the protocol (garbage, oversized or deep frame, unknown message, an invalid submission) gets a
+// short error reply; either is logged and disconnected, and the coordinator carries on. Whatever a peer
+// sends, and however many connect, costs at most that peer's connections: replies never exceed the frame
+// limit, anonymous peers are capped in number, frame size and time, and running out of file descriptors only
+// delays accepting.
 #pragma once
 
 #include <memory>
