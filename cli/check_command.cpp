@@ -19,7 +19,9 @@ void add_check_command(CLI::App& app) {
       "check", "List a dataset and report every problem found (missing files, bad TIFFs, size mismatches)");
   cmd->add_option("--data", o->data, "Dataset root in the MVTec 3D-AD layout")->required();
   cmd->add_flag("!--no-headers", o->headers, "Only list folders; do not open the files");
-  cmd->add_flag("--decode", o->decode, "Also decode every point cloud (truncation, NaN/Inf, empty clouds)");
+  cmd->add_flag("--decode", o->decode,
+                "Also decode every image and point cloud as a job would (truncation, corruption, NaN/Inf, "
+                "empty clouds)");
   cmd->add_option("--threads", o->threads, "Worker threads")->capture_default_str();
   cmd->callback([o] {
     Dataset dataset(o->data);

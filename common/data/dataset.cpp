@@ -142,8 +142,15 @@ std::vector<DatasetProblem> check_sample_files(const SampleFiles& sample, bool d
       problems.push_back({path, e.what()});
     }
   };
+  // With `decode`, every image is read as a job reads it (a truncated or corrupt PNG fails here, not in the
+  // job); otherwise only its header.
+  auto png_size = [decode](const std::string& path, bool mask) {
+    if (!decode) return read_png_size(path);
+    ImageU8 image = mask ? read_png_luma(path) : read_png_rgb(path);
+    return PngSize{image.width, image.height};
+  };
   PngSize rgb;  // stays 0x0 when the RGB file cannot be read: size checks are then skipped
-  guarded(sample.rgb, [&] { rgb = read_png_size(sample.rgb); });
+  guarded(sample.rgb, [&] { rgb = png_size(sample.rgb, false); });
   const int rgb_width = rgb.width, rgb_height = rgb.height;
   guarded(sample.xyz, [&] {
     TiffInfo info = read_tiff_info(sample.xyz);
@@ -162,7 +169,7 @@ std::vector<DatasetProblem> check_sample_files(const SampleFiles& sample, bool d
   });
   if (!sample.gt.empty())
     guarded(sample.gt, [&] {
-      PngSize gt = read_png_size(sample.gt);
+      PngSize gt = png_size(sample.gt, true);
       std::string problem = rgb_width > 0 ? gt_size_problem(rgb_width, rgb_height, gt.width, gt.height) : "";
       if (!problem.empty()) problems.push_back({sample.gt, problem});
     });

@@ -56,7 +56,8 @@ class Dataset {
 
   // Lists every split of every category and checks it. `deep` also checks each sample's files: headers
   // (channel count, sample type, RGB/xyz/GT sizes) and, when `decode` is set, the full decode of every
-  // point cloud (truncation, NaN/Inf, empty clouds). All problems are reported, not just the first.
+  // file as a job reads it: images (truncation, corruption) and point clouds (also NaN/Inf, empty clouds).
+  // All problems are reported, not just the first.
   ScanReport scan(bool deep, bool decode = false, unsigned threads = 1) const;
 
  private:

@@ -72,8 +72,16 @@ TEST(Dataset, ScanReportsEveryProblemNotJustTheFirst) {
   write_xyz_tiff((fs::path(root) / "cookie/train/good/xyz/002.tiff").string(), nan_cloud);  // NaN
   write_xyz_tiff((fs::path(root) / "cookie/validation/good/xyz/000.tiff").string(),
                  PointImage(100, 100, 3));  // empty
+  for (const char* image : {"cookie/train/good/rgb/000.png", "bagel/test/hole/gt/000.png"}) {
+    const fs::path path = fs::path(root) / image;
+    fs::resize_file(path, fs::file_size(path) / 3);  // header intact, pixels cut
+  }
 
+  ScanReport headers_only = Dataset(root).scan(true, false);
+  EXPECT_FALSE(has_problem(headers_only, "cookie/train/good/rgb/000.png", ""));  // its header is whole
   ScanReport report = Dataset(root).scan(true, true);
+  EXPECT_TRUE(has_problem(report, "cookie/train/good/rgb/000.png", ""));
+  EXPECT_TRUE(has_problem(report, "bagel/test/hole/gt/000.png", ""));
   EXPECT_TRUE(has_problem(report, "cookie/train/good/rgb/001.png", "no matching xyz/001.tiff"));
   EXPECT_TRUE(has_problem(report, "cookie/test/bump/rgb/000.png", "no matching gt/000.png"));
   EXPECT_TRUE(has_problem(report, "bagel/train/good/xyz/077.tiff", "no matching rgb/077.png"));
@@ -82,7 +90,7 @@ TEST(Dataset, ScanReportsEveryProblemNotJustTheFirst) {
   EXPECT_TRUE(has_problem(report, "bagel/train/good/xyz/002.tiff", "xyz is 64x64"));
   EXPECT_TRUE(has_problem(report, "cookie/train/good/xyz/002.tiff", "non-finite coordinate"));
   EXPECT_TRUE(has_problem(report, "cookie/validation/good/xyz/000.tiff", "empty point cloud"));
-  EXPECT_EQ(report.problems.size(), 8u);
+  EXPECT_EQ(report.problems.size(), 10u);
 }
 
 TEST(Dataset, SamplesOfABrokenSplitThrowOneErrorListingAllProblems) {
