@@ -16,6 +16,7 @@
 #include "common/net/messages.h"
 #include "common/net/token_file.h"
 #include "common/store/sqlite.h"
+#include "common/util/text_file.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/grid_summary.h"
 #include "orchestrator/local_run.h"
@@ -146,8 +147,7 @@ void add_serve(CLI::App& app) {
     if (o->runs_root.empty()) o->runs_root = (fs::absolute(o->db_path).parent_path() / "runs").string();
     Coordinator coordinator(*o);
     if (!port_file->empty()) {
-      std::ofstream(*port_file + ".partial") << coordinator.port() << "\n";
-      fs::rename(*port_file + ".partial", *port_file);
+      write_text_file(*port_file, std::to_string(coordinator.port()) + "\n");
     }
     g_serving = &coordinator;
     std::signal(SIGTERM, stop_serving);
@@ -289,9 +289,7 @@ void add_job(CLI::App& app) {
     fmt::print("job: {}\n", config.dump());
     std::fflush(stdout);
     json result = execute_job(config, *context);
-    std::string temporary = *result_path + ".partial";
-    std::ofstream(temporary) << result.dump(2) << "\n";
-    fs::rename(temporary, *result_path);  // a reader never sees half a result
+    write_text_file(*result_path, result.dump(2) + "\n");  // a reader never sees half a result
     fmt::print("job finished: {}\n", result["metrics"].dump());
   });
 }

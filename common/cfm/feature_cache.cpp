@@ -9,6 +9,7 @@
 #include "common/models/checkpoint/state_dict.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
+#include "common/util/text_file.h"
 
 namespace fs = std::filesystem;
 
@@ -49,15 +50,25 @@ BackboneOutputs FeatureCache::outputs(FeatureExtractor& extractor, const SampleF
   }
   ++misses_;
   BackboneOutputs out = extractor.extract(rgb, cloud);
-  std::string partial = path + ".partial";
-  write_torch_checkpoint(partial, {{"",
-                                    {{"rgb_map", out.rgb_map},
-                                     {"centres", out.points.centres},
-                                     {"centre_index", out.points.centre_index},
-                                     {"features", out.points.features},
-                                     {"pixel_indices", out.pixel_indices},
-                                     {"valid_points", out.valid_points}}}});
-  fs::rename(partial, path);
+  // Jobs on several nodes may compute the same entry at once: each writes its own temporary and renames it
+  // whole (the entries are equal; the last rename wins).
+  const std::string partial = temporary_path_for(path);
+  try {
+    write_torch_checkpoint(partial, {{"",
+                                      {{"rgb_map", out.rgb_map},
+                                       {"centres", out.points.centres},
+                                       {"centre_index", out.points.centre_index},
+                                       {"features", out.points.features},
+                                       {"pixel_indices", out.pixel_indices},
+                                       {"valid_points", out.valid_points}}}});
+    std::error_code error;
+    fs::rename(partial, path, error);
+    if (error) throw IoError(path, "cannot store the feature cache entry: " + error.message());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(partial, ignored);
+    throw;
+  }
   return out;
 }
 

@@ -6,11 +6,14 @@
 #include <fstream>
 
 #include "common/util/error.h"
+#include "common/util/random_hex.h"
 
 namespace cfm {
 
+std::string temporary_path_for(const std::string& path) { return path + "." + random_hex(8) + ".partial"; }
+
 void write_text_file(const std::string& path, const std::string& text) {
-  const std::string partial = path + ".partial";
+  const std::string partial = temporary_path_for(path);
   errno = 0;
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);

@@ -2,13 +2,17 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/cfm/evaluator.h"
+#include "common/cfm/feature_cache.h"
 #include "common/cfm/trainer.h"
+#include "common/data/sample_loader.h"
 #include "common/data/tiff_io.h"
 #include "common/util/error.h"
 #include "small_category.h"
@@ -91,6 +95,45 @@ TEST_F(TrainEval, LossDecreasesCacheServesLaterRunsAndEvaluationWritesEverything
       return std::isfinite(v) && v >= 0;
     })) << map;
     EXPECT_TRUE(std::any_of(image.pixels.begin(), image.pixels.end(), [](float v) { return v > 0; })) << map;
+  }
+}
+
+// Jobs on several nodes of a few-shot grid compute the same cache entries at the same moment: every one of
+// them succeeds, and what stays in the cache is whole. (Whether two writes meet in time here is up to the
+// scheduler; tests/util/text_file_test.cpp makes writers of one file meet thousands of times.)
+TEST_F(TrainEval, FourJobsWritingTheSameCacheEntriesAtOnceAllSucceed) {
+  const SampleFiles files = Dataset(dir_ / "data").samples("cookie", "train").front();
+  const SampleTensors sample = load_sample(files, config_.grid, config_.vit.image_size);
+  constexpr int kJobs = 4, kRounds = 3;
+  std::vector<std::unique_ptr<FeatureExtractor>> extractors;
+  for (int job = 0; job < kJobs; ++job) extractors.push_back(std::make_unique<FeatureExtractor>(config_));
+  const at::Tensor expected = extractors.front()->extract(sample.rgb, sample.cloud).rgb_map;
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const std::string folder = dir_ / ("cache-" + std::to_string(round));
+    std::atomic<int> ready{0};
+    std::vector<std::string> failures(kJobs);
+    std::vector<std::thread> jobs;
+    for (int job = 0; job < kJobs; ++job)
+      jobs.emplace_back([&, job] {
+        try {
+          FeatureCache cache(folder, config_);
+          for (++ready; ready < kJobs;) std::this_thread::yield();  // all start computing together
+          cache.outputs(*extractors[static_cast<std::size_t>(job)], files, sample.rgb, sample.cloud);
+        } catch (const std::exception& e) {
+          failures[static_cast<std::size_t>(job)] = e.what();
+        }
+      });
+    for (std::thread& job : jobs) job.join();
+    for (const std::string& failure : failures) EXPECT_EQ(failure, "");
+    std::vector<fs::path> left;
+    for (const auto& file : fs::directory_iterator(folder)) left.push_back(file.path());
+    ASSERT_EQ(left.size(), 1u) << "temporaries left behind";
+    EXPECT_EQ(left.front().extension(), ".pth");
+    FeatureCache cache(folder, config_);
+    EXPECT_TRUE(
+        torch::equal(cache.outputs(*extractors.front(), files, sample.rgb, sample.cloud).rgb_map, expected));
+    EXPECT_EQ(cache.hits(), 1u);  // read back whole, not recomputed
   }
 }
 

@@ -7,13 +7,14 @@
 #include "common/data/tiff_io.h"
 #include "common/util/error.h"
 #include "common/util/seed.h"
+#include "common/util/text_file.h"
 
 namespace fs = std::filesystem;
 
 namespace cfm {
 
 void write_xyz_tiff_atomically(const std::string& path, const PointImage& points, bool float64) {
-  std::string temporary = path + ".partial";
+  std::string temporary = temporary_path_for(path);
   write_xyz_tiff(temporary, points, float64 ? TiffSampleType::Float64 : TiffSampleType::Float32);
   std::error_code error;
   fs::rename(temporary, path, error);
