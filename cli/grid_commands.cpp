@@ -70,7 +70,7 @@ void add_run(CLI::App& app) {
   struct Flags {
     std::string grid, db, runs, cache, devices;
     int workers = 2;
-    bool force = false, no_progress = false;
+    bool force = false, no_progress = false, allow_network_fs = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
@@ -88,6 +88,8 @@ void add_run(CLI::App& app) {
       ->excludes("--workers");
   cmd->add_flag("--force", f->force, "Run again jobs that succeeded before");
   cmd->add_flag("--no-progress", f->no_progress, "Do not draw the progress bar");
+  cmd->add_flag("--allow-network-fs", f->allow_network_fs,
+                "Use a --db on a network file system (NFS, Lustre, ...: refused by default)");
   cmd->callback([f] {
     Grid grid = load_grid(f->grid);
     LocalRunOptions o;
@@ -95,6 +97,7 @@ void add_run(CLI::App& app) {
     o.runs_root = fs::absolute(f->runs.empty() ? fmt::format("runs/{}/runs", grid.name) : f->runs).string();
     o.cache_dir = f->cache.empty() ? "" : fs::absolute(f->cache).string();
     o.cfm_binary = self_executable();
+    o.allow_network_fs = f->allow_network_fs;
     // CPU devices: more than the jobs can use would only start idle workers.
     o.workers = std::min<int>(f->workers, static_cast<int>(grid.jobs.size()) * largest_devices_per_job(grid));
     if (!f->devices.empty()) o.devices = parse_device_list(f->devices);
@@ -127,6 +130,8 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--lease-seconds", o->lease_seconds, "A job without heartbeats for this long is requeued")
       ->capture_default_str();
   cmd->add_option("--port-file", *port_file, "Write the port listened on here (useful with port 0)");
+  cmd->add_flag("--allow-network-fs", o->allow_network_fs,
+                "Serve a --db on a network file system (NFS, Lustre, ...: refused by default)");
   cmd->add_option("--handshake-seconds", o->handshake_seconds,
                   "A connection that has not finished the TLS handshake and hello is closed after this long")
       ->capture_default_str()

@@ -18,6 +18,7 @@
 #include "common/net/protocol_error.h"
 #include "common/net/tls.h"
 #include "common/net/token_file.h"
+#include "common/store/database_owner.h"
 #include "common/store/job_store.h"
 #include "common/store/sqlite.h"
 #include "common/store/wal_checkpointer.h"
@@ -76,6 +77,7 @@ struct Coordinator::Impl : CoordinatorConnection::Host {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   asio::steady_timer expiry_timer{io}, accept_retry_timer{io};
+  DatabaseOwner owner;  // before the store: a second coordinator stops before it opens the database
   JobStore store;
   WalCheckpointer checkpointer{store.database(), kCheckpointInterval};  // the server thread never checkpoints
   int reserve_descriptor = -1;  // spent to shed a connection when every descriptor is in use
@@ -84,7 +86,10 @@ struct Coordinator::Impl : CoordinatorConnection::Host {
   ThrottledWarning accept_warning, crowd_warning;
 
   explicit Impl(const CoordinatorOptions& o)
-      : options(o), tls(net::TlsRole::Coordinator, o.token), store(o.db_path) {
+      : options(o),
+        tls(net::TlsRole::Coordinator, o.token),
+        owner(o.db_path, o.allow_network_fs),
+        store(o.db_path) {
     // One event loop serves every connection: a lock held by another process must not freeze it for
     // long. A request that finds the database locked is answered "retry later" (see dispatch()).
     store.database().set_busy_timeout(kBusyTimeoutMs);

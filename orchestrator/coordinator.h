@@ -26,10 +26,13 @@ struct CoordinatorOptions {
   double handshake_seconds = 5;   // a connection without TLS handshake and hello by then is closed
   double idle_seconds = 300;      // an authenticated connection without a message for this long is closed
   int max_unauthenticated = 128;  // beyond this many, the oldest unauthenticated connection is closed
+  bool allow_network_fs = false;  // serve a database on NFS, Lustre, ... (common/store/database_owner.h)
 };
 
 class Coordinator {
  public:
+  // Throws UsageError when another coordinator serves the same database, or when it is on a network file
+  // system and that is not allowed.
   explicit Coordinator(const CoordinatorOptions& options);
   ~Coordinator();
 

@@ -48,6 +48,7 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   co.db_path = o.db_path;
   co.runs_root = o.runs_root;
   co.token = net::read_token_file(token_file);
+  co.allow_network_fs = o.allow_network_fs;
   Coordinator coordinator(co);
   SubmitSummary summary =
       coordinator.store().submit(grid.name, grid.yaml, grid.jobs, grid.max_attempts, o.force, unix_now());

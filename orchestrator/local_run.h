@@ -22,6 +22,7 @@ struct LocalRunOptions {
       devices;  // one local worker per entry ("cpu", "cuda:N"); empty: `workers` cpu workers
   bool force = false;
   bool progress = true;
+  bool allow_network_fs = false;  // a database on NFS, Lustre, ... (common/store/database_owner.h)
 };
 
 StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& options);

@@ -1,6 +1,7 @@
 // Attacks against a real `cfm serve` on loopback, each made by a peer that knows the address (and, for the
 // submission attacks, the token): every one is refused with a log line, the
 // coordinator keeps serving, and the database is unchanged.
+#include <signal.h>
 #include <sys/resource.h>
 
 #include "common/grid/job_config.h"
@@ -164,6 +165,22 @@ TEST_F(CoordinatorAttack, SubmissionsThatWouldLeaveTheRunsFolderAreRefused) {
     expect_logged(c.logged);
   }
   EXPECT_FALSE(std::filesystem::exists(dir_ / "escaped-by-attacker"));
+  expect_unharmed();
+}
+
+TEST_F(CoordinatorAttack, ASecondCoordinatorOnTheSameDatabaseRefusesToStart) {
+  start_coordinator();
+  CommandResult second = run_command(fmt::format("{} serve --db {} --listen 127.0.0.1:0 --token-file {}",
+                                                 kCfm, dir_ / "r.sqlite", dir_ / "token"));
+  EXPECT_EQ(second.exit_code, 2) << second.output;
+  EXPECT_NE(second.output.find(fmt::format("another coordinator (pid {} on ", coordinator_->pid())),
+            std::string::npos)
+      << second.output;
+  expect_unharmed();
+  // Killed outright, the first one leaves no lock behind: a new coordinator starts on the same file.
+  kill(coordinator_->pid(), SIGKILL);
+  coordinator_->wait();
+  start_coordinator();
   expect_unharmed();
 }
 
