@@ -99,12 +99,9 @@ Client::Client(const Endpoint& endpoint, const std::string& token, const std::st
   if (error) {
     HandshakeProblem problem = explain_handshake_failure(error);
     std::string what = "coordinator " + impl_->where + " " + problem.reason;
-    if (problem.kind == HandshakeFailure::Broken) throw ConnectionError(what);
+    if (problem.worth_retrying) throw ConnectionError(what);
     throw ProtocolError(what);
   }
-  if (!keyed_by_token(impl_->stream.native_handle()))
-    throw ProtocolError("coordinator " + impl_->where +
-                        " finished the TLS handshake without the token's key");
   impl_->send(Hello{name}.to_json());
   nlohmann::json reply = impl_->receive();  // an error reply throws ProtocolError
   if (type_of(reply) != message_type::kWelcome)

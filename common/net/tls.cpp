@@ -66,6 +66,7 @@ int find_key(SSL* ssl, const unsigned char* identity, std::size_t identity_lengt
 
 // OpenSSL's own words for a failure, without the library name newer Boost releases append.
 std::string openssl_reason(const boost::system::error_code& error) {
+  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, nullptr);  // once per process; the texts are OpenSSL's
   const char* reason = ERR_reason_error_string(static_cast<unsigned long>(error.value()));
   return reason != nullptr ? reason : error.message();
 }
@@ -102,10 +103,6 @@ TlsContext::TlsContext(TlsRole role, const std::string& token)
 
 TlsContext::~TlsContext() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
-bool keyed_by_token(SSL* ssl) {
-  return SSL_session_reused(ssl) == 1 && SSL_get0_peer_certificate(ssl) == nullptr;
-}
-
 std::optional<std::string> refused_record(const boost::system::error_code& error) {
   if (error.category() != boost::asio::error::get_ssl_category() ||
       ERR_GET_REASON(static_cast<unsigned long>(error.value())) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
@@ -118,14 +115,13 @@ HandshakeProblem explain_handshake_failure(const boost::system::error_code& erro
   const int reason = from_openssl ? ERR_GET_REASON(static_cast<unsigned long>(error.value())) : 0;
   if (error == boost::asio::ssl::error::stream_truncated || error == boost::asio::error::eof ||
       reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-    return {HandshakeFailure::Broken, "left during the TLS handshake"};
-  if (!from_openssl)
-    return {HandshakeFailure::Broken, "broke off the TLS handshake (" + error.message() + ")"};
+    return {"left during the TLS handshake", true};
+  if (!from_openssl) return {"broke off the TLS handshake (" + error.message() + ")", true};
   switch (reason) {
     case SSL_R_BINDER_DOES_NOT_VERIFY:         // the coordinator's view: the client's key differs
     case SSL_R_SSLV3_ALERT_ILLEGAL_PARAMETER:  // the client's view: OpenSSL 3.0 says so in this alert
     case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:      // ... and the RFC in this one
-      return {HandshakeFailure::WrongToken, "does not know this token (wrong token file?)"};
+      return {"does not know this token (wrong token file?)"};
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_PACKET_LENGTH_TOO_LONG:  // a record longer than TLS allows: OpenSSL 3.0 ...
     case SSL_R_DATA_LENGTH_TOO_LONG:    // ... and 3.5
@@ -133,21 +129,19 @@ HandshakeProblem explain_handshake_failure(const boost::system::error_code& erro
     case SSL_R_UNKNOWN_PROTOCOL:
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
-      return {
-          HandshakeFailure::NotTls,
-          "does not speak TLS 1.3 (" + openssl_reason(error) +
+      return {"does not speak TLS 1.3 (" + openssl_reason(error) +
               "): not cfm, or a cfm older than protocol version 3 (run the same cfm release on every node)"};
     case SSL_R_CERTIFICATE_VERIFY_FAILED:
-      return {HandshakeFailure::NotKeyed,
-              "answered with a certificate instead of the token's key: not a cfm coordinator, or someone in "
-              "between"};
+      return {
+          "answered with a certificate instead of the token's key: not a cfm coordinator, or someone in "
+          "between"};
     case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
     case SSL_R_NO_SHARED_CIPHER:
     case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
-      return {HandshakeFailure::NotKeyed, std::string("offered no TLS 1.3 key named '") + kPskIdentity +
-                                              "' with " + kCipherSuite + " (not a cfm peer?)"};
+      return {std::string("offered no TLS 1.3 key named '") + kPskIdentity + "' with " + kCipherSuite +
+              " (not a cfm peer?)"};
     default:
-      return {HandshakeFailure::Broken, "failed the TLS handshake (" + openssl_reason(error) + ")"};
+      return {"failed the TLS handshake (" + openssl_reason(error) + ")", true};
   }
 }
 

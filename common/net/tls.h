@@ -29,7 +29,8 @@ PreSharedKey pre_shared_key(const std::string& token);
 enum class TlsRole { Coordinator, Client };
 
 // An OpenSSL context for one side: TLS 1.3 only, kCipherSuite only, the token's key only, no session
-// tickets. A client refuses any certificate (a server that does not use the key is not the coordinator).
+// tickets. A client refuses any certificate, and TLS 1.3 has no key exchange without either, so a finished
+// handshake was keyed by the token.
 // Neither copied nor moved: OpenSSL's key callbacks find the key through the context.
 class TlsContext {
  public:
@@ -45,23 +46,14 @@ class TlsContext {
   boost::asio::ssl::context context_;
 };
 
-// True when the finished handshake of `ssl` was keyed by the token (the client's last check).
-bool keyed_by_token(SSL* ssl);
-
 // OpenSSL's reason when it ended an established session over a record it refused (altered on the path,
 // forged, garbage); nothing when the session ended otherwise (the peer left).
 std::optional<std::string> refused_record(const boost::system::error_code& error);
 
 // A failed handshake, said the way a user can act on it.
-enum class HandshakeFailure {
-  WrongToken,  // the peers hold different tokens
-  NotTls,      // the peer does not speak TLS (an older cfm, or not cfm at all)
-  NotKeyed,    // the peer speaks TLS but not with the token's key (a certificate, another identity)
-  Broken,      // the connection broke or the records were damaged: worth another try
-};
 struct HandshakeProblem {
-  HandshakeFailure kind;
-  std::string reason;  // "does not know this token (wrong token file?)", ...
+  std::string reason;           // "does not know this token (wrong token file?)", ...
+  bool worth_retrying = false;  // the connection broke; a wrong token, a wrong peer stay wrong
 };
 HandshakeProblem explain_handshake_failure(const boost::system::error_code& error);
 

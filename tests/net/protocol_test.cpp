@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -101,6 +103,26 @@ TEST(Tls, TheKeyIsHmacSha256OfTheLabelUnderTheToken) {
   EXPECT_EQ(hex(pre_shared_key("s3cret-token-for-the-tests")),
             "84359fc06bbee5fa1792b994b2b8995aa4d103a8fe342e49dadae04aee183893");
   EXPECT_NE(pre_shared_key("0123456789abcdef0123"), pre_shared_key("0123456789abcdef0124"));
+}
+
+// What a client does with a failed handshake: retry a broken connection, stop on a wrong token or peer.
+TEST(Tls, HandshakeFailuresSayWhatToDoAndWhetherARetryCanHelp) {
+  auto openssl = [](int reason) {
+    return boost::system::error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, reason)),
+                                     boost::asio::error::get_ssl_category());
+  };
+  HandshakeProblem wrong_token = explain_handshake_failure(openssl(SSL_R_BINDER_DOES_NOT_VERIFY));
+  EXPECT_EQ(wrong_token.reason, "does not know this token (wrong token file?)");
+  EXPECT_FALSE(wrong_token.worth_retrying);
+  EXPECT_EQ(explain_handshake_failure(openssl(SSL_R_TLSV1_ALERT_DECRYPT_ERROR)).reason, wrong_token.reason);
+  HandshakeProblem old_peer = explain_handshake_failure(openssl(SSL_R_WRONG_VERSION_NUMBER));
+  EXPECT_EQ(old_peer.reason.rfind("does not speak TLS 1.3 (wrong version number)", 0), 0u) << old_peer.reason;
+  EXPECT_FALSE(old_peer.worth_retrying);
+  EXPECT_FALSE(explain_handshake_failure(openssl(SSL_R_CERTIFICATE_VERIFY_FAILED)).worth_retrying);
+  HandshakeProblem left = explain_handshake_failure(boost::asio::ssl::error::stream_truncated);
+  EXPECT_EQ(left.reason, "left during the TLS handshake");
+  EXPECT_TRUE(left.worth_retrying);
+  EXPECT_TRUE(explain_handshake_failure(boost::asio::error::connection_reset).worth_retrying);
 }
 
 std::string error_of(const std::function<void()>& action) {
