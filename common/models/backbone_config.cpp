@@ -19,7 +19,7 @@ BackboneConfig backbone_preset(const std::string& name) {
     c.point_mae.group_size = 32;
     c.layers_kept = 4;
     // Grid 224 as the paper: at 56 the cloud given to Point-MAE has ~260 object points and the demo
-    // backbones detect nothing beyond the object's shape (measured; see README, "Detection figures").
+    // backbones detect nothing beyond the object's shape (measured; see docs/performance.md, "Detection").
     return c;
   }
   throw UsageError("unknown backbone preset '" + name + "' (known: paper, demo)");

@@ -36,7 +36,7 @@ at::Device parse_compute_device(const std::string& name) {
   if (!torch::cuda::is_available())
     throw Error(fmt::format(
         "device {}: this cfm has no CUDA (its LibTorch is CPU-only, as Debian's); build it with "
-        "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (README, \"Building by hand, CUDA\") or use cpu",
+        "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (docs/building.md) or use cpu",
         name));
 #endif
   const auto count = static_cast<int>(torch::cuda::device_count());

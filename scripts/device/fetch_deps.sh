@@ -2,7 +2,7 @@
 # Run HERE (a Debian 12 machine with apt): downloads the Debian packages cfm builds against into
 # .device-deps/ (git-ignored, ~25 MB), for a GPU machine that has CUDA, a CUDA LibTorch (Python torch),
 # CMake and ninja but no apt. Then pass `carry: [".device-deps"]` to the device run and start
-# scripts/device/gpu_check.sh there (README, "Building by hand, CUDA").
+# scripts/device/gpu_check.sh there (docs/building.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$root/.device-deps"

@@ -1,5 +1,5 @@
 // The same features, training and scores on a GPU as on the CPU (skipped where LibTorch has no CUDA or
-// the machine has no GPU: run it on a CUDA build, see README "Building by hand, CUDA").
+// the machine has no GPU: run it on a CUDA build, see docs/building.md).
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
