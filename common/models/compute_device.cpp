@@ -34,10 +34,10 @@ at::Device parse_compute_device(const std::string& name) {
                     name));
 #else
   if (!torch::cuda::is_available())
-    throw Error(fmt::format(
-        "device {}: this cfm has no CUDA (its LibTorch is CPU-only, as Debian's); build it with "
-        "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (docs/building.md) or use cpu",
-        name));
+    throw Error(
+        fmt::format("device {}: this cfm has no CUDA (its LibTorch is CPU-only, as Debian's); build it with "
+                    "-DCFM_WITH_CUDA=ON against a CUDA LibTorch (docs/building.md) or use cpu",
+                    name));
 #endif
   const auto count = static_cast<int>(torch::cuda::device_count());
   if (device.index() >= count)
