@@ -1,9 +1,7 @@
 // Benchmark (not a test): the CPU attention of one (image, head) pair on one thread, as the transformer
 // blocks run it (q, k, v column slices of a qkv product, the result into a column slice), for a ViT-B/8
-// head (785 tokens) and a Point-MAE head (1024 groups); the best of 30 runs each. Compared: the softmax
-// alone and the whole pair (scaled_dot_product_attention_into), LibTorch's softmax (a scale pass, then
-// at::softmax: SimdLevel::None) against cfm's softmax kernel at every level this build and CPU offer
-// (common/models/scaled_softmax.h).
+// head (785 tokens) and a Point-MAE head (1024 groups); the best of 30 runs each: the whole pair
+// (scaled_dot_product_attention_into) and the share of its scale pass + softmax.
 //
 //   build/bench/cfm_attention_benchmark
 #include <torch/torch.h>
@@ -13,9 +11,8 @@
 #include <cstdio>
 
 #include "common/models/attention.h"
-#include "common/models/compute_process.h"
-#include "common/models/scaled_softmax.h"
-#include "common/models/thread_policy.h"
+#include "common/runtime/compute_process.h"
+#include "common/runtime/thread_policy.h"
 
 namespace {
 
@@ -44,28 +41,14 @@ void benchmark_head(const char* name, std::int64_t tokens) {
   at::Tensor scores = raw.clone();
 
   const double copy = best_ms([&] { scores.copy_(raw); });
-  const double softmax_before = best_ms([&] {
-                                  scores.copy_(raw);
-                                  at::_softmax_out(scores, scores.mul_(scale), -1, false);
-                                }) -
-                                copy;
-  const double pair_before =
-      best_ms([&] { cfm::scaled_dot_product_attention_into(out, q, k, v, scale, cfm::SimdLevel::None); });
-  std::printf("%s (%ld x %ld scores): LibTorch softmax %.3f ms, pair %.3f ms\n", name, tokens, tokens,
-              softmax_before, pair_before);
-  for (cfm::SimdLevel level : {cfm::SimdLevel::Avx2, cfm::SimdLevel::Avx512}) {
-    if (!cfm::simd_level_available(level)) continue;
-    const double softmax = best_ms([&] {
-                             scores.copy_(raw);
-                             cfm::scaled_softmax_rows(scores.data_ptr<float>(), tokens, tokens, tokens,
-                                                      static_cast<float>(scale), level);
-                           }) -
-                           copy;
-    const double pair = best_ms([&] { cfm::scaled_dot_product_attention_into(out, q, k, v, scale, level); });
-    std::printf("  %-8s softmax %.3f ms (%.2fx LibTorch's), pair %.3f ms (%.2fx)\n",
-                cfm::simd_level_name(level).c_str(), softmax, softmax_before / softmax, pair,
-                pair_before / pair);
-  }
+  const double softmax = best_ms([&] {
+                           scores.copy_(raw);
+                           at::_softmax_out(scores, scores.mul_(scale), -1, false);
+                         }) -
+                         copy;
+  const double pair = best_ms([&] { cfm::scaled_dot_product_attention_into(out, q, k, v, scale); });
+  std::printf("%s (%ld x %ld scores): pair %.3f ms, of which scale + softmax %.3f ms (%.0f %%)\n", name,
+              tokens, tokens, pair, softmax, 100.0 * softmax / pair);
 }
 
 }  // namespace
@@ -73,8 +56,7 @@ void benchmark_head(const char* name, std::int64_t tokens) {
 int main() {
   cfm::prepare_compute_process(cfm::choose_thread_policy(1));  // one thread: one task of the blocks
   torch::NoGradGuard no_grad;
-  std::printf("one thread; best of 30 runs; the blocks' choice here: %s\n",
-              cfm::simd_level_name(cfm::best_simd_level()).c_str());
+  std::printf("one thread; best of 30 runs\n");
   benchmark_head("ViT-B/8 head", 785);
   benchmark_head("Point-MAE head", 1024);
 }

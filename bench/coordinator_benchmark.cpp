@@ -20,9 +20,9 @@
 
 #include "common/net/client.h"
 #include "common/net/messages.h"
-#include "common/store/job_store.h"
 #include "common/util/sha256.h"
 #include "orchestrator/coordinator.h"
+#include "orchestrator/job_store.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -37,10 +37,11 @@ std::vector<cfm::JobSpec> noop_jobs(int n, const std::string& salt) {
   return jobs;
 }
 
-nlohmann::json fake_result() {
-  return {{"metrics", {{"i_auroc", 0.9}, {"p_auroc", 0.95}, {"aupro@0.3", 0.8}, {"aupro@0.01", 0.3}}},
-          {"timings", {{"load", 0.1}, {"train", 10.0}, {"infer", 2.0}, {"total", 12.1}}},
-          {"resources", {{"device", "cpu"}, {"peak_rss_bytes", 123456789}, {"parameters", 1000}}}};
+cfm::net::JobResult fake_result() {
+  return cfm::net::JobResult::from_json(
+      {{"metrics", {{"i_auroc", 0.9}, {"p_auroc", 0.95}, {"aupro@0.3", 0.8}, {"aupro@0.01", 0.3}}},
+       {"timings", {{"load", 0.1}, {"train", 10.0}, {"infer", 2.0}, {"total", 12.1}}},
+       {"resources", {{"device", "cpu"}, {"peak_rss_bytes", 123456789}, {"parameters", 1000}}}});
 }
 
 // Median milliseconds of `connect()` over `n` runs.

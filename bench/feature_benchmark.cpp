@@ -20,16 +20,15 @@
 #include <thread>
 #include <vector>
 
-#include "common/cfm/feature_alignment.h"
-#include "common/cfm/feature_extractor.h"
-#include "common/cfm/random_backbones.h"
 #include "common/data/preprocess/mvtec_preprocess.h"
-#include "common/data/sample_loader.h"
 #include "common/data/synth/scene.h"
-#include "common/models/compute_process.h"
+#include "common/features/feature_alignment.h"
+#include "common/features/feature_extractor.h"
+#include "common/features/random_backbones.h"
+#include "common/features/sample_loader.h"
 #include "common/models/point_sampling.h"
-#include "common/models/scaled_softmax.h"
-#include "common/models/thread_policy.h"
+#include "common/runtime/compute_process.h"
+#include "common/runtime/thread_policy.h"
 
 namespace {
 
@@ -81,8 +80,7 @@ int main(int argc, char** argv) {
   if (intra_op > 0) policy.intra_op_threads = intra_op, policy.requested = true;
   cfm::prepare_compute_process(policy);
   torch::NoGradGuard no_grad;
-  std::printf("threads: %s; runs %d; attention softmax kernel: %s\n", cfm::describe(policy).c_str(), runs,
-              cfm::simd_level_name(cfm::best_simd_level()).c_str());
+  std::printf("threads: %s; runs %d\n", cfm::describe(policy).c_str(), runs);
 
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "cfm-bench-weights";
   cfm::RandomBackboneFiles files = cfm::write_random_backbones(dir.string(), "paper", 1);

@@ -19,12 +19,12 @@
 
 #include "bench/synthetic_category.h"
 #include "common/cfm/evaluator.h"
-#include "common/cfm/random_backbones.h"
 #include "common/cfm/scorer.h"
-#include "common/data/sample_loader.h"
-#include "common/models/compute_device.h"
-#include "common/models/compute_process.h"
-#include "common/models/thread_policy.h"
+#include "common/features/random_backbones.h"
+#include "common/features/sample_loader.h"
+#include "common/runtime/compute_device.h"
+#include "common/runtime/compute_process.h"
+#include "common/runtime/thread_policy.h"
 
 namespace fs = std::filesystem;
 

@@ -14,7 +14,7 @@
 
 #include "common/metrics/evaluation.h"
 #include "common/util/npy.h"
-#include "common/util/text_file.h"
+#include "common/util/whole_file.h"
 
 namespace {
 
@@ -29,7 +29,7 @@ void save(const std::string& dir, const cfm::PixelMaps& maps, const cfm::Evaluat
   const std::vector<std::int64_t> shape = {static_cast<std::int64_t>(maps.scores.size()), 224, 224};
   cfm::write_npy_f32(dir + "/maps.npy", shape, scores.data());
   cfm::write_npy_f32(dir + "/masks.npy", shape, masks.data());
-  cfm::write_text_file(dir + "/cfm_metrics.json", cfm::evaluation_json(e, options) + "\n");
+  cfm::write_whole_file(dir + "/cfm_metrics.json", cfm::evaluation_json(e, options) + "\n");
 }
 
 }  // namespace

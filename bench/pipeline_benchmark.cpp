@@ -26,14 +26,14 @@
 
 #include "bench/synthetic_category.h"
 #include "common/cfm/evaluator.h"
-#include "common/cfm/random_backbones.h"
 #include "common/cfm/scorer.h"
 #include "common/cfm/trainer.h"
-#include "common/data/sample_loader.h"
-#include "common/models/compute_process.h"
-#include "common/models/thread_policy.h"
+#include "common/features/random_backbones.h"
+#include "common/features/sample_loader.h"
+#include "common/runtime/compute_process.h"
+#include "common/runtime/thread_policy.h"
 #include "common/util/npy.h"
-#include "common/util/text_file.h"
+#include "common/util/whole_file.h"
 
 namespace fs = std::filesystem;
 
@@ -160,6 +160,6 @@ int main(int argc, char** argv) {
       {"train_first_epoch_seconds_per_sample", (report.prepare_seconds + report.epoch_seconds[0]) / n},
       {"train_later_epoch_seconds_per_sample", later_epoch / n},
       {"train_epoch_loss", report.epoch_loss}};
-  cfm::write_text_file((dir / "cfm_timings.json").string(), timings.dump(2) + "\n");
+  cfm::write_whole_file((dir / "cfm_timings.json").string(), timings.dump(2) + "\n");
   return 0;
 }

@@ -16,10 +16,10 @@
 
 #include "bench/synthetic_category.h"
 #include "common/cfm/evaluator.h"
-#include "common/cfm/random_backbones.h"
 #include "common/cfm/trainer.h"
-#include "common/data/sample_loader.h"
-#include "common/models/compute_device.h"
+#include "common/features/random_backbones.h"
+#include "common/features/sample_loader.h"
+#include "common/runtime/compute_device.h"
 
 namespace fs = std::filesystem;
 

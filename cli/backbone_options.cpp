@@ -32,8 +32,8 @@ void add_setting_options(CLI::App* cmd, SettingFlags& f, const std::vector<std::
   }
 }
 
-CfmSettings resolve(const SettingFlags& f) {
-  CfmSettings c = cfm_defaults(f.preset);
+CategoryJobSettings resolve(const SettingFlags& f) {
+  CategoryJobSettings c = category_job_defaults(f.preset);
   if (!f.config_file.empty()) apply_settings_yaml(c, f.config_file);
   for (const auto& [name, text] : f.given) {
     if (text.empty()) continue;  // not given

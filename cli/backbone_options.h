@@ -1,5 +1,5 @@
 // The setting flags of `cfm features`, `cfm train` and `cfm eval`, made from the settings table
-// (common/grid/settings.h): one flag per setting, named as the setting with dashes (--layers-kept), plus
+// (common/settings/settings.h): one flag per setting, named as the setting with dashes (--layers-kept), plus
 // --preset, --config (a YAML file of settings) and --device. Precedence: the preset, then --config,
 // then the flags.
 #pragma once
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/grid/settings.h"
+#include "common/settings/settings.h"
 
 namespace cfm::cli {
 
@@ -27,6 +27,6 @@ void add_setting_options(CLI::App* cmd, SettingFlags& flags, const std::vector<s
                          const std::map<std::string, std::vector<std::string>>& aliases = {});
 
 // The settings the flags ask for. `threads` defaults to every core of this machine on the command line.
-CfmSettings resolve(const SettingFlags& flags);
+CategoryJobSettings resolve(const SettingFlags& flags);
 
 }  // namespace cfm::cli

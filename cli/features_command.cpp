@@ -7,12 +7,12 @@
 
 #include "backbone_options.h"
 #include "commands.h"
-#include "common/cfm/feature_extractor.h"
-#include "common/cfm/random_backbones.h"
-#include "common/data/sample_loader.h"
-#include "common/models/compute_device.h"
-#include "common/models/compute_process.h"
-#include "common/models/thread_policy.h"
+#include "common/features/feature_extractor.h"
+#include "common/features/random_backbones.h"
+#include "common/features/sample_loader.h"
+#include "common/runtime/compute_device.h"
+#include "common/runtime/compute_process.h"
+#include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 #include "common/util/npy.h"
 
@@ -50,7 +50,7 @@ void add_features_command(CLI::App& app) {
   names.insert(names.end(), {"eval_seed", "threads"});
   add_setting_options(cmd, o->settings, names, {{"layers_kept", {"--layers"}}, {"eval_seed", {"--seed"}}});
   cmd->callback([o] {
-    CfmSettings settings = resolve(o->settings);
+    CategoryJobSettings settings = resolve(o->settings);
     BackboneConfig config = settings.backbone;
     config.seed = static_cast<std::uint64_t>(settings.training.eval_seed);  // official-mode DropPath
     prepare_compute_process(choose_thread_policy(settings.training.threads));

@@ -11,18 +11,18 @@
 
 #include "commands.h"
 #include "common/grid/grid_spec.h"
-#include "common/models/compute_device.h"
+#include "common/methods/job_executor.h"
 #include "common/net/client.h"
 #include "common/net/messages.h"
 #include "common/net/token_file.h"
+#include "common/runtime/compute_device.h"
 #include "common/store/sqlite.h"
-#include "common/util/text_file.h"
+#include "common/util/whole_file.h"
 #include "orchestrator/coordinator.h"
-#include "orchestrator/grid_summary.h"
 #include "orchestrator/local_run.h"
 #include "orchestrator/slurm_launcher.h"
 #include "rank_options.h"
-#include "worker/job_executor.h"
+#include "results/grid_summary.h"
 #include "worker/worker.h"
 
 namespace fs = std::filesystem;
@@ -45,10 +45,7 @@ std::string default_name() {
 }
 
 json submit_message(const Grid& grid, bool force) {
-  json jobs = json::array();
-  for (const JobSpec& j : grid.jobs) jobs.push_back({{"key", j.key}, {"config", j.config}, {"axes", j.axes}});
-  return {{"type", net::message_type::kSubmit}, {"grid", grid.name}, {"spec", grid.yaml}, {"jobs", jobs},
-          {"max_attempts", grid.max_attempts},  {"force", force}};
+  return net::Submit{grid.name, grid.yaml, grid.jobs, grid.max_attempts, force}.to_json();
 }
 
 // "cpu,cuda:0,cuda:1": the device slots of a worker (or of `cfm run`'s local workers).
@@ -152,7 +149,7 @@ void add_serve(CLI::App& app) {
     if (o->runs_root.empty()) o->runs_root = (fs::absolute(o->db_path).parent_path() / "runs").string();
     Coordinator coordinator(*o);
     if (!port_file->empty()) {
-      write_text_file(*port_file, std::to_string(coordinator.port()) + "\n");
+      write_whole_file(*port_file, std::to_string(coordinator.port()) + "\n");
     }
     g_serving = &coordinator;
     std::signal(SIGTERM, stop_serving);
@@ -287,15 +284,14 @@ void add_job(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   add_rank_options(cmd, context->ranks);
   cmd->callback([=] {
-    std::ifstream in(*config_path);
-    if (!in) throw FileError(*config_path, "cannot read the job configuration");
-    json config = json::parse(in, nullptr, false);
+    json config = json::parse(read_whole_file(*config_path, "the job configuration"), nullptr, false);
     if (config.is_discarded() || !config.is_object()) throw FormatError(*config_path, "not a JSON object");
     fmt::print("job: {}\n", config.dump());
     std::fflush(stdout);
-    json result = execute_job(config, *context);
-    write_text_file(*result_path, result.dump(2) + "\n");  // a reader never sees half a result
-    fmt::print("job finished: {}\n", result["metrics"].dump());
+    const JobReport report = execute_job(config, *context);
+    const json result = std::visit([](const auto& r) { return r.to_json(); }, report);
+    write_whole_file(*result_path, result.dump(2) + "\n");  // a reader never sees half a result
+    fmt::print("job finished: {}\n", result.value("metrics", json::object()).dump());
   });
 }
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 
 #include "commands.h"
+#include "common/cfm/cfm_method.h"
+#include "common/memory_bank/memory_bank_method.h"
 #include "common/util/error.h"
 
 namespace cfm::cli {
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
       "detection.\n"
       "See `cfm <command> --help`.",
       "cfm"};
+  cfm::register_cfm_method();
+  cfm::register_memory_bank_method();
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::simple);
   cfm::cli::add_synth_command(app);

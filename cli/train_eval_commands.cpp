@@ -11,11 +11,11 @@
 #include "common/cfm/cfm_method.h"
 #include "common/data/few_shot.h"
 #include "common/distributed/rank_group.h"
-#include "common/models/compute_device.h"
-#include "common/models/compute_process.h"
-#include "common/models/thread_policy.h"
+#include "common/runtime/compute_device.h"
+#include "common/runtime/compute_process.h"
+#include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
-#include "common/util/text_file.h"
+#include "common/util/whole_file.h"
 #include "rank_options.h"
 
 namespace fs = std::filesystem;
@@ -62,7 +62,7 @@ void add_train_eval_commands(CLI::App& app) {
                   {{"layers_kept", {"--layers"}}});
   add_rank_options(train, *ranks);
   train->callback([t, ranks] {
-    CfmSettings settings = resolve(t->settings);
+    CategoryJobSettings settings = resolve(t->settings);
     prepare_compute_process(choose_thread_policy(settings.training.threads));
     fmt::print("backbones: {}\n", describe(settings.backbone));
     std::vector<SampleFiles> samples = training_samples(Dataset(t->data), t->category, settings.training);
@@ -81,14 +81,14 @@ void add_train_eval_commands(CLI::App& app) {
                         {"lr", settings.training.lr},
                         {"seed", settings.training.seed},
                         {"train_files", sample_names(samples)},
-                        {"epoch_loss", fit.report.epoch_loss},
-                        {"epoch_seconds", fit.report.epoch_seconds},
-                        {"cache_hits", method.cache_hits()},
-                        {"cache_misses", method.cache_misses()},
+                        {"epoch_loss", fit.epoch_loss},
+                        {"epoch_seconds", fit.epoch_seconds},
+                        {"cache_hits", method.cache_counts().hits},
+                        {"cache_misses", method.cache_counts().misses},
                         {"world_size", group.world_size()},
-                        {"communication_seconds", fit.report.communication_seconds}};
+                        {"communication_seconds", fit.communication_seconds}};
     if (!group.is_root()) return;  // rank 0 writes what the ranks trained together
-    write_text_file((fs::path(t->out) / "train.json").string(), j.dump(2) + "\n");
+    write_whole_file((fs::path(t->out) / "train.json").string(), j.dump(2) + "\n");
     fmt::print("trained on {} samples; mappers in {}\n", samples.size(), t->out);
   });
 
@@ -105,7 +105,7 @@ void add_train_eval_commands(CLI::App& app) {
   auto eval_ranks = std::make_shared<RankSetup>();
   add_rank_options(eval, *eval_ranks);
   eval->callback([e, mappers_dir, exact, eval_ranks] {
-    CfmSettings settings = resolve(e->settings);
+    CategoryJobSettings settings = resolve(e->settings);
     prepare_compute_process(choose_thread_policy(settings.training.threads));
     fmt::print("backbones: {}\n", describe(settings.backbone));
     std::vector<SampleFiles> test = Dataset(e->data).samples(e->category, "test");

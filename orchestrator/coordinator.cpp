@@ -19,13 +19,13 @@
 #include "common/net/tls.h"
 #include "common/net/token_file.h"
 #include "common/store/database_owner.h"
-#include "common/store/job_store.h"
 #include "common/store/sqlite.h"
-#include "common/store/wal_checkpointer.h"
 #include "common/util/excerpt.h"
 #include "common/util/unix_time.h"
 #include "orchestrator/coordinator_connection.h"
+#include "orchestrator/job_store.h"
 #include "orchestrator/submission.h"
+#include "orchestrator/wal_checkpointer.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -240,7 +240,7 @@ struct Coordinator::Impl : CoordinatorConnection::Host {
         .to_json();
   }
 
-  json submit(const Submission& s, double now) {
+  json submit(const net::Submit& s, double now) {
     SubmitSummary summary = store.submit(s.grid, s.spec, s.jobs, s.max_attempts, s.force, now);
     spdlog::info("grid '{}' submitted: {} new, {} requeued, {} already done, {} in the queue", s.grid,
                  summary.added, summary.requeued, summary.already_done, summary.in_queue);

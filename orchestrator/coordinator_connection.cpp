@@ -93,23 +93,15 @@ void CoordinatorConnection::handshake() {
   });
 }
 
-// The connection closes `limit` seconds from now unless a later call moves that further (deadlines only
-// move later: the handshake's, then the idle limit from each request on). The timer is set once per
-// deadline and, firing before the current one, waits again for the rest: re-setting it on every request
-// cost a cancellation and a handler run per request.
+// The connection closes `limit` seconds from now unless a later call sets a new deadline (the
+// handshake's, then the idle limit from each request on). A wait that a new deadline replaced either
+// ends cancelled or, had it already fired, finds the timer's expiry still ahead.
 void CoordinatorConnection::arm_deadline(double limit) {
   deadline_limit_ = limit;
-  deadline_at_ = asio::steady_timer::clock_type::now() + seconds(limit);
-  if (!deadline_waiting_) wait_for_deadline();
-}
-
-void CoordinatorConnection::wait_for_deadline() {
-  deadline_waiting_ = true;
-  deadline_.expires_at(deadline_at_);
+  deadline_.expires_after(seconds(limit));
   deadline_.async_wait([self = shared_from_this()](auto error) {
-    self->deadline_waiting_ = false;
     if (error || self->stage_ == Stage::Closed) return;
-    if (asio::steady_timer::clock_type::now() < self->deadline_at_) return self->wait_for_deadline();
+    if (asio::steady_timer::clock_type::now() < self->deadline_.expiry()) return;
     self->deadline_passed();
   });
 }

@@ -46,7 +46,6 @@ class CoordinatorConnection : public std::enable_shared_from_this<CoordinatorCon
   enum class Stage { Tls, Hello, Ready, Closed };
 
   void arm_deadline(double limit);
-  void wait_for_deadline();
   void deadline_passed();
   void refuse_plain_frames();
   void handshake();
@@ -64,10 +63,8 @@ class CoordinatorConnection : public std::enable_shared_from_this<CoordinatorCon
   Host& host_;
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
   boost::asio::steady_timer deadline_;
-  boost::asio::steady_timer::time_point deadline_at_;
   Limits limits_;
   double deadline_limit_ = 0;
-  bool deadline_waiting_ = false;
   std::uint64_t id_;
   unsigned char first_byte_ = 0;
   std::vector<char> inbox_;  // bytes received and not yet taken as a frame

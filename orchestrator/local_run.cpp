@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/net/token_file.h"
+#include "common/settings/device_slots.h"
 #include "common/store/sqlite.h"
 #include "common/util/child_process.h"
 #include "common/util/error.h"
@@ -34,13 +35,15 @@ std::string write_token(const std::string& folder) {
 
 StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   // Each local worker gets as many devices as the grid's largest job needs (one slot).
-  const auto per_job = static_cast<std::size_t>(largest_devices_per_job(grid));
-  const std::size_t device_count = o.devices.empty() ? static_cast<std::size_t>(o.workers) : o.devices.size();
-  if (device_count % per_job != 0)
+  const int per_job = largest_devices_per_job(grid);
+  const std::vector<std::string> devices =
+      o.devices.empty() ? std::vector<std::string>(static_cast<std::size_t>(o.workers), "cpu") : o.devices;
+  const std::vector<std::vector<std::string>> slots = device_slots(devices, per_job);
+  if (slots.empty())
     throw UsageError(fmt::format(
         "the grid's jobs run on up to {} devices each (devices_per_job), which {} local device(s) do not "
         "split into (--workers or --devices)",
-        per_job, device_count));
+        per_job, devices.size()));
   fs::create_directories(o.runs_root);
   if (fs::path(o.db_path).has_parent_path()) fs::create_directories(fs::path(o.db_path).parent_path());
   std::string token_file = write_token(o.runs_root);
@@ -64,11 +67,8 @@ StateCounts run_grid_locally(const Grid& grid, const LocalRunOptions& o) {
   BackgroundThread server([&] { coordinator.run(); }, [&] { coordinator.stop(); });
   std::vector<std::unique_ptr<ChildProcess>> workers;
   fs::create_directories(fs::path(o.runs_root) / "workers");
-  const std::vector<std::string> devices =
-      o.devices.empty() ? std::vector<std::string>(static_cast<std::size_t>(o.workers), "cpu") : o.devices;
-  for (std::size_t first = 0, i = 0; first < devices.size(); first += per_job, ++i) {
-    std::vector<std::string> group(devices.begin() + static_cast<std::ptrdiff_t>(first),
-                                   devices.begin() + static_cast<std::ptrdiff_t>(first + per_job));
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const std::vector<std::string>& group = slots[i];
     std::vector<std::string> argv = {o.cfm_binary,
                                      "worker",
                                      "--coordinator",

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/grid/grid_spec.h"
-#include "common/store/job_store.h"
+#include "orchestrator/job_store.h"
 
 namespace cfm {
 

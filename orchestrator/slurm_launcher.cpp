@@ -4,13 +4,13 @@
 #include <fmt/ranges.h>
 #include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "common/util/child_process.h"
 #include "common/util/error.h"
-#include "common/util/text_file.h"
+#include "common/util/whole_file.h"
 
 namespace cfm {
 namespace {
@@ -63,19 +63,18 @@ std::string slurm_script(const SlurmOptions& o) {
 
 std::string submit_slurm(const std::string& script, const std::string& path) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  write_text_file(path, script);
-  std::FILE* pipe = popen(("sbatch --parsable " + quoted(path) + " 2>&1").c_str(), "r");
-  if (!pipe) throw Error("cannot run sbatch");
-  std::string output;
-  char buffer[512];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  int status = pclose(pipe);
+  write_whole_file(path, script);
+  const std::string log = path + ".sbatch.log";
+  std::filesystem::remove(log);
+  const int status = run_program({"sbatch", "--parsable", path}, log);
+  std::string output = read_whole_file(log, "sbatch's output");
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw Error(
         "sbatch refused " + path +
         (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (sbatch not found: is Slurm installed?)" : "") +
         ": " + output);
+  std::filesystem::remove(log);
   return output.substr(0, output.find(';'));  // "jobid;cluster" on federated clusters
 }
 

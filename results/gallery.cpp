@@ -13,7 +13,7 @@
 #include "common/data/tiff_io.h"
 #include "common/store/sqlite.h"
 #include "common/util/error.h"
-#include "common/util/text_file.h"
+#include "common/util/whole_file.h"
 
 namespace fs = std::filesystem;
 
@@ -125,7 +125,7 @@ std::vector<GalleryPanel> write_gallery(Database& db, const std::vector<ResultRo
     throw UsageError(
         "none of the selected jobs has an evaluation in its run folder (are the run folders on this "
         "machine?)");
-  write_text_file((fs::path(o.out_dir) / "index.md").string(), index);
+  write_whole_file((fs::path(o.out_dir) / "index.md").string(), index);
   return panels;
 }
 

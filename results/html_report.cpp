@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/util/error.h"
+#include "common/util/whole_file.h"
 #include "results/comparison_table.h"
 #include "results/gallery.h"
 #include "results/plots.h"
@@ -32,12 +33,6 @@ std::string escape(const std::string& s) {
       out += c;
   }
   return out;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path, "cannot read");
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 std::string base64(const std::string& bytes) {
@@ -125,7 +120,7 @@ std::string write_html_report(Database& db, const std::vector<ResultRow>& rows, 
   auto embed = [&](const std::vector<std::string>& paths) {
     for (const std::string& path : paths)
       if (path.size() > 4 && path.substr(path.size() - 4) == ".svg") {
-        std::string svg = read_file(path);
+        std::string svg = read_whole_file(path, "the figure");
         body += "<figure class=\"plot\">" + svg.substr(svg.find("<svg")) + "</figure>\n";
         ++figures;
       }
@@ -158,13 +153,11 @@ std::string write_html_report(Database& db, const std::vector<ResultRow>& rows, 
     body += fmt::format(
         "<figure><img class=\"panel\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{2} · {3} · "
         "{0} (score {4:.4f})</figcaption></figure>\n",
-        escape(p.sample), base64(read_file(p.path)), escape(p.category), escape(p.kind), p.score);
-  std::ofstream out(o.out_path);
-  if (!out) throw IoError(o.out_path, "cannot write the report");
-  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << escape(o.title)
-      << "</title><style>" << kStyle << "</style>" << kSelfCheck << "</head><body>\n"
-      << body << "</body></html>\n";
-  out.close();
+        escape(p.sample), base64(read_whole_file(p.path, "the gallery panel")), escape(p.category),
+        escape(p.kind), p.score);
+  write_whole_file(o.out_path, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+                                   escape(o.title) + "</title><style>" + kStyle + "</style>" + kSelfCheck +
+                                   "</head><body>\n" + body + "</body></html>\n");
   fs::remove_all(work);
   return fmt::format("{} tables, {} figures, {} gallery panels", tables, figures, panels.size());
 }

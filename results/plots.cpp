@@ -3,13 +3,14 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/store/sqlite.h"
+#include "common/util/child_process.h"
 #include "common/util/error.h"
+#include "common/util/whole_file.h"
 #include "results/comparison_table.h"
 
 namespace fs = std::filesystem;
@@ -32,13 +33,13 @@ std::vector<std::string> render(const std::string& out_dir, const std::string& n
     std::string figure = (fs::path(out_dir) / (name + "." + extension)).string();
     std::string script = (fs::path(out_dir) / (name + "." + extension + ".gp")).string();
     // noenhanced: metric names such as aupro@0.3 would otherwise be read as text markup.
-    std::ofstream(script) << "set terminal " << terminal << "\nset termoption noenhanced\nset output "
-                          << gp_string(figure) << "\n"
-                          << body;
-    int status = std::system(("gnuplot " + gp_string(script) + " 2>" + gp_string(script + ".log")).c_str());
+    write_whole_file(script, fmt::format("set terminal {}\nset termoption noenhanced\nset output {}\n{}",
+                                         terminal, gp_string(figure), body));
+    const std::string log = script + ".log";
+    std::filesystem::remove(log);
+    const int status = run_program({"gnuplot", script}, log);
     if (status != 0) {
-      std::ifstream log(script + ".log");
-      std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      const std::string text = read_whole_file(log, "gnuplot's log");
       bool missing = WIFEXITED(status) && WEXITSTATUS(status) == 127;
       throw Error(missing ? "gnuplot not found (install Debian's gnuplot-nox)"
                           : "gnuplot failed on " + script + ": " + text);
@@ -56,7 +57,7 @@ std::vector<std::string> metric_vs_setting(const std::vector<ResultRow>& rows, c
     throw UsageError("no two jobs differ in '" + setting + "' among the selected results: nothing to plot");
   std::string name = fmt::format("{}_{}", r.kind, r.metric);
   std::string data = (fs::path(r.out_dir) / (name + ".dat")).string();
-  std::ofstream out(data);
+  std::ostringstream out;
   std::string plots;
   for (std::size_t row = 0; row < t.row_labels.size(); ++row) {
     out << "# " << t.row_labels[row] << "\n";
@@ -77,7 +78,7 @@ std::vector<std::string> metric_vs_setting(const std::vector<ResultRow>& rows, c
         return tics;
       }(),
       plots);
-  out.close();  // gnuplot reads the file next
+  write_whole_file(data, out.str());  // gnuplot reads it next
   return render(r.out_dir, name, body);
 }
 
@@ -85,7 +86,7 @@ std::vector<std::string> fps_vs_memory(const std::vector<ResultRow>& rows, const
   ComparisonTable t = build_comparison_table(rows, r.group_by, "", {"peak_rss_gb", "inference_fps"});
   std::string name = "fps-memory_" + r.group_by;
   std::string data = (fs::path(r.out_dir) / (name + ".dat")).string();
-  std::ofstream out(data);
+  std::ostringstream out;
   for (std::size_t row = 0; row < t.row_labels.size(); ++row) {
     const TableCell *memory = t.cell(row, 0, 0), *fps = t.cell(row, 0, 1);
     if (memory && fps && memory->n && fps->n)
@@ -97,14 +98,14 @@ std::vector<std::string> fps_vs_memory(const std::vector<ResultRow>& rows, const
       "graph 0.1, graph 0.1, graph 0.1, graph 0.1\n"
       "plot {} using 1:2 with points pt 7 ps 1.5 notitle, '' using 1:2:3 with labels offset 0,1 notitle\n",
       gp_string("inference speed vs memory by " + r.group_by), gp_string(data));
-  out.close();  // gnuplot reads the file next
+  write_whole_file(data, out.str());  // gnuplot reads it next
   return render(r.out_dir, name, body);
 }
 
 std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& rows, const PlotRequest& r) {
   std::string name = "pro";
   std::string data = (fs::path(r.out_dir) / "pro.dat").string();
-  std::ofstream out(data);
+  std::ostringstream out;
   std::string plots;
   int index = 0;
   for (const ResultRow& row : rows) {
@@ -131,7 +132,7 @@ std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& 
       "[0:0.3]\n"
       "set yrange [0:1]\nset grid\nset key outside right\nplot {}\n",
       plots);
-  out.close();  // gnuplot reads the file next
+  write_whole_file(data, out.str());  // gnuplot reads it next
   return render(r.out_dir, name, body);
 }
 

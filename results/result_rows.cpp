@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "common/grid/settings.h"
+#include "common/settings/settings.h"
 #include "common/store/sqlite.h"
 #include "common/util/error.h"
 

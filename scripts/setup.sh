@@ -11,9 +11,6 @@ packages=(
   # LibTorch (CPU) and a fast BLAS: without libopenblas0-pthread Debian's LibTorch falls back to the
   # reference BLAS, ~20x slower (docs/architecture.md §8).
   libtorch-dev libopenblas0-pthread
-  # Sleef, the vector exp the attention's AVX2 / AVX-512 softmax kernel is compiled with (LibTorch's own
-  # kernels use the same library)
-  libsleef-dev
   # libraries
   libboost-dev libsqlite3-dev libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev
   libtiff-dev libpng-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libnanoflann-dev

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "common/grid/job_config.h"
 #include "common/net/message_fields.h"
 #include "common/net/messages.h"
 #include "common/net/protocol_error.h"
+#include "common/settings/job_config.h"
 #include "common/util/excerpt.h"
 
 namespace fs = std::filesystem;

@@ -16,11 +16,12 @@
 
 #include "common/net/messages.h"
 #include "common/net/protocol_error.h"
+#include "common/settings/device_slots.h"
 #include "common/util/child_process.h"
 #include "common/util/error.h"
 #include "common/util/excerpt.h"
-#include "common/util/text_file.h"
 #include "common/util/threads.h"
+#include "common/util/whole_file.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -211,7 +212,7 @@ class Slot {
     if (world > static_cast<int>(devices_.size()))
       throw Error(fmt::format("the job needs {} devices, this slot has {}", world, devices_.size()));
     fs::create_directories(job.run_dir);
-    write_text_file(job.run_dir + "/config.json", job.config.dump(2) + "\n");
+    write_whole_file(job.run_dir + "/config.json", job.config.dump(2) + "\n");
     RankProcesses ranks(options_, job, devices_, world);
     spdlog::info("{}: job {} attempt {} on {} (log {})", name_, job.key.substr(0, 12), job.attempt,
                  fmt::join(devices_.begin(), devices_.begin() + world, ","), ranks.log(0));
@@ -251,19 +252,18 @@ class Slot {
               const std::string& log_path, const std::vector<std::string>& other_results = {}) {
     std::string log = tail_of(log_path);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      std::optional<json> result = read_result(result_path);
-      json ranks = json::array();
-      for (const std::string& path : other_results) {
-        std::optional<json> other = read_result(path);
-        if (other && other->contains("resources")) ranks.push_back((*other)["resources"]);
+      try {
+        net::JobResult result = net::JobResult::from_json(read_json(result_path));
+        std::vector<net::RankResources> ranks;
+        for (const std::string& path : other_results)
+          ranks.push_back(net::RankResources::from_json(read_json(path)));
+        if (!ranks.empty()) net::add_rank_resources(result, std::move(ranks));
+        request(net::ResultReport{lease_id, result}.to_json());
+      } catch (const std::exception& e) {
+        request(net::FailureReport{lease_id,
+                                   std::string("the job ended without a readable result: ") + e.what(), log}
+                    .to_json());
       }
-      if (result) {
-        if (!other_results.empty()) (*result)["resources"]["ranks"] = ranks;
-        request(net::ResultReport{lease_id, *result}.to_json());
-        return;
-      }
-      request(net::FailureReport{lease_id, "the job ended without a readable result file " + result_path, log}
-                  .to_json());
       return;
     }
     std::string reason = excerpt(error_line(log), 2000);
@@ -272,11 +272,11 @@ class Slot {
     request(net::FailureReport{lease_id, error, log}.to_json());
   }
 
-  static std::optional<json> read_result(const std::string& path) {
-    std::ifstream in(path);
-    json result = json::parse(in, nullptr, false);
-    if (!in || result.is_discarded() || !result.is_object()) return std::nullopt;
-    return result;
+  // A result file `cfm job` wrote (Error naming it when it is missing or not JSON).
+  static json read_json(const std::string& path) {
+    json j = json::parse(read_whole_file(path, "the result file"), nullptr, false);
+    if (j.is_discarded()) throw FormatError(path, "not JSON");
+    return j;
   }
 
   const WorkerOptions& options_;
@@ -293,11 +293,12 @@ int run_worker(const WorkerOptions& options) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   if (options.devices.empty()) throw UsageError("a worker needs at least one device");
-  const auto group = static_cast<std::size_t>(options.devices_per_job);
-  if (group < 1 || options.devices.size() % group != 0)
+  const std::vector<std::vector<std::string>> slot_devices =
+      device_slots(options.devices, options.devices_per_job);
+  if (slot_devices.empty())
     throw UsageError(fmt::format("{} devices do not split into slots of {} (--devices-per-job)",
                                  options.devices.size(), options.devices_per_job));
-  const std::size_t slots = options.devices.size() / group;
+  const std::size_t slots = slot_devices.size();
   // One thread per slot. A slot's job failures are reported to the coordinator inside the slot (the slot
   // goes on leasing); what escapes a slot ends that slot only, never the worker's other slots.
   std::vector<std::unique_ptr<BackgroundThread>> threads;
@@ -305,9 +306,7 @@ int run_worker(const WorkerOptions& options) {
   std::atomic<int> failures{0};
   for (std::size_t i = 0; i < slots; ++i) {
     names.push_back(slots == 1 ? options.name : fmt::format("{}/{}", options.name, i));
-    std::vector<std::string> devices(options.devices.begin() + static_cast<std::ptrdiff_t>(i * group),
-                                     options.devices.begin() + static_cast<std::ptrdiff_t>((i + 1) * group));
-    threads.push_back(std::make_unique<BackgroundThread>([&, devices, name = names.back()] {
+    threads.push_back(std::make_unique<BackgroundThread>([&, devices = slot_devices[i], name = names.back()] {
       Slot slot(options, devices, name);
       if (!slot.run()) ++failures;
     }));

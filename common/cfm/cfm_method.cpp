@@ -5,14 +5,16 @@
 #include <filesystem>
 #include <numeric>
 
+#include "common/cfm/trainer.h"
 #include "common/distributed/rank_group.h"
+#include "common/methods/method_registry.h"
 #include "common/util/error.h"
 
 namespace fs = std::filesystem;
 
 namespace cfm {
 
-CfmMethod::CfmMethod(const CfmSettings& settings, std::string category, at::Device device,
+CfmMethod::CfmMethod(const CategoryJobSettings& settings, std::string category, at::Device device,
                      const std::string& cache_dir)
     : settings_(settings),
       category_(std::move(category)),
@@ -37,8 +39,10 @@ FitResult CfmMethod::fit(const std::vector<SampleFiles>& train, const std::strin
   options.seed = seed;
   options.ranks = ranks_;
   FitResult result;
-  result.report = train_mappers(*mappers_, extractor_, cache_, train, options, progress);
-  const TrainReport& report = result.report;
+  const TrainReport report = train_mappers(*mappers_, extractor_, cache_, train, options, progress);
+  result.epoch_loss = report.epoch_loss;
+  result.epoch_seconds = report.epoch_seconds;
+  result.communication_seconds = report.communication_seconds;
   // Eval mode: "extract" is reading the training samples and their backbone outputs (cache or backbones),
   // done once before the epochs. Official mode reruns the backbones inside every epoch.
   result.timings[settings_.backbone.mode == BackboneMode::Eval ? "extract" : "load"] = report.prepare_seconds;
@@ -85,6 +89,13 @@ std::int64_t CfmMethod::parameter_count() {
   for (auto* net : {&mappers_->to_3d, &mappers_->to_2d})
     for (const auto& p : (*net)->parameters()) n += p.numel();
   return n;
+}
+
+void register_cfm_method() {
+  register_category_method("cfm", [](const CategoryJobSettings& settings, const std::string& category,
+                                     const at::Device& device, const std::string& cache_dir) {
+    return std::make_unique<CfmMethod>(settings, category, device, cache_dir);
+  });
 }
 
 }  // namespace cfm

@@ -7,19 +7,19 @@
 #include <optional>
 #include <string>
 
-#include "common/cfm/category_method.h"
 #include "common/cfm/evaluator.h"
-#include "common/cfm/feature_cache.h"
-#include "common/cfm/feature_extractor.h"
 #include "common/cfm/mapping_network.h"
-#include "common/grid/settings.h"
+#include "common/features/feature_cache.h"
+#include "common/features/feature_extractor.h"
+#include "common/methods/category_method.h"
+#include "common/settings/settings.h"
 
 namespace cfm {
 
 class CfmMethod : public CategoryMethod {
  public:
   // `cache_dir` empty: no feature cache. The backbones load here (Error naming a bad weights file).
-  CfmMethod(const CfmSettings& settings, std::string category, at::Device device,
+  CfmMethod(const CategoryJobSettings& settings, std::string category, at::Device device,
             const std::string& cache_dir);
 
   FitResult fit(const std::vector<SampleFiles>& train, const std::string& out_dir,
@@ -28,8 +28,7 @@ class CfmMethod : public CategoryMethod {
   CategoryEvaluation evaluate(const std::vector<SampleFiles>& test, const std::string& out_dir,
                               const EvaluationOptions& options, bool use_cache) override;
   std::int64_t parameter_count() override;
-  std::size_t cache_hits() const override { return cache_.hits(); }
-  std::size_t cache_misses() const override { return cache_.misses(); }
+  FeatureCacheCounts cache_counts() const override { return cache_.counts(); }
 
   // Trains and scores data-parallel over these ranks (common/cfm/trainer.h, evaluator.h); only rank 0
   // writes the checkpoints, the scores and the metrics.
@@ -39,12 +38,15 @@ class CfmMethod : public CategoryMethod {
   std::string checkpoint_name(const std::string& direction) const;
 
  private:
-  CfmSettings settings_;
+  CategoryJobSettings settings_;
   std::string category_;
   FeatureExtractor extractor_;
   FeatureCache cache_;
   std::optional<CrossmodalMappers> mappers_;
   RankGroup* ranks_ = nullptr;
 };
+
+// Registers CFM as the method "cfm" (common/methods/method_registry.h).
+void register_cfm_method();
 
 }  // namespace cfm

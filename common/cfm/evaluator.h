@@ -1,15 +1,15 @@
 // Scoring a category's test split with trained mapping networks (docs/method.md §5) and its metrics (§6),
-// through the shared test-split driver (common/cfm/test_split_scoring.h: files written, ranks, metrics).
+// through the shared test-split driver (common/methods/test_split_scoring.h: files written, ranks, metrics).
 // maps-2d/ and maps-3d/ hold the unsmoothed masked s2D and s3D of each sample.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "common/cfm/feature_cache.h"
-#include "common/cfm/feature_extractor.h"
 #include "common/cfm/mapping_network.h"
-#include "common/cfm/test_split_scoring.h"
+#include "common/features/feature_cache.h"
+#include "common/features/feature_extractor.h"
+#include "common/methods/test_split_scoring.h"
 #include "common/metrics/evaluation.h"
 
 namespace cfm {

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <optional>
 
-#include "common/data/sample_loader.h"
 #include "common/distributed/rank_group.h"
-#include "common/models/thread_policy.h"
+#include "common/features/sample_loader.h"
+#include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
 

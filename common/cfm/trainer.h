@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "common/cfm/feature_cache.h"
-#include "common/cfm/feature_extractor.h"
 #include "common/cfm/mapping_network.h"
 #include "common/data/dataset.h"
+#include "common/features/feature_cache.h"
+#include "common/features/feature_extractor.h"
 
 namespace cfm {
 

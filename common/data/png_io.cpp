@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "common/util/error.h"
+#include "common/util/whole_file.h"
 
 namespace cfm {
 namespace {
@@ -21,16 +22,10 @@ struct RawPng {
   std::vector<std::uint16_t> bytes16;
 };
 
-std::vector<char> read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path, "cannot open file (expected a PNG image)");
-  return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // libpng's classic API (not the simplified one, which applies gAMA/sRGB colour conversions that Pillow
 // does not). Errors longjmp back here; everything touched after setjmp lives behind an unmodified pointer.
 struct DecodeContext {
-  std::vector<char> file;
+  std::string file;
   std::size_t offset = 0;
   std::string error;
   RawPng raw;
@@ -53,7 +48,7 @@ void on_png_warning(png_structp, png_const_charp) {}
 
 RawPng decode_png(const std::string& path) {
   auto context = std::make_unique<DecodeContext>();
-  context->file = read_file_bytes(path);
+  context->file = read_whole_file(path, "the PNG image");
   if (context->file.size() < 8 ||
       png_sig_cmp(reinterpret_cast<png_const_bytep>(context->file.data()), 0, 8) != 0)
     throw FormatError(path, "not a PNG file (bad signature)");

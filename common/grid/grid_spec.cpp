@@ -8,10 +8,11 @@
 #include <set>
 #include <sstream>
 
-#include "common/grid/job_config.h"
+#include "common/settings/job_config.h"
 #include "common/util/error.h"
 #include "common/util/excerpt.h"
 #include "common/util/plain_name.h"
+#include "common/util/whole_file.h"
 
 namespace fs = std::filesystem;
 
@@ -165,12 +166,9 @@ Grid parse_grid(const std::string& yaml, const std::string& origin, const std::s
 }
 
 Grid load_grid(const std::string& path, bool with_keys) {
-  std::ifstream in(path);
-  if (!in) throw FileError(path, "cannot read the grid file");
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::string text = read_whole_file(path, "the grid file");
   fs::path p(path);
-  return parse_grid(text.str(), path, fs::absolute(p).parent_path().string(), p.stem().string(), with_keys);
+  return parse_grid(text, path, fs::absolute(p).parent_path().string(), p.stem().string(), with_keys);
 }
 
 int largest_devices_per_job(const Grid& grid) {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "common/store/job_store.h"
+#include "common/grid/job_spec.h"
 
 namespace cfm {
 

@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "common/cfm/feature_alignment.h"
+#include "common/features/feature_alignment.h"
 
 namespace cfm {
 

@@ -8,7 +8,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "common/cfm/feature_extractor.h"
+#include "common/features/feature_extractor.h"
 
 namespace cfm {
 

@@ -5,9 +5,10 @@
 
 #include <filesystem>
 
-#include "common/data/sample_loader.h"
 #include "common/distributed/rank_group.h"
+#include "common/features/sample_loader.h"
 #include "common/memory_bank/coreset.h"
+#include "common/methods/method_registry.h"
 #include "common/models/checkpoint/state_dict.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
@@ -67,8 +68,8 @@ MemoryBanks build_memory_banks(const at::Tensor& rgb, const at::Tensor& xyz, con
   return banks;
 }
 
-MemoryBankMethod::MemoryBankMethod(const CfmSettings& settings, std::string category, at::Device device,
-                                   const std::string& cache_dir)
+MemoryBankMethod::MemoryBankMethod(const CategoryJobSettings& settings, std::string category,
+                                   at::Device device, const std::string& cache_dir)
     : settings_(settings),
       category_(std::move(category)),
       extractor_(settings.backbone, device),
@@ -214,6 +215,13 @@ LateFusion MemoryBankMethod::fit_late_fusion(const std::vector<SampleFiles>& tra
 
 std::int64_t MemoryBankMethod::parameter_count() {
   return banks().rgb.rows.numel() + banks().xyz.rows.numel();
+}
+
+void register_memory_bank_method() {
+  register_category_method("memory_bank", [](const CategoryJobSettings& settings, const std::string& category,
+                                             const at::Device& device, const std::string& cache_dir) {
+    return std::make_unique<MemoryBankMethod>(settings, category, device, cache_dir);
+  });
 }
 
 }  // namespace cfm

@@ -15,13 +15,13 @@
 #include <optional>
 #include <string>
 
-#include "common/cfm/category_method.h"
-#include "common/cfm/feature_cache.h"
-#include "common/cfm/feature_extractor.h"
-#include "common/grid/settings.h"
+#include "common/features/feature_cache.h"
+#include "common/features/feature_extractor.h"
 #include "common/memory_bank/bank_features.h"
 #include "common/memory_bank/one_class_svm.h"
 #include "common/memory_bank/patch_scoring.h"
+#include "common/methods/category_method.h"
+#include "common/settings/settings.h"
 
 namespace cfm {
 
@@ -43,7 +43,7 @@ struct LateFusion {
 
 class MemoryBankMethod : public CategoryMethod {
  public:
-  MemoryBankMethod(const CfmSettings& settings, std::string category, at::Device device,
+  MemoryBankMethod(const CategoryJobSettings& settings, std::string category, at::Device device,
                    const std::string& cache_dir);
 
   FitResult fit(const std::vector<SampleFiles>& train, const std::string& out_dir,
@@ -53,8 +53,7 @@ class MemoryBankMethod : public CategoryMethod {
                               const EvaluationOptions& options, bool use_cache) override;
   void use_ranks(RankGroup* ranks) override;
   std::int64_t parameter_count() override;  // floats stored in both banks
-  std::size_t cache_hits() const override { return cache_.hits(); }
-  std::size_t cache_misses() const override { return cache_.misses(); }
+  FeatureCacheCounts cache_counts() const override { return cache_.counts(); }
 
   // memory_bank_<category>.pth
   std::string bank_file_name() const;
@@ -71,7 +70,7 @@ class MemoryBankMethod : public CategoryMethod {
   LateFusion fit_late_fusion(const std::vector<SampleFiles>& train);
   SampleScore fused(const SampleScores& scores) const;
 
-  CfmSettings settings_;
+  CategoryJobSettings settings_;
   std::string category_;
   FeatureExtractor extractor_;
   FeatureCache cache_;
@@ -83,5 +82,8 @@ class MemoryBankMethod : public CategoryMethod {
 // by the recipe, then the coresets (projection drawn from `seed`).
 MemoryBanks build_memory_banks(const at::Tensor& rgb, const at::Tensor& xyz,
                                const MemoryBankSettings& settings, std::uint64_t seed);
+
+// Registers the double memory bank as the method "memory_bank" (common/methods/method_registry.h).
+void register_memory_bank_method();
 
 }  // namespace cfm

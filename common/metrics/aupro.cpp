@@ -5,7 +5,6 @@
 #include <numeric>
 
 #include "common/util/error.h"
-#include "common/util/radix_sort.h"
 
 namespace cfm {
 namespace {
@@ -37,7 +36,7 @@ Regions collect_regions(const PixelMaps& maps, const std::vector<float>& divisor
         r.scores[first + static_cast<std::size_t>(labels[p] - 1)].push_back(s.pixels[p] / divisor);
     }
   }
-  for (auto& region : r.scores) sort_floats(region);
+  for (auto& region : r.scores) std::sort(region.begin(), region.end());
   return r;
 }
 
@@ -95,12 +94,12 @@ ProCurve pro_curve_official(const PixelMaps& maps, int thresholds, const std::ve
   for (int k = 0; k < thresholds; ++k)
     positions.push_back(
         static_cast<std::size_t>(k == thresholds - 1 ? n - 1 : static_cast<std::int64_t>(k * step)));
-  // Only these order statistics of the OK scores are needed, not their whole sorted order.
-  const std::vector<float> threshold_values = sorted_values_at(r.ok, positions);
+  std::vector<float> sorted_ok = r.ok;
+  std::sort(sorted_ok.begin(), sorted_ok.end());
   std::vector<std::pair<double, double>> points;
   for (std::size_t k = 0; k < positions.size(); ++k)
     points.emplace_back(1.0 - static_cast<double>(positions[k] + 1) / static_cast<double>(n),
-                        pro_at(r, threshold_values[k]));
+                        pro_at(r, sorted_ok[positions[k]]));
   points.emplace_back(1.0, 1.0);
   std::stable_sort(points.begin(), points.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -116,26 +115,26 @@ ProCurve pro_curve_exact(const PixelMaps& maps, const std::vector<float>& diviso
   ProCurve curve;
   curve.regions = r.scores.size();
   if (r.scores.empty() || r.ok.empty()) return curve;
-  // Every pixel as a key (score bits, then its region: 0 = OK, i + 1 = region i), sorted once and walked
-  // from the highest score down; each distinct score closes one curve point.
-  std::vector<std::uint64_t> keys;
+  // Every pixel as (score, region: 0 = OK, i + 1 = region i), sorted once and walked from the highest score
+  // down; each distinct score closes one curve point.
+  std::vector<std::pair<float, std::uint32_t>> keys;
   keys.reserve(r.ok.size());
-  for (float s : r.ok) keys.push_back(static_cast<std::uint64_t>(ordered_bits(s)) << 32);
+  for (float s : r.ok) keys.emplace_back(s, 0);
   for (std::size_t i = 0; i < r.scores.size(); ++i)
-    for (float s : r.scores[i]) keys.push_back((static_cast<std::uint64_t>(ordered_bits(s)) << 32) | (i + 1));
-  radix_sort(keys, 64);
+    for (float s : r.scores[i]) keys.emplace_back(s, static_cast<std::uint32_t>(i + 1));
+  std::sort(keys.begin(), keys.end());
   const double regions = static_cast<double>(r.scores.size()),
                fpr_step = 1.0 / static_cast<double>(r.ok.size());
   curve.fpr.push_back(0);
   curve.pro.push_back(0);
   double fpr = 0, pro = 0;
   for (std::size_t i = keys.size(); i-- > 0;) {
-    std::uint64_t region = keys[i] & 0xffffffffu;
+    const std::uint32_t region = keys[i].second;
     if (region == 0)
       fpr += fpr_step;
     else
       pro += 1.0 / (regions * static_cast<double>(r.scores[region - 1].size()));
-    if (i == 0 || (keys[i - 1] >> 32) != (keys[i] >> 32)) {
+    if (i == 0 || keys[i - 1].first != keys[i].first) {
       curve.fpr.push_back(std::min(fpr, 1.0));
       curve.pro.push_back(std::min(pro, 1.0));
     }

@@ -91,14 +91,18 @@ std::string evaluation_table(const Evaluation& e) {
       aupro(0.3), aupro(0.1), aupro(0.05), aupro(0.01), cell(e.p_auroc), cell(e.i_auroc));
 }
 
+std::map<std::string, std::optional<double>> metric_values(const Evaluation& e) {
+  std::map<std::string, std::optional<double>> values = {{"i_auroc", e.i_auroc}, {"p_auroc", e.p_auroc}};
+  for (const auto& [limit, area] : e.aupro) values[fmt::format("aupro@{}", limit)] = area;
+  return values;
+}
+
 std::string evaluation_json(const Evaluation& e, const EvaluationOptions& o) {
   auto value = [](const std::optional<double>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
   };
   nlohmann::json j;
-  j["i_auroc"] = value(e.i_auroc);
-  j["p_auroc"] = value(e.p_auroc);
-  for (const auto& [limit, area] : e.aupro) j[fmt::format("aupro@{}", limit)] = value(area);
+  for (const auto& [name, v] : metric_values(e)) j[name] = value(v);
   j["images"] = e.images;
   j["anomalous_images"] = e.anomalous_images;
   j["regions"] = e.regions;

@@ -40,7 +40,10 @@ Evaluation evaluate_maps(const PixelMaps& maps, const std::vector<float>& image_
 // decimals, "n/a" where undefined. Both lines end with a newline.
 std::string evaluation_table(const Evaluation& e);
 
-// JSON object with i_auroc, p_auroc, aupro@<limit>... (null when undefined) and counts.
+// i_auroc, p_auroc and aupro@<limit> for each limit ("aupro@0.3"): the metric names of results.
+std::map<std::string, std::optional<double>> metric_values(const Evaluation& e);
+
+// JSON object with the metric values (null when undefined) and counts.
 std::string evaluation_json(const Evaluation& e, const EvaluationOptions& options);
 
 }  // namespace cfm

@@ -16,19 +16,14 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 }
 
 void scaled_dot_product_attention_into(at::Tensor out, const at::Tensor& q, const at::Tensor& k,
-                                       const at::Tensor& v, double scale, SimdLevel level) {
+                                       const at::Tensor& v, double scale) {
   TORCH_CHECK(q.dim() == 2 && k.dim() == 2 && v.dim() == 2 && out.dim() == 2, "attention of one pair: 2-D");
   TORCH_CHECK(q.is_cpu() && q.scalar_type() == at::kFloat && !q.requires_grad() && !k.requires_grad() &&
                   !v.requires_grad(),
               "the in-place attention is for CPU float32 tensors without autograd");
   at::Tensor scores = at::empty({q.size(0), k.size(0)}, q.options());
   at::mm_out(scores, q, k.t());
-  if (level == SimdLevel::None) {
-    at::_softmax_out(scores, scores.mul_(scale), -1, false);  // in place: the scores are in the cache
-  } else {
-    scaled_softmax_rows(scores.data_ptr<float>(), scores.size(0), scores.size(1), scores.stride(0),
-                        static_cast<float>(scale), level);
-  }
+  at::_softmax_out(scores, scores.mul_(scale), -1, false);  // in place: the scores are in the cache
   at::mm_out(out, scores, v);
 }
 

@@ -9,8 +9,6 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "common/models/scaled_softmax.h"
-
 namespace cfm {
 
 // q, k: (..., n, d) and (..., m, d); v: (..., m, e) with the same leading dimensions. Returns
@@ -20,11 +18,9 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 
 // One (image, head) pair on the CPU, float32, without autograd, written into out: q (n x d), k (m x d),
 // v (m x e) and out (n x e) are matrices whose rows may be strided (column slices of a qkv product, of
-// the attended rows); q is not copied. The n x m scores are scaled and normalised row by row by the
-// softmax kernel of `level` (scaled_softmax.h; None: LibTorch's softmax after a scale pass). The same
-// floats as scaled_dot_product_attention with AVX2 or None, float rounding away with AVX-512.
+// the attended rows); q is not copied. The n x m scores are scaled and softmaxed in place by LibTorch.
+// The same floats as scaled_dot_product_attention.
 void scaled_dot_product_attention_into(at::Tensor out, const at::Tensor& q, const at::Tensor& k,
-                                       const at::Tensor& v, double scale,
-                                       SimdLevel level = best_simd_level());
+                                       const at::Tensor& v, double scale);
 
 }  // namespace cfm

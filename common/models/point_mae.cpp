@@ -7,9 +7,9 @@
 
 #include "common/models/point_sampling.h"
 #include "common/models/row_steps.h"
-#include "common/models/thread_policy.h"
 #include "common/models/transformer_block.h"
 #include "common/models/weight_check.h"
+#include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 
 namespace cfm {

@@ -9,8 +9,8 @@
 
 #include <vector>
 
-#include "common/models/backbone_config.h"
 #include "common/models/checkpoint/state_dict.h"
+#include "common/settings/backbone_config.h"
 
 namespace cfm {
 

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "common/models/thread_policy.h"
 #include "common/models/transformer_block.h"
 #include "common/models/weight_check.h"
+#include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 
 namespace cfm {

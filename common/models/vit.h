@@ -6,8 +6,8 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "common/models/backbone_config.h"
 #include "common/models/checkpoint/state_dict.h"
+#include "common/settings/backbone_config.h"
 
 namespace cfm {
 

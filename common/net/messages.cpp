@@ -1,8 +1,13 @@
 #include "common/net/messages.h"
 
+#include <fmt/format.h>
+
+#include <set>
+
 #include "common/net/message_fields.h"
 #include "common/net/protocol_error.h"
 #include "common/util/excerpt.h"
+#include "common/util/plain_name.h"
 
 using nlohmann::json;
 
@@ -81,14 +86,10 @@ json HeartbeatReply::to_json() const { return {{"type", type::kOk}, {"valid", va
 HeartbeatReply HeartbeatReply::parse(const json& m) { return {bool_field(m, "valid")}; }
 
 json ResultReport::to_json() const {
-  return {{"type", type::kResult}, {"lease_id", lease_id}, {"result", result}};
+  return {{"type", type::kResult}, {"lease_id", lease_id}, {"result", result.to_json()}};
 }
 ResultReport ResultReport::parse(const json& m) {
-  ResultReport r{lease_id_field(m), object_field(m, "result")};
-  for (const char* section : {"metrics", "timings", "artifacts", "resources"})
-    if (r.result.contains(section) && !r.result[section].is_object())
-      throw ProtocolError(std::string("result message: '") + section + "' is not an object");
-  return r;
+  return {lease_id_field(m), JobResult::from_json(object_field(m, "result"))};
 }
 
 json FailureReport::to_json() const {
@@ -103,6 +104,38 @@ json Release::to_json() const { return {{"type", type::kRelease}, {"lease_id", l
 Release Release::parse(const json& m) { return {lease_id_field(m)}; }
 
 json Acknowledgement::to_json() const { return {{"type", type::kOk}, {"accepted", accepted}}; }
+
+json Submit::to_json() const {
+  json list = json::array();
+  for (const JobSpec& j : jobs) list.push_back({{"key", j.key}, {"config", j.config}, {"axes", j.axes}});
+  return {{"type", type::kSubmit},        {"grid", grid},  {"spec", spec}, {"jobs", list},
+          {"max_attempts", max_attempts}, {"force", force}};
+}
+
+Submit Submit::parse(const json& m) {
+  Submit s;
+  s.grid = string_field(m, "grid", kMaxPlainNameBytes + 1);
+  if (!is_plain_name(s.grid))
+    throw ProtocolError("grid name '" + excerpt(s.grid) + "' is not a plain name (" + kPlainNameRule + ")");
+  s.spec = optional_string_field(m, "spec", 1u << 20);
+  s.max_attempts = static_cast<int>(optional_integer_field(m, "max_attempts", 1, kMaxAttemptsLimit, 3));
+  s.force = optional_bool_field(m, "force", false);
+  if (!m.contains("jobs") || !m["jobs"].is_array()) throw ProtocolError("submit message without a jobs list");
+  std::set<std::string> keys;
+  for (const json& job : m["jobs"]) {
+    std::string where = fmt::format("submitted job {}", s.jobs.size());
+    if (!job.is_object()) throw ProtocolError(where + " is not an object");
+    std::string key = string_field(job, "key", 64);
+    if (!is_job_key(key))
+      throw ProtocolError(where + ": key '" + excerpt(key) + "' is not 64 lower-case hex characters");
+    if (!keys.insert(key).second) throw ProtocolError(where + " repeats key " + key);
+    json axes = job.contains("axes") ? job["axes"] : json::object();
+    if (!axes.is_object())
+      throw ProtocolError(where + " (" + key.substr(0, 12) + "): 'axes' is not an object");
+    s.jobs.push_back({key, object_field(job, "config"), axes});
+  }
+  return s;
+}
 
 json Submitted::to_json() const {
   return {{"type", type::kSubmitted},

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "common/grid/job_spec.h"
+#include "common/net/job_result.h"
+
 namespace cfm::net {
 
 // The type names, as they travel.
@@ -91,7 +94,7 @@ struct HeartbeatReply {
 };
 struct ResultReport {
   std::string lease_id;
-  nlohmann::json result;  // sections metrics, timings, artifacts, resources are objects when present
+  JobResult result;
   nlohmann::json to_json() const;
   static ResultReport parse(const nlohmann::json& m);
 };
@@ -112,7 +115,20 @@ struct Acknowledgement {
 };
 
 // --- clients ---
-// A submission is built by `cfm submit` from a grid and checked by orchestrator/submission.h.
+// A grid's jobs, from `cfm submit` or `cfm launch`. parse() checks what the wire can: the grid is a plain
+// name, every key is a job key and appears once, configurations and axes are objects, counts are in range;
+// the coordinator then checks each configuration against the settings (orchestrator/submission.h).
+struct Submit {
+  std::string grid;
+  std::string spec;  // the grid file's text
+  std::vector<JobSpec> jobs;
+  int max_attempts = 3;
+  bool force = false;  // run again jobs that succeeded before
+  nlohmann::json to_json() const;
+  static Submit parse(const nlohmann::json& m);
+};
+constexpr int kMaxAttemptsLimit = 1000;
+
 struct Submitted {
   int added = 0, requeued = 0, already_done = 0, in_queue = 0;
   nlohmann::json to_json() const;

@@ -175,6 +175,43 @@ CREATE VIEW resources AS
                              THEN json_extract(payload, '$.resources.device') END, 'cpu') AS device
         FROM latest_results);
 )sql",
+      // 5 -> 6: the coordinator validates every result against its one type (common/net/job_result.h)
+      // and stores its resources in plain columns of `results` beside the payload; `resources` selects
+      // them. Older rows are filled from their payloads once, as version 5's view read them.
+      R"sql(
+ALTER TABLE results ADD COLUMN device TEXT;
+ALTER TABLE results ADD COLUMN world_size INTEGER;
+ALTER TABLE results ADD COLUMN devices TEXT;
+ALTER TABLE results ADD COLUMN peak_rss_bytes INTEGER;
+ALTER TABLE results ADD COLUMN peak_gpu_bytes INTEGER;
+ALTER TABLE results ADD COLUMN parameters INTEGER;
+ALTER TABLE results ADD COLUMN model_bytes INTEGER;
+ALTER TABLE results ADD COLUMN inference_fps REAL;
+UPDATE results SET
+  device = COALESCE(CASE WHEN json_type(payload, '$.resources.device') = 'text' THEN json_extract(payload, '$.resources.device') END, 'cpu'),
+  world_size = COALESCE(CASE WHEN json_type(payload, '$.resources.world_size') IN ('integer', 'real')
+         THEN CAST(json_extract(payload, '$.resources.world_size') AS INTEGER) END, 1),
+  devices = COALESCE(CASE WHEN json_type(payload, '$.resources.device') = 'text' THEN json_extract(payload, '$.resources.device') END, 'cpu') || COALESCE((SELECT group_concat(',' || COALESCE(json_extract(rank.value, '$.device'), '?'), '')
+                                FROM json_each(payload, '$.resources.ranks') rank
+                                WHERE json_type(payload, '$.resources.ranks') = 'array' AND rank.type = 'object'), ''),
+  peak_rss_bytes = CASE WHEN json_type(payload, '$.resources.peak_rss_bytes') IN ('integer', 'real')
+         THEN CAST(json_extract(payload, '$.resources.peak_rss_bytes') AS INTEGER) END,
+  peak_gpu_bytes = CASE WHEN json_type(payload, '$.resources.peak_gpu_bytes') IN ('integer', 'real')
+         THEN CAST(json_extract(payload, '$.resources.peak_gpu_bytes') AS INTEGER) END,
+  parameters = CASE WHEN json_type(payload, '$.resources.parameters') IN ('integer', 'real')
+         THEN CAST(json_extract(payload, '$.resources.parameters') AS INTEGER) END,
+  model_bytes = CASE WHEN json_type(payload, '$.resources.model_bytes') IN ('integer', 'real')
+         THEN CAST(json_extract(payload, '$.resources.model_bytes') AS INTEGER) END,
+  inference_fps = CASE WHEN json_type(payload, '$.resources.inference_fps') IN ('integer', 'real')
+         THEN CAST(json_extract(payload, '$.resources.inference_fps') AS REAL) END;
+DROP VIEW resources;
+DROP VIEW latest_results;
+CREATE VIEW latest_results AS
+  SELECT * FROM results r WHERE attempt = (SELECT MAX(attempt) FROM results WHERE key = r.key);
+CREATE VIEW resources AS
+  SELECT key, device, peak_rss_bytes, peak_gpu_bytes, parameters, model_bytes, inference_fps, world_size, devices
+  FROM latest_results;
+)sql",
   };
   return steps;
 }

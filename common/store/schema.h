@@ -7,7 +7,7 @@ namespace cfm {
 
 class Database;
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 void migrate(Database& db);
 

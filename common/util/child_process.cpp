@@ -29,7 +29,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
     dup2(fd, 1);
     dup2(fd, 2);
     setpgid(0, 0);
-    execv(args[0], args.data());
+    execvp(args[0], args.data());
     dprintf(2, "cfm: error: cannot run %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
@@ -63,6 +63,11 @@ void ChildProcess::terminate() {
     kill(pid_, SIGKILL);
     wait();
   }
+}
+
+int run_program(const std::vector<std::string>& argv, const std::string& log_path) {
+  ChildProcess child(argv, log_path);
+  return child.wait();
 }
 
 std::string describe_wait_status(int status) {

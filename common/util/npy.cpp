@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "common/util/error.h"
+#include "common/util/whole_file.h"
 
 namespace cfm {
 
@@ -23,20 +24,16 @@ void write_npy(const std::string& path, const NpyArray& array) {
   std::string header = "{'descr': '" + array.dtype + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   std::size_t total = 10 + header.size() + 1;
   header += std::string((64 - total % 64) % 64, ' ') + "\n";  // pad so that data starts 64-byte aligned
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw IoError(path, "cannot create file");
-  out.write("\x93NUMPY\x01\x00", 8);
-  std::uint16_t length = static_cast<std::uint16_t>(header.size());
-  out.write(reinterpret_cast<const char*>(&length), 2);
-  out << header;
-  out.write(array.data.data(), static_cast<std::streamsize>(array.data.size()));
-  if (!out) throw IoError(path, "cannot write file");
+  const auto length = static_cast<std::uint16_t>(header.size());
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes.append(reinterpret_cast<const char*>(&length), 2);
+  bytes += header;
+  bytes.append(array.data.data(), array.data.size());
+  write_whole_file(path, bytes);
 }
 
 NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path, "cannot open file (expected a .npy array)");
-  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string file = read_whole_file(path, "the .npy array");
   if (file.size() < 10 || file.compare(0, 6, "\x93NUMPY") != 0) throw FormatError(path, "not a .npy file");
   std::size_t header_length, start;
   if (file[6] == 1) {

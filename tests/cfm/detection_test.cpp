@@ -10,12 +10,12 @@
 #include <filesystem>
 
 #include "common/cfm/evaluator.h"
-#include "common/cfm/random_backbones.h"
 #include "common/cfm/scorer.h"
 #include "common/cfm/trainer.h"
 #include "common/data/dataset.h"
 #include "common/data/png_io.h"
 #include "common/data/tiff_io.h"
+#include "common/features/random_backbones.h"
 #include "small_category.h"
 #include "synth_options.h"
 #include "test_support.h"

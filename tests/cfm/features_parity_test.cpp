@@ -5,14 +5,14 @@
 
 #include <fstream>
 
-#include "common/cfm/feature_alignment.h"
-#include "common/cfm/feature_extractor.h"
-#include "common/cfm/random_backbones.h"
 #include "common/data/preprocess/mvtec_preprocess.h"
-#include "common/data/sample_loader.h"
 #include "common/data/synth/scene.h"
-#include "common/grid/settings.h"
+#include "common/features/feature_alignment.h"
+#include "common/features/feature_extractor.h"
+#include "common/features/random_backbones.h"
+#include "common/features/sample_loader.h"
 #include "common/models/point_sampling.h"
+#include "common/settings/settings.h"
 #include "common/util/error.h"
 #include "common/util/npy.h"
 #include "test_support.h"
@@ -341,7 +341,7 @@ TEST(BackboneConfigTest, YamlOverridesAndRejectsUnknownKeys) {
   std::ofstream(dir / "c.yaml")
       << "backbone:\n  preset: demo\n  layers_kept: 8\n  groups: 256\n  mode: official\n"
          "  grid: 112\n  epochs: 7\n";
-  CfmSettings s = cfm_defaults("paper");
+  CategoryJobSettings s = category_job_defaults("paper");
   apply_settings_yaml(s, dir / "c.yaml");
   const BackboneConfig& c = s.backbone;
   EXPECT_EQ(c.layers_kept, 8);

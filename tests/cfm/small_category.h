@@ -5,10 +5,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "common/cfm/random_backbones.h"
 #include "common/data/preprocess/mvtec_dataset_preprocess.h"
 #include "common/data/synth/synth_writer.h"
-#include "common/models/backbone_config.h"
+#include "common/features/random_backbones.h"
+#include "common/settings/backbone_config.h"
 
 namespace cfm::test {
 

@@ -10,10 +10,10 @@
 #include <thread>
 
 #include "common/cfm/evaluator.h"
-#include "common/cfm/feature_cache.h"
 #include "common/cfm/trainer.h"
-#include "common/data/sample_loader.h"
 #include "common/data/tiff_io.h"
+#include "common/features/feature_cache.h"
+#include "common/features/sample_loader.h"
 #include "common/util/error.h"
 #include "small_category.h"
 #include "synth_options.h"
@@ -100,7 +100,7 @@ TEST_F(TrainEval, LossDecreasesCacheServesLaterRunsAndEvaluationWritesEverything
 
 // Jobs on several nodes of a few-shot grid compute the same cache entries at the same moment: every one of
 // them succeeds, and what stays in the cache is whole. (Whether two writes meet in time here is up to the
-// scheduler; tests/util/text_file_test.cpp makes writers of one file meet thousands of times.)
+// scheduler; tests/util/whole_file_test.cpp makes writers of one file meet thousands of times.)
 TEST_F(TrainEval, FourJobsWritingTheSameCacheEntriesAtOnceAllSucceed) {
   const SampleFiles files = Dataset(dir_ / "data").samples("cookie", "train").front();
   const SampleTensors sample = load_sample(files, config_.grid, config_.vit.image_size);

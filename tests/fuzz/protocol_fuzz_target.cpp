@@ -65,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try_parse<ResultReport>(m);
   try_parse<FailureReport>(m);
   try_parse<Release>(m);
+  try_parse<Submit>(m);
   try_parse<Submitted>(m);
   try_parse<StatusRequest>(m);
   try_parse<StatusReply>(m);

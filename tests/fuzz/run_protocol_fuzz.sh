@@ -15,7 +15,8 @@ if [ -z "$clang" ]; then
   exit 77
 fi
 mkdir -p "$work/corpus" "$work/findings"
-sources=(common/net/frame.cpp common/net/messages.cpp common/net/message_fields.cpp
+sources=(common/net/frame.cpp common/net/messages.cpp common/net/message_fields.cpp common/net/job_result.cpp
+  common/grid/job_spec.cpp common/util/plain_name.cpp
   common/util/error.cpp common/util/excerpt.cpp common/util/json_excerpt.cpp tests/fuzz/protocol_fuzz_target.cpp)
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$root")
 if ! (cd "$root" && "$clang" "${flags[@]}" "${sources[@]}" -o "$work/protocol_fuzz" -lfmt -lcrypto) \

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <map>
 
-#include "common/grid/job_config.h"
+#include "common/settings/job_config.h"
 #include "common/util/error.h"
 #include "test_support.h"
 
@@ -175,7 +175,7 @@ TEST(JobConfig, ResolutionAndKeysStayAsTheyWere) {
                              {"split_seed", 0},
                              {"threads", 0}};  // automatic thread policy; not part of the key
   EXPECT_EQ(resolved, expected) << resolved.dump(1);
-  CfmSettings typed = cfm_settings(resolved);
+  CategoryJobSettings typed = category_job_settings(resolved);
   EXPECT_EQ(typed.backbone.point_mae.groups, 128);
   EXPECT_EQ(typed.training.seed, 115);
   EXPECT_EQ(typed.backbone.vit_weights, "/w/v.pth");
@@ -212,11 +212,11 @@ TEST(Settings, OneTableServesFlagsTypesAndMinimums) {
   EXPECT_THROW(check_setting_value(*find_setting("shots"), -1), UsageError);
   EXPECT_DOUBLE_EQ(parse_setting_text(*find_setting("lr"), "1e-4").get<double>(), 1e-4);
   // Every Backbone and Training setting round-trips through its accessors.
-  CfmSettings c = cfm_defaults("paper");
+  CategoryJobSettings c = category_job_defaults("paper");
   for (const Setting& s : settings_table()) {
     if (!s.set) continue;
     nlohmann::json value = s.get(c);
-    CfmSettings copy = cfm_defaults("demo");
+    CategoryJobSettings copy = category_job_defaults("demo");
     s.set(copy, value);
     EXPECT_EQ(s.get(copy), value) << s.name;
   }

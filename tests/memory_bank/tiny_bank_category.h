@@ -8,14 +8,14 @@
 
 #include "cfm/small_category.h"
 #include "common/data/dataset.h"
-#include "common/grid/settings.h"
+#include "common/settings/settings.h"
 #include "synth_options.h"
 #include "test_support.h"
 
 namespace cfm::test {
 
 struct TinyBankCategory {
-  CfmSettings settings;
+  CategoryJobSettings settings;
   std::vector<SampleFiles> train, test;
 };
 

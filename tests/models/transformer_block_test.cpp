@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "common/models/thread_policy.h"
+#include "common/runtime/thread_policy.h"
 
 namespace cfm {
 namespace {

@@ -36,9 +36,11 @@ TEST(Messages, EveryMessageRoundTripsThroughAFrame) {
   EXPECT_EQ(back.heartbeat_seconds, 7.5);
   EXPECT_EQ(Heartbeat::parse(over_the_wire(Heartbeat{"l"}.to_json())).lease_id, "l");
   EXPECT_FALSE(HeartbeatReply::parse(over_the_wire(HeartbeatReply{false}.to_json())).valid);
-  EXPECT_EQ(ResultReport::parse(over_the_wire(ResultReport{"l", {{"metrics", {{"i_auroc", 0.9}}}}}.to_json()))
-                .result["metrics"]["i_auroc"],
-            0.9);
+  EXPECT_EQ(
+      ResultReport::parse(
+          over_the_wire(ResultReport{"l", JobResult::from_json({{"metrics", {{"i_auroc", 0.9}}}})}.to_json()))
+          .result.metrics.at("i_auroc"),
+      0.9);
   FailureReport failure =
       FailureReport::parse(over_the_wire(FailureReport{"l", "exit code 1", "tail"}.to_json()));
   EXPECT_EQ(failure.error, "exit code 1");

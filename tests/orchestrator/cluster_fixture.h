@@ -16,9 +16,9 @@
 
 #include "common/net/frame.h"
 #include "common/net/tls.h"
-#include "common/store/job_store.h"
 #include "common/store/sqlite.h"
 #include "common/util/child_process.h"
+#include "orchestrator/job_store.h"
 #include "test_support.h"
 
 namespace cfm::test {

@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <sys/resource.h>
 
-#include "common/grid/job_config.h"
 #include "common/net/token_file.h"
+#include "common/settings/job_config.h"
 #include "orchestrator/cluster_fixture.h"
 
 namespace cfm::test {

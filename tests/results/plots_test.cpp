@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "common/store/job_store.h"
+#include "orchestrator/job_store.h"
 #include "test_support.h"
 
 namespace cfm {
@@ -37,11 +37,12 @@ TEST(ResultsPlot, EveryKindWritesPngAndSvgWithItsSeries) {
     while (auto lease = store.lease("w", "/r", 60, 1)) {
       double quality = lease->config["layers_kept"] == 12 ? 0.9 : 0.7;
       store.complete(lease->lease_id,
-                     {{"metrics", {{"aupro@0.3", quality + 0.01 * lease->config["seed"].get<int>()}}},
-                      {"resources",
-                       {{"inference_fps", lease->config["layers_kept"] == 12 ? 2.0 : 5.0},
-                        {"peak_rss_bytes", 3000000000}}},
-                      {"pro_curve", {{"fpr", {0.0, 0.1, 0.3}}, {"pro", {0.0, quality / 2, quality}}}}},
+                     net::JobResult::from_json(
+                         {{"metrics", {{"aupro@0.3", quality + 0.01 * lease->config["seed"].get<int>()}}},
+                          {"resources",
+                           {{"inference_fps", lease->config["layers_kept"] == 12 ? 2.0 : 5.0},
+                            {"peak_rss_bytes", 3000000000}}},
+                          {"pro_curve", {{"fpr", {0.0, 0.1, 0.3}}, {"pro", {0.0, quality / 2, quality}}}}}),
                      2);
     }
   }

@@ -7,7 +7,7 @@
 #include "common/data/tiff_io.h"
 #include "common/util/error.h"
 #include "common/util/seed.h"
-#include "common/util/text_file.h"
+#include "common/util/whole_file.h"
 
 namespace fs = std::filesystem;
 

@@ -10,6 +10,7 @@
 #include "common/data/png_io.h"
 #include "common/data/synth/synth_random.h"
 #include "common/util/error.h"
+#include "common/util/whole_file.h"
 
 namespace fs = std::filesystem;
 
@@ -34,12 +35,6 @@ bool in_mask(DefectKind d, const std::string& type) {
   return false;  // "normals": not generated
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw IoError(path.string(), "cannot write file");
-}
-
 int write_sample(const SynthOptions& o, const CategoryStyle& style, const Task& t, const fs::path& folder) {
   std::string id = t.split == "test_public" ? fmt::format("{:02}", t.index) : fmt::format("{:03}", t.index);
   Rng rng(sample_seed(o.seed, "eyecandies/" + style.name + "/" + t.split + "/" + id));
@@ -55,15 +50,16 @@ int write_sample(const SynthOptions& o, const CategoryStyle& style, const Task& 
   for (const char* type : {"bumps", "colors", "dents", "normals"})
     write_png(file(std::string(type) + "_mask.png"),
               in_mask(t.defect, type) ? surface.defect_mask : ImageU8(kEyecandiesSize, kEyecandiesSize, 1));
-  write_text(file("info_depth.yaml"),
-             fmt::format("normalization:\n  min: {:.17g}\n  max: {:.17g}\n", view.depth_min, view.depth_max));
+  write_whole_file(file("info_depth.yaml"), fmt::format("normalization:\n  min: {:.17g}\n  max: {:.17g}\n",
+                                                        view.depth_min, view.depth_max));
   std::string pose;
   for (const auto& row : view.pose)
     pose += fmt::format("{:.17g} {:.17g} {:.17g} {:.17g}\n", row[0], row[1], row[2], row[3]);
-  write_text(file("pose.txt"), pose);
-  write_text(file("metadata.yaml"), fmt::format("category: {}\nsynthetic: true\nanomaly: {}\n", style.name,
-                                                defect_folder(t.defect)));
-  write_text(file("info_rgb.yaml"), "lights: [all_spotlights, bottom, right, top, left, global_light_box]\n");
+  write_whole_file(file("pose.txt"), pose);
+  write_whole_file(file("metadata.yaml"), fmt::format("category: {}\nsynthetic: true\nanomaly: {}\n",
+                                                      style.name, defect_folder(t.defect)));
+  write_whole_file(file("info_rgb.yaml"),
+                   "lights: [all_spotlights, bottom, right, top, left, global_light_box]\n");
   return 17;
 }
 

@@ -19,8 +19,8 @@
 #include "common/data/tiff_io.h"
 #include "common/util/error.h"
 #include "common/util/progress_bar.h"
-#include "common/util/text_file.h"
 #include "common/util/threads.h"
+#include "common/util/whole_file.h"
 
 namespace fs = std::filesystem;
 
@@ -55,7 +55,7 @@ void write_mvtec_calibration(const fs::path& category_root, int width, int heigh
   nlohmann::json j = {{"image_width", width}, {"image_height", height},
                       {"focus", focal},       {"cx", width / 2.0},
                       {"cy", height / 2.0},   {"note", "cfm synthetic dataset; nominal pinhole"}};
-  write_text_file((category_root / "calibration" / "camera_parameters.json").string(), j.dump(2) + "\n");
+  write_whole_file((category_root / "calibration" / "camera_parameters.json").string(), j.dump(2) + "\n");
 }
 
 // Writes one MVTec-layout sample; returns (files written, defect area / object area).

@@ -13,6 +13,7 @@
 
 #include "common/models/checkpoint/pickle_reader.h"
 #include "common/util/error.h"
+#include "common/util/whole_file.h"
 
 namespace cfm {
 namespace {
@@ -102,9 +103,7 @@ StateDict read_torch_zip_checkpoint(const std::string& path) {
 }
 
 StateDict read_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path, "cannot open checkpoint file");
-  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string file = read_whole_file(path, "the checkpoint");
   if (file.size() < 8) throw FormatError(path, "too short for a safetensors file");
   std::uint64_t header_size;
   std::memcpy(&header_size, file.data(), 8);
@@ -164,13 +163,7 @@ void write_torch_checkpoint(const std::string& path, const std::map<std::string,
     }
   }
   std::vector<char> bytes = torch_save_bytes(top);
-  errno = 0;
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (out.fail())
-    throw IoError(path,
-                  std::string("cannot write checkpoint: ") + (errno ? std::strerror(errno) : "write failed"));
+  write_whole_file(path, bytes.data(), bytes.size());
 }
 
 StateDict sub_dict(const StateDict& weights, const std::string& prefix) {

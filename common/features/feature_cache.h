@@ -1,0 +1,40 @@
+// Content-addressed cache of backbone outputs (docs/architecture.md §2): the key hashes the sample's RGB and
+// xyz bytes, the weight files and the backbone configuration, so any change misses. Only eval mode is
+// cacheable: official mode is stochastic (DropPath) and bypasses the cache.
+#pragma once
+
+#include <string>
+
+#include "common/data/dataset.h"
+#include "common/features/feature_extractor.h"
+
+namespace cfm {
+
+// Entries a cache found (hits) and computed (misses).
+struct FeatureCacheCounts {
+  std::size_t hits = 0, misses = 0;
+};
+
+class FeatureCache {
+ public:
+  // `folder` empty: no caching. The weight files are hashed once here.
+  FeatureCache(std::string folder, const BackboneConfig& config);
+
+  // Backbone outputs for a loaded sample (rgb/cloud tensors), from the cache when present.
+  BackboneOutputs outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb,
+                          const at::Tensor& cloud);
+
+  bool enabled() const { return enabled_; }
+  std::size_t hits() const { return hits_; }
+  std::size_t misses() const { return misses_; }
+  FeatureCacheCounts counts() const { return {hits_, misses_}; }
+
+ private:
+  std::string key(const SampleFiles& files) const;
+  std::string folder_;
+  std::string fingerprint_;  // weights + configuration
+  bool enabled_;
+  std::size_t hits_ = 0, misses_ = 0;
+};
+
+}  // namespace cfm
