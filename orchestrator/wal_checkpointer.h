@@ -2,7 +2,7 @@
 //
 // SQLite's automatic checkpoint runs inside the commit that crosses 1000 WAL pages: the coordinator's one
 // server thread paid, in the middle of serving, for copying pages back into the database file and for its
-// fsync (measured: ~35 % of its per-job database cost). With a WalCheckpointer, the writing connection's
+// fsync, a large part of its per-job database cost. With a WalCheckpointer, the writing connection's
 // automatic checkpoint is off and this thread runs a PASSIVE checkpoint, which never waits for the writer
 // or for readers, every `interval` over a connection of its own; when the WAL has grown past
 // `restart_above_frames` pages anyway (a writer that never pauses), the next one is a RESTART, which waits

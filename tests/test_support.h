@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 
 namespace cfm::test {
@@ -44,10 +45,35 @@ inline CommandResult run_command(const std::string& command) {
   return result;
 }
 
-// Debian's interpreter with Pillow and NumPy (the reference for parity tests), if present.
-inline bool have_python_pillow() {
-  static bool available = run_command("/usr/bin/python3 -c 'import PIL, numpy'").exit_code == 0;
-  return available;
+// Whether Debian's interpreter imports every module of `modules` ("torch, numpy"): the references of the
+// parity tests (tools/). Each combination is asked once.
+inline bool python_has(const std::string& modules) {
+  static std::map<std::string, bool> known;
+  auto [it, added] = known.try_emplace(modules, false);
+  if (added) it->second = run_command("/usr/bin/python3 -c 'import " + modules + "'").exit_code == 0;
+  return it->second;
+}
+
+// Under CI=true (.ci/run sets it) a test whose prerequisite is missing fails, so that a CI machine without
+// the references cannot pass while checking less; elsewhere it is skipped with the reason (CTest lists it).
+inline bool skips_allowed() {
+  const char* ci = std::getenv("CI");
+  return !(ci && std::string(ci) == "true");
 }
 
 }  // namespace cfm::test
+
+// Stops the test when a prerequisite that scripts/setup.sh installs is missing: a skip naming it and the
+// Debian package, or under CI=true a failure.
+#define CFM_REQUIRE(available, missing, package)                                               \
+  do {                                                                                         \
+    if (!(available)) {                                                                        \
+      if (::cfm::test::skips_allowed()) GTEST_SKIP() << (missing) << " (" << (package) << ")"; \
+      FAIL() << (missing) << ": install " << (package) << " (scripts/setup.sh does)";          \
+    }                                                                                          \
+  } while (0)
+
+// /usr/bin/python3 importing `modules`: the references of the parity tests (tools/).
+#define CFM_REQUIRE_PYTHON(modules, package)                                                                \
+  CFM_REQUIRE(::cfm::test::python_has(modules), std::string("/usr/bin/python3 cannot import ") + (modules), \
+              package)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/grid/job_spec.h"
 #include "common/net/message_fields.h"
 #include "common/net/messages.h"
 #include "common/net/protocol_error.h"

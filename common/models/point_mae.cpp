@@ -130,8 +130,7 @@ at::Tensor PointMaeBackbone::encode_groups_folded(const at::Tensor& neighbourhoo
   // Groups are encoded a chunk at a time (the chunks shared out over the intra-op threads): every row is
   // its own computation (per-point maps, then a maximum per group), so chunking changes no value, and it
   // keeps each intermediate near 16 MB instead of G*k x 512 floats (268 MB at G = 1024, k = 128), which the C
-  // library maps afresh, and the kernel clears page by page, at every allocation (measured: ~0.4 s of a 3 s
-  // forward).
+  // library maps afresh, and the kernel clears page by page, at every allocation.
   const std::int64_t g = neighbourhoods.size(0), k = neighbourhoods.size(1);
   auto folded = [&](const std::string& conv, const std::string& norm) {
     at::Tensor scale = w(norm + "weight") / torch::sqrt(w(norm + "running_var") + config_.eps);

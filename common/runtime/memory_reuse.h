@@ -3,9 +3,8 @@
 // glibc's malloc maps every block above a threshold (adaptive, at most 32 MB) with mmap and unmaps it on
 // free, and gives the heap's free top back to the kernel above another. A category's tensors are often
 // larger (Point-MAE's attention maps, 25 MB a block; the mapping networks' activations, ~60 MB), so each
-// was mapped afresh and the kernel cleared it page by page on first touch: ~3.5 us per 4 KiB page on the
-// 2-core CI machine, ~50 ms per 60 MB tensor (measured: Point-MAE's transformer blocks 1.1-1.5 s ->
-// 0.7-1.0 s per sample).
+// was mapped afresh and the kernel cleared it page by page on first touch, tens of milliseconds per
+// tensor before any arithmetic.
 #pragma once
 
 namespace cfm {

@@ -2,10 +2,9 @@
 // arithmetic of a job: OpenBLAS' own threads run the matrix products (most of the backbones' FLOPs), and
 // LibTorch's OpenMP threads run element-wise ops, reductions, sorts and cfm's own parallel loops. Both
 // busy-wait for work after a call, so running both pools at the core count puts two spinning threads on
-// every core, and several jobs on one machine multiply that (measured: ViT-B/8 at 51 % of the sgemm rate
-// with both at 2 threads on 2 cores). The policy gives each process its share of the cores -- the cores
-// it may run on divided by the job processes sharing them (worker slots x ranks) -- and hands that share to
-// the pool chosen for it, the other pool getting one thread.
+// every core, and several jobs on one machine multiply that. The policy gives each process its share of the
+// cores -- the cores it may run on divided by the job processes sharing them (worker slots x ranks) -- and
+// hands that share to the pool chosen for it, the other pool getting one thread.
 //
 //   ThreadPolicy policy = choose_thread_policy(settings.training.threads, sharing_processes);
 //   apply_thread_policy(policy);   // before the first LibTorch operation of the process

@@ -98,8 +98,7 @@ TEST(FeatureParity, BatchStatisticsMatchThePythonReferenceFixture) {
 // Full size (ViT-B/8 at 224, Point-MAE with G = 1024, k = 128) on a realistic preprocessed synthetic scan,
 // against the Python reference run now.
 TEST(FeatureParity, PaperSizeBackbonesMatchPythonLive) {
-  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0)
-    GTEST_SKIP() << "python3-torch not available";
+  CFM_REQUIRE_PYTHON("torch", "python3-torch");
   test::TempDir dir;
   RandomBackboneFiles files = write_random_backbones(dir.path().string(), "paper", 11);
   auto style = synth::category_styles(1)[0];

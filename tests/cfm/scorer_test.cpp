@@ -96,8 +96,7 @@ TEST(MappingNetwork, OfficialSizesKeysAndPythonRoundTrip) {
   torch::NoGradGuard no_grad;
   at::Tensor ours = small->forward(x);
   EXPECT_TRUE(torch::equal(loaded->forward(x), ours));
-  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0)
-    GTEST_SKIP() << "python3-torch not available";
+  CFM_REQUIRE_PYTHON("torch", "python3-torch");
   write_npy_f32(dir / "x.npy", {5, 12}, x.data_ptr<float>());
   auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/mapping_reference.py " +
                              (dir / "m.pth") + " 12 20 " + (dir / "x.npy") + " " + (dir / "y.npy"));

@@ -66,9 +66,7 @@ TEST(PillowBicubic, ConstantImageStaysConstantAndIdentityIsACopy) {
 // Parity with Pillow itself (Debian's python3-pil): SquarePad + resize, compared pixel by pixel.
 class PillowParity : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!test::have_python_pillow()) GTEST_SKIP() << "/usr/bin/python3 with PIL and numpy not available";
-  }
+  void SetUp() override { CFM_REQUIRE_PYTHON("PIL, numpy", "python3-pil python3-numpy"); }
   ImageU8 reference(const std::string& mode, const ImageU8& input, int size) {
     write_png(dir_ / "in.png", input);
     std::string command = "/usr/bin/python3 " CFM_SOURCE_DIR "/tools/pillow_reference.py " + mode + " " +

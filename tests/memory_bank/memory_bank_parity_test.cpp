@@ -23,13 +23,8 @@ namespace fs = std::filesystem;
 namespace cfm {
 namespace {
 
-bool have_python_torch() {
-  static bool available = test::run_command("/usr/bin/python3 -c 'import torch, numpy'").exit_code == 0;
-  return available;
-}
-
 TEST(MemoryBankParity, MapsAndScoresMatchThePythonReference) {
-  if (!have_python_torch()) GTEST_SKIP() << "/usr/bin/python3 with torch (python3-torch) not available";
+  CFM_REQUIRE_PYTHON("torch, numpy", "python3-torch python3-numpy");
   test::TempDir dir;
   auto [settings, train, test_split] = test::tiny_bank_category(dir, 0.3);
   MemoryBankMethod method(settings, "cookie", at::kCPU, "");

@@ -18,11 +18,6 @@
 namespace cfm {
 namespace {
 
-bool have_sklearn() {
-  static bool available = test::run_command("/usr/bin/python3 -c 'import sklearn'").exit_code == 0;
-  return available;
-}
-
 // Rows shaped like M3DM's fusion inputs: [s_3D, 0.1 s_RGB], small positive scores with a few outliers.
 std::vector<double> fusion_like_rows(int n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -51,7 +46,7 @@ TEST(OneClassSvm, TheShuffleSeedIsNumpysFirstDraw) {
 }
 
 TEST(OneClassSvm, LearnsScikitLearnsWeights) {
-  if (!have_sklearn()) GTEST_SKIP() << "/usr/bin/python3 with scikit-learn (python3-sklearn) not available";
+  CFM_REQUIRE_PYTHON("sklearn", "python3-sklearn");
   test::TempDir dir;
   // Image-score sized (a few hundred rows, many epochs), pixel-score sized (tens of thousands), and a run
   // stopped by max_iter.

@@ -131,7 +131,7 @@ TEST(Aupro, PerfectAndReversedSeparation) {
 class MetricsParity : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!test::have_python_pillow()) GTEST_SKIP() << "/usr/bin/python3 with numpy not available";
+    CFM_REQUIRE_PYTHON("numpy", "python3-numpy");
     std::mt19937 rng(4);
     const int images = 12, h = 20, w = 24;
     for (int i = 0; i < images; ++i) {

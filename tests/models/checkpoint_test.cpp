@@ -74,8 +74,7 @@ TEST(Checkpoint, WrittenFilesRoundTripAndLoadInPython) {
   write_torch_checkpoint(dir / "c.pth", {{"base_model", tensors}});
   StateDict back = read_checkpoint(dir / "c.pth");
   EXPECT_TRUE(torch::equal(back["base_model.encoder.weight"], tensors["encoder.weight"]));
-  if (test::run_command("/usr/bin/python3 -c 'import torch'").exit_code != 0)
-    GTEST_SKIP() << "python3-torch not available";
+  CFM_REQUIRE_PYTHON("torch", "python3-torch");
   auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/checkpoint_fixtures.py verify " +
                              (dir / "c.pth") + " base_model.encoder.weight 66");
   EXPECT_EQ(r.exit_code, 0) << r.output;

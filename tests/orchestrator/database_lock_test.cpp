@@ -31,8 +31,7 @@ std::int64_t scalar(const std::string& db_path, const std::string& sql) {
 }
 
 TEST(DatabaseLock, AGridUnderA15SecondExclusiveLockIsDelayedButLosesNothing) {
-  if (test::run_command("/usr/bin/python3 -c 'import sqlite3'").exit_code != 0)
-    GTEST_SKIP() << "/usr/bin/python3 (the lock holder) not available";
+  CFM_REQUIRE_PYTHON("sqlite3", "python3");
   test::TempDir dir;
   const int jobs = 24;
   std::string sleeps;
