@@ -16,8 +16,7 @@
 #include "common/data/png_io.h"
 #include "common/data/tiff_io.h"
 #include "common/features/random_backbones.h"
-#include "small_category.h"
-#include "synth_options.h"
+#include "synthetic_category.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

@@ -9,8 +9,7 @@
 #include "common/features/sample_loader.h"
 #include "common/runtime/compute_device.h"
 #include "common/util/error.h"
-#include "small_category.h"
-#include "synth_options.h"
+#include "synthetic_category.h"
 #include "test_support.h"
 
 namespace cfm {

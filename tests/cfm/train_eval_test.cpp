@@ -15,8 +15,7 @@
 #include "common/features/feature_cache.h"
 #include "common/features/sample_loader.h"
 #include "common/util/error.h"
-#include "small_category.h"
-#include "synth_options.h"
+#include "synthetic_category.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

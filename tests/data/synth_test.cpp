@@ -8,7 +8,7 @@
 #include "common/data/synth/synth_writer.h"
 #include "common/data/tiff_io.h"
 #include "common/util/error.h"
-#include "synth_options.h"
+#include "synthetic_category.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

@@ -9,11 +9,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "cfm/small_category.h"
 #include "common/distributed/rank_group.h"
 #include "common/models/checkpoint/state_dict.h"
 #include "common/util/error.h"
-#include "synth_options.h"
+#include "synthetic_category.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

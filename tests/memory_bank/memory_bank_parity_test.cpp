@@ -15,8 +15,8 @@
 #include "common/data/tiff_io.h"
 #include "common/memory_bank/memory_bank_method.h"
 #include "common/util/npy.h"
+#include "synthetic_category.h"
 #include "test_support.h"
-#include "tiny_bank_category.h"
 
 namespace fs = std::filesystem;
 

@@ -15,8 +15,8 @@
 #include "common/memory_bank/patch_scoring.h"
 #include "common/models/checkpoint/state_dict.h"
 #include "common/util/error.h"
+#include "synthetic_category.h"
 #include "test_support.h"
-#include "tiny_bank_category.h"
 
 namespace cfm {
 namespace {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "test_support.h"
@@ -41,5 +42,19 @@ constexpr const char* kTinyCfmFixedSettings = R"(  dataset: data
   groups: 32
   group_size: 16
 )";
+
+// The two-job tiny grid (seeds 115 and 116, 2 epochs) over those inputs, run by `cfm run` with two local
+// workers into <dir>/r.sqlite and <dir>/runs; the command's result (failures are reported by the caller).
+inline std::string tiny_grid_command(const TempDir& dir) {
+  return fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", CFM_BINARY, dir / "grid.yaml",
+                     dir / "r.sqlite", dir / "runs");
+}
+
+inline CommandResult run_tiny_grid(const TempDir& dir) {
+  if (!write_tiny_cfm_inputs(dir, 3)) return {};
+  std::ofstream(dir / "grid.yaml") << "name: tiny\nfixed:\n"
+                                   << kTinyCfmFixedSettings << "  epochs: 2\naxes:\n  seed: [115, 116]\n";
+  return run_command(tiny_grid_command(dir));
+}
 
 }  // namespace cfm::test
