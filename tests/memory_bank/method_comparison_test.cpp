@@ -22,13 +22,9 @@ const std::string kCfm = CFM_BINARY;
 
 TEST(MethodComparison, OneGridRunsBothMethodsAndThePaperTablePutsThemSideBySide) {
   test::TempDir dir;
-  ASSERT_TRUE(test::write_tiny_cfm_inputs(dir, 3));
-  std::ofstream(dir / "grid.yaml")
-      << "name: methods\nfixed:\n"
-      << test::kTinyCfmFixedSettings
-      << "  epochs: 2\n  coreset_ratio: 0.5\naxes:\n  method: [cfm, memory_bank]\n";
-  auto run = test::run_command(fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", kCfm,
-                                           dir / "grid.yaml", dir / "r.sqlite", dir / "runs"));
+  ASSERT_TRUE(
+      test::write_tiny_grid(dir, "methods", "  coreset_ratio: 0.5\n", "  method: [cfm, memory_bank]\n"));
+  auto run = test::run_command(test::tiny_grid_command(dir));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("2 succeeded, 0 failed"), std::string::npos) << run.output;
 

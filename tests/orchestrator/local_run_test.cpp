@@ -80,10 +80,7 @@ TEST(LocalRun, RunningTheGridAgainRunsNothing) {
 // name (CUDA builds run jobs on GPUs: tests/cfm/gpu_test.cpp): through `cfm run --devices` and `cfm job`.
 TEST(LocalRun, ACudaSlotOfACpuBuildFailsItsJobsWithTheReason) {
   test::TempDir dir;
-  ASSERT_TRUE(test::write_tiny_cfm_inputs(dir, 3));
-  std::ofstream(dir / "grid.yaml") << "name: tiny\nfixed:\n"
-                                   << test::kTinyCfmFixedSettings
-                                   << "  epochs: 2\naxes:\n  seed: [115, 116]\n";
+  ASSERT_TRUE(test::write_tiny_grid(dir));
   auto run = test::run_command(fmt::format("{} run {} --db {} --runs {} --devices cuda:0 --no-progress", kCfm,
                                            dir / "grid.yaml", dir / "cuda.sqlite", dir / "runs"));
   EXPECT_EQ(run.exit_code, 1) << run.output;

@@ -43,17 +43,28 @@ constexpr const char* kTinyCfmFixedSettings = R"(  dataset: data
   group_size: 16
 )";
 
-// The two-job tiny grid (seeds 115 and 116, 2 epochs) over those inputs, run by `cfm run` with two local
-// workers into <dir>/r.sqlite and <dir>/runs; the command's result (failures are reported by the caller).
+// The inputs and <dir>/grid.yaml: a grid `name` over them with 2 epochs, `more_fixed` settings (YAML lines
+// under fixed:) and `axes` (YAML lines under axes:). False when making the inputs failed.
+inline bool write_tiny_grid(const TempDir& dir, const std::string& name = "tiny",
+                            const std::string& more_fixed = "",
+                            const std::string& axes = "  seed: [115, 116]\n") {
+  if (!write_tiny_cfm_inputs(dir, 3)) return false;
+  std::ofstream(dir / "grid.yaml") << "name: " << name << "\nfixed:\n"
+                                   << kTinyCfmFixedSettings << "  epochs: 2\n"
+                                   << more_fixed << "axes:\n"
+                                   << axes;
+  return true;
+}
+
+// `cfm run` of <dir>/grid.yaml with two local workers into <dir>/r.sqlite and <dir>/runs.
 inline std::string tiny_grid_command(const TempDir& dir) {
   return fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", CFM_BINARY, dir / "grid.yaml",
                      dir / "r.sqlite", dir / "runs");
 }
 
+// The two-job tiny grid (seeds 115 and 116), run; the command's result (failures reported by the caller).
 inline CommandResult run_tiny_grid(const TempDir& dir) {
-  if (!write_tiny_cfm_inputs(dir, 3)) return {};
-  std::ofstream(dir / "grid.yaml") << "name: tiny\nfixed:\n"
-                                   << kTinyCfmFixedSettings << "  epochs: 2\naxes:\n  seed: [115, 116]\n";
+  if (!write_tiny_grid(dir)) return {};
   return run_command(tiny_grid_command(dir));
 }
 
