@@ -1,6 +1,7 @@
 #include "common/methods/method_registry.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <mutex>
