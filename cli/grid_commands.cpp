@@ -308,7 +308,9 @@ void add_launch(CLI::App& app) {
   cmd->add_option("--coordinator", o->coordinator, "HOST:PORT of `cfm serve`, reachable from the nodes")
       ->required();
   cmd->add_option("--token-file", o->token_file, "Token file on a filesystem the nodes share")->required();
-  cmd->add_option("--tasks", o->tasks, "Array tasks (workers)")->capture_default_str();
+  cmd->add_option("--tasks", o->tasks,
+                  "Array tasks (workers), at most; no more than the jobs left to run fill")
+      ->capture_default_str();
   cmd->add_option("--throttle", o->throttle, "At most this many tasks at once (0 = no limit)")
       ->capture_default_str();
   cmd->add_option("--gpus-per-task", o->gpus_per_task,
@@ -331,17 +333,27 @@ void add_launch(CLI::App& app) {
     o->token_file = fs::absolute(o->token_file).string();
     o->log_dir =
         fs::absolute(o->log_dir.empty() ? fmt::format("runs/{}/slurm", grid.name) : o->log_dir).string();
-    std::string script = slurm_script(*o);
+    const int requested = o->tasks;
     if (*dry_run) {
-      fmt::print("{}", script);
+      o->tasks = std::max(1, tasks_worth_starting(*o, static_cast<int>(grid.jobs.size())));
+      fmt::print("{}", slurm_script(*o));
       return;
     }
+    slurm_script(*o);  // the options are checked before anything is submitted
     net::Client client(net::parse_endpoint(o->coordinator), net::read_token_file(o->token_file),
                        "launch-" + default_name());
     net::Submitted r = net::Submitted::parse(client.request(submit_message(grid, *force)));
     fmt::print("grid '{}': {} jobs ({} new, {} requeued, {} done before)\n", grid.name, grid.jobs.size(),
                r.added, r.requeued, r.already_done);
-    std::string id = submit_slurm(script, o->log_dir + "/cfm-" + grid.name + ".sbatch");
+    o->tasks = tasks_worth_starting(*o, r.added + r.requeued + r.in_queue);
+    if (o->tasks == 0) {
+      fmt::print("nothing left to run: no Slurm job submitted\n");
+      return;
+    }
+    if (o->tasks < requested)
+      fmt::print("{} tasks instead of --tasks {}: that many fill the {} jobs left to run\n", o->tasks,
+                 requested, r.added + r.requeued + r.in_queue);
+    std::string id = submit_slurm(slurm_script(*o), o->log_dir + "/cfm-" + grid.name + ".sbatch");
     fmt::print("Slurm array job {} ({} tasks); logs in {}\n", id, o->tasks, o->log_dir);
   });
 }

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -23,6 +24,13 @@ std::string quoted(const std::string& s) {
 }
 
 }  // namespace
+
+int tasks_worth_starting(const SlurmOptions& o, int runnable_jobs) {
+  const int slots =
+      o.gpus_per_task > 0 && o.devices_per_job > 0 ? std::max(1, o.gpus_per_task / o.devices_per_job) : 1;
+  const int needed = (std::max(0, runnable_jobs) + slots - 1) / slots;
+  return std::min(o.tasks, needed);
+}
 
 std::string slurm_script(const SlurmOptions& o) {
   if (o.tasks < 1) throw UsageError("--tasks must be at least 1");

@@ -23,6 +23,11 @@ struct SlurmOptions {
   double give_up_seconds = 600;  // a worker exits if the coordinator stays unreachable this long
 };
 
+// How many array tasks to start: at most `options.tasks`, and no more than `runnable_jobs` (the jobs left to
+// run) fill, each task running one job per slot (gpus_per_task / devices_per_job slots, 1 on CPUs): a task
+// beyond that would only hold its node until the queue is empty. 0 when nothing is left to run.
+int tasks_worth_starting(const SlurmOptions& options, int runnable_jobs);
+
 // The sbatch script (validated options; UsageError naming a bad one).
 std::string slurm_script(const SlurmOptions& options);
 

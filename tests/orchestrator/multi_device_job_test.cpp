@@ -46,6 +46,20 @@ TEST(SlurmScript, TasksSplitTheirDevicesIntoSlotsOfTheLargestJob) {
   EXPECT_EQ(slurm_script(o).find("--devices-per-job"), std::string::npos);  // one-device grids as before
 }
 
+// No more array tasks than the jobs left to run fill, one job per slot; none when nothing is left.
+TEST(SlurmTasks, NoMoreTasksThanTheJobsLeftFill) {
+  SlurmOptions o;
+  o.tasks = 10;
+  EXPECT_EQ(tasks_worth_starting(o, 3), 3);    // CPU tasks: one slot each
+  EXPECT_EQ(tasks_worth_starting(o, 40), 10);  // never more than --tasks
+  EXPECT_EQ(tasks_worth_starting(o, 0), 0);
+  o.gpus_per_task = 4;  // four slots per task
+  EXPECT_EQ(tasks_worth_starting(o, 9), 3);
+  o.devices_per_job = 2;  // two slots of two GPUs
+  EXPECT_EQ(tasks_worth_starting(o, 9), 5);
+  EXPECT_EQ(tasks_worth_starting(o, 1), 1);
+}
+
 class MultiDeviceJob : public ::testing::Test {
  protected:
   void SetUp() override {
