@@ -6,7 +6,7 @@
 
 #include <csignal>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "commands.h"
@@ -339,7 +339,7 @@ void add_launch(CLI::App& app) {
       fmt::print("{}", slurm_script(*o));
       return;
     }
-    slurm_script(*o);  // the options are checked before anything is submitted
+    check_slurm_options(*o);  // before anything is submitted
     net::Client client(net::parse_endpoint(o->coordinator), net::read_token_file(o->token_file),
                        "launch-" + default_name());
     net::Submitted r = net::Submitted::parse(client.request(submit_message(grid, *force)));

@@ -32,12 +32,20 @@ int tasks_worth_starting(const SlurmOptions& o, int runnable_jobs) {
   return std::min(o.tasks, needed);
 }
 
-std::string slurm_script(const SlurmOptions& o) {
+void check_slurm_options(const SlurmOptions& o) {
   if (o.tasks < 1) throw UsageError("--tasks must be at least 1");
   if (o.throttle < 0 || o.gpus_per_task < 0 || o.cpus_per_task < 1)
     throw UsageError("--throttle, --gpus-per-task must be >= 0 and --cpus-per-task >= 1");
   if (o.coordinator.empty() || o.token_file.empty())
     throw UsageError("the workers need --coordinator and --token-file");
+  if (o.devices_per_job < 1 || (o.gpus_per_task && o.gpus_per_task % o.devices_per_job != 0))
+    throw UsageError(
+        fmt::format("--gpus-per-task {} does not split into jobs of {} devices (devices_per_job)",
+                    o.gpus_per_task, o.devices_per_job));
+}
+
+std::string slurm_script(const SlurmOptions& o) {
+  check_slurm_options(o);
   std::string name = "cfm-" + o.grid_name;
   std::string s = "#!/bin/bash\n";
   s += fmt::format("#SBATCH --job-name={}\n", name);
@@ -50,10 +58,6 @@ std::string slurm_script(const SlurmOptions& o) {
   if (!o.memory.empty()) s += fmt::format("#SBATCH --mem={}\n", o.memory);
   if (!o.account.empty()) s += fmt::format("#SBATCH --account={}\n", o.account);
   s += "# Written by `cfm launch slurm`: each array task is one cfm worker.\nset -euo pipefail\n";
-  if (o.devices_per_job < 1 || (o.gpus_per_task && o.gpus_per_task % o.devices_per_job != 0))
-    throw UsageError(
-        fmt::format("--gpus-per-task {} does not split into jobs of {} devices (devices_per_job)",
-                    o.gpus_per_task, o.devices_per_job));
   if (o.gpus_per_task) {
     s += fmt::format("devices=$(seq -s, -f 'cuda:%g' 0 {})\n", o.gpus_per_task - 1);
   } else {  // CPU ranks: one "cpu" device per rank

@@ -28,7 +28,10 @@ struct SlurmOptions {
 // beyond that would only hold its node until the queue is empty. 0 when nothing is left to run.
 int tasks_worth_starting(const SlurmOptions& options, int runnable_jobs);
 
-// The sbatch script (validated options; UsageError naming a bad one).
+// UsageError naming the first bad option.
+void check_slurm_options(const SlurmOptions& options);
+
+// The sbatch script (the options checked as above).
 std::string slurm_script(const SlurmOptions& options);
 
 // Writes the script to `path` and submits it with `sbatch --parsable`; returns the array job id.

@@ -4,8 +4,6 @@
 #include <openssl/evp.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/util/error.h"
 #include "common/util/whole_file.h"

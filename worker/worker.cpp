@@ -57,8 +57,9 @@ std::string error_line(const std::string& log) {
 }
 
 // The `cfm job` processes of one attempt, one per rank (one alone for a single-device job), with their
-// files: rank 0 keeps the single-device names (attempt-N.log, result-attempt-N.json), rank r > 0 adds
-// -rank-r; the ranks meet through rendezvous-attempt-N in the run folder.
+// files: rank 0 logs to attempt-N.log and writes the job's result to result.json (the run folder's one
+// result, removed when an attempt starts); rank r > 0 adds -rank-r (attempt-N-rank-r.log,
+// result-attempt-N-rank-r.json); the ranks meet through rendezvous-attempt-N in the run folder.
 class RankProcesses {
  public:
   RankProcesses(const WorkerOptions& options, const JobOffer& job, const std::vector<std::string>& devices,
@@ -92,7 +93,9 @@ class RankProcesses {
   }
 
   std::string log(int rank) const { return file("attempt", rank, "log"); }
-  std::string result(int rank) const { return file("result-attempt", rank, "json"); }
+  std::string result(int rank) const {
+    return rank == 0 ? run_dir_ + "/result.json" : file("result-attempt", rank, "json");
+  }
 
   struct Outcome {
     int rank;    // the rank whose exit decides the attempt

@@ -20,7 +20,6 @@
 #include "common/settings/settings.h"
 #include "common/util/error.h"
 #include "common/util/stopwatch.h"
-#include "common/util/whole_file.h"
 
 namespace fs = std::filesystem;
 
@@ -128,7 +127,6 @@ JobReport execute_category_job(const nlohmann::json& c, const JobContext& contex
   result.pro_fpr = evaluation.metrics.curve.fpr;
   result.pro = evaluation.metrics.curve.pro;
   result.config = c;
-  write_whole_file((fs::path(context.run_dir) / "result.json").string(), result.to_json().dump(2) + "\n");
   return result;
 }
 

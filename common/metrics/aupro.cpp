@@ -11,7 +11,7 @@ namespace {
 
 struct Regions {
   std::vector<std::vector<float>> scores;  // per region, ascending
-  std::vector<float> ok;                   // scores outside every region, in pixel order
+  std::vector<float> ok;                   // scores outside every region, in pixel order until sorted
 };
 
 Regions collect_regions(const PixelMaps& maps, const std::vector<float>& divisors) {
@@ -94,12 +94,11 @@ ProCurve pro_curve_official(const PixelMaps& maps, int thresholds, const std::ve
   for (int k = 0; k < thresholds; ++k)
     positions.push_back(
         static_cast<std::size_t>(k == thresholds - 1 ? n - 1 : static_cast<std::int64_t>(k * step)));
-  std::vector<float> sorted_ok = r.ok;
-  std::sort(sorted_ok.begin(), sorted_ok.end());
+  std::sort(r.ok.begin(), r.ok.end());  // the thresholds are order statistics of the OK scores
   std::vector<std::pair<double, double>> points;
   for (std::size_t k = 0; k < positions.size(); ++k)
     points.emplace_back(1.0 - static_cast<double>(positions[k] + 1) / static_cast<double>(n),
-                        pro_at(r, sorted_ok[positions[k]]));
+                        pro_at(r, r.ok[positions[k]]));
   points.emplace_back(1.0, 1.0);
   std::stable_sort(points.begin(), points.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

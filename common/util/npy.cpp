@@ -1,8 +1,6 @@
 #include "common/util/npy.h"
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <regex>
 
 #include "common/util/error.h"

@@ -37,10 +37,8 @@ void write_whole_file(const std::string& path, const char* bytes, std::size_t si
 std::string read_whole_file(const std::string& path, const std::string& what) {
   errno = 0;
   std::ifstream in(path, std::ios::binary);
-  std::string bytes;
-  if (in) bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (!in.bad() && (in.good() || in.eof())) return bytes;
-  throw IoError(path, "cannot read " + what + ": " + (errno ? std::strerror(errno) : "read failed"));
+  if (!in) throw IoError(path, "cannot read " + what + ": " + (errno ? std::strerror(errno) : "open failed"));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace cfm

@@ -59,6 +59,9 @@ TEST(LocalRun, EachJobWritesItsCheckpointsMapsAndLogAndSharesTheCores) {
   const std::string run_dir = payload.text(1);
   EXPECT_TRUE(std::filesystem::exists(run_dir + "/CFM_2Dto3D_cookie_2ep_4bs.pth"));
   EXPECT_TRUE(std::filesystem::exists(run_dir + "/eval/maps/good/000.tiff"));
+  // One result file per job, the one the worker reported.
+  EXPECT_EQ(nlohmann::json::parse(read_whole_file(run_dir + "/result.json")), result);
+  EXPECT_FALSE(std::filesystem::exists(run_dir + "/result-attempt-1.json"));
   // Two local workers, one slot each: every job knows it shares the machine with the other's.
   const std::string job_log = read_whole_file(run_dir + "/attempt-1.log");
   EXPECT_NE(job_log.find("/ 2 processes: BLAS"), std::string::npos) << job_log;

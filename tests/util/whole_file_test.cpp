@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <set>
 #include <string>
@@ -19,12 +18,7 @@ namespace fs = std::filesystem;
 namespace cfm {
 namespace {
 
-std::string content_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-TEST(TextFile, TemporaryNamesAreBesideThePathAndNeverRepeat) {
+TEST(WholeFile, TemporaryNamesAreBesideThePathAndNeverRepeat) {
   std::set<std::string> names;
   for (int i = 0; i < 10000; ++i) {
     std::string name = temporary_path_for("/shared/cache/entry.pth");
@@ -38,7 +32,7 @@ TEST(TextFile, TemporaryNamesAreBesideThePathAndNeverRepeat) {
 // Processes on several nodes writing one file of a shared disk at once: no write fails, the file is always
 // one writer's whole text, and no temporary stays behind. (With one shared temporary name, one writer's
 // rename took the other's temporary away and the other failed; this loop met that within milliseconds.)
-TEST(TextFile, WritersOfOneFileAtOnceAllSucceedAndTheLastWholeTextWins) {
+TEST(WholeFile, WritersOfOneFileAtOnceAllSucceedAndTheLastWholeTextWins) {
   test::TempDir dir;
   const std::string path = dir / "shared.json";
   constexpr int kWriters = 4, kWrites = 400;
@@ -55,12 +49,12 @@ TEST(TextFile, WritersOfOneFileAtOnceAllSucceedAndTheLastWholeTextWins) {
     });
   for (std::thread& writer : writers) writer.join();
   for (const std::string& failure : failures) EXPECT_EQ(failure, "");
-  const std::string written = content_of(path);
+  const std::string written = read_whole_file(path);
   EXPECT_NE(std::find(texts.begin(), texts.end(), written), texts.end()) << "a mixed or cut file";
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
-TEST(TextFile, AMissingFolderIsAnErrorNamingTheFileAndLeavesNothing) {
+TEST(WholeFile, AMissingFolderIsAnErrorNamingTheFileAndLeavesNothing) {
   test::TempDir dir;
   const std::string path = dir / "absent/result.json";
   try {
@@ -71,6 +65,24 @@ TEST(TextFile, AMissingFolderIsAnErrorNamingTheFileAndLeavesNothing) {
     EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+// Bytes go through as given (a NUL, a byte above 127), and a file that cannot be read is an error naming it
+// and what it should have held.
+TEST(WholeFile, BytesRoundTripAndAMissingFileIsAnErrorNamingIt) {
+  test::TempDir dir;
+  const std::string bytes("\x93NUMPY\0\xff end", 14);
+  write_whole_file(dir / "a.npy", bytes);
+  EXPECT_EQ(read_whole_file(dir / "a.npy"), bytes);
+  try {
+    read_whole_file(dir / "absent.npy", "the .npy array");
+    FAIL() << "read a missing file";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir / "absent.npy"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cannot read the .npy array: No such file or directory"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

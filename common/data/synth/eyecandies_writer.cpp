@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 
 #include "common/data/png_io.h"
 #include "common/data/synth/synth_random.h"
