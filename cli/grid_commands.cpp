@@ -13,6 +13,7 @@
 #include "common/grid/grid_spec.h"
 #include "common/methods/job_executor.h"
 #include "common/net/client.h"
+#include "common/net/host_address.h"
 #include "common/net/messages.h"
 #include "common/net/token_file.h"
 #include "common/runtime/compute_device.h"
@@ -116,6 +117,7 @@ void add_serve(CLI::App& app) {
   auto listen = std::make_shared<std::string>("127.0.0.1:7733");
   auto token_file = std::make_shared<std::string>();
   auto port_file = std::make_shared<std::string>();
+  auto address_file = std::make_shared<std::string>();
   CLI::App* cmd =
       app.add_subcommand("serve", "Run the coordinator: owns the results database and hands jobs to workers");
   cmd->add_option("--db", o->db_path, "Results database (SQLite; created if missing)")->required();
@@ -127,6 +129,9 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--lease-seconds", o->lease_seconds, "A job without heartbeats for this long is requeued")
       ->capture_default_str();
   cmd->add_option("--port-file", *port_file, "Write the port listened on here (useful with port 0)");
+  cmd->add_option("--address-file", *address_file,
+                  "Write HOST:PORT here as other machines reach it (for 0.0.0.0: this machine's first "
+                  "non-loopback address), e.g. for `cfm launch slurm --coordinator $(cat FILE)`");
   cmd->add_flag("--allow-network-fs", o->allow_network_fs,
                 "Serve a --db on a network file system (NFS, Lustre, ...: refused by default)");
   cmd->add_option("--handshake-seconds", o->handshake_seconds,
@@ -141,7 +146,7 @@ void add_serve(CLI::App& app) {
                   "Connections before hello kept at once (the oldest goes first)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  cmd->callback([o, listen, token_file, port_file] {
+  cmd->callback([o, listen, token_file, port_file, address_file] {
     net::Endpoint e = net::parse_endpoint(*listen);
     o->host = e.host;
     o->port = e.port;
@@ -150,6 +155,13 @@ void add_serve(CLI::App& app) {
     Coordinator coordinator(*o);
     if (!port_file->empty()) {
       write_whole_file(*port_file, std::to_string(coordinator.port()) + "\n");
+    }
+    if (!address_file->empty()) {
+      const std::string host = net::reachable_host(o->host);
+      if (net::is_loopback_host(host))
+        spdlog::warn("listening on {}: only this machine reaches it (--listen 0.0.0.0:PORT for the others)",
+                     host);
+      write_whole_file(*address_file, fmt::format("{}:{}\n", host, coordinator.port()));
     }
     g_serving = &coordinator;
     std::signal(SIGTERM, stop_serving);
@@ -192,6 +204,14 @@ void add_worker(CLI::App& app) {
                 "Exit once the coordinator has no pending or running job");
   cmd->add_option("--give-up", o->give_up_seconds,
                   "Exit when the coordinator stays unreachable this many seconds (0 = never)");
+  cmd->add_option(
+         "--idle-exit", o->idle_exit_seconds,
+         "A slot offered no job for this many seconds ends; the worker exits when all have (0 = never)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--retire-after-failures", o->retire_after_failures,
+                  "A slot stops leasing once this many different jobs failed on it in a row: a broken device "
+                  "or node (0 = never)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([o, coordinator, token_file, devices] {
     o->coordinator = net::parse_endpoint(*coordinator);
     o->token = net::read_token_file(*token_file);
@@ -323,6 +343,25 @@ void add_launch(CLI::App& app) {
   cmd->add_option("--account", o->account, "Slurm account");
   cmd->add_option("--logs", o->log_dir, "Folder of the per-task logs (default runs/<grid>/slurm)");
   cmd->add_option("--cache", o->cache_dir, "Feature cache folder for the jobs");
+  cmd->add_option("--gpu-type", o->gpu_type, "GPU type in the request: --gres=gpu:TYPE:N (e.g. a100)");
+  cmd->add_option(
+         "--sbatch-option", o->sbatch_options,
+         "Another sbatch option as NAME=VALUE (constraint=a100, qos=high, exclude=node7); repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--signal-grace", o->signal_grace_seconds,
+                  "Seconds before the time limit at which Slurm asks the worker to return its leases (USR1)")
+      ->capture_default_str();
+  cmd->add_option("--idle-exit", o->idle_exit_seconds,
+                  "A task offered no job for this many seconds leaves, freeing its GPUs")
+      ->capture_default_str();
+  cmd->add_option("--retire-after-failures", o->retire_after_failures,
+                  "A task stops after this many different jobs failed on its GPUs in a row (0 = never)")
+      ->capture_default_str();
+  cmd->add_option("--give-up", o->give_up_seconds,
+                  "A task exits when the coordinator stays unreachable this many seconds")
+      ->capture_default_str();
+  cmd->add_flag("--allow-loopback", o->allow_loopback,
+                "Accept a --coordinator on 127.0.0.1/localhost (a one-node Slurm on this machine)");
   cmd->add_flag("--force", *force, "Run again jobs that succeeded before");
   cmd->add_flag("--dry-run", *dry_run, "Print the script; submit nothing");
   cmd->callback([=] {

@@ -5,13 +5,16 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "common/net/messages.h"
@@ -29,9 +32,9 @@ using nlohmann::json;
 namespace cfm {
 namespace {
 
-std::atomic<bool> g_stop{false};
+std::atomic<int> g_stop{0};  // the signal that asked the worker to stop (0: none)
 
-void on_signal(int) { g_stop = true; }
+void on_signal(int signal) { g_stop = signal; }
 
 using Clock = std::chrono::steady_clock;
 
@@ -56,17 +59,37 @@ std::string error_line(const std::string& log) {
   return log.substr(at + 12, log.find('\n', at) - at - 12);
 }
 
+// Slurm signals every process of a cancelled or timed-out task at once: a rank killed by SIGTERM just
+// before the worker hears its own signal was stopped with the worker, not broken.
+bool stopped_with_the_worker(int status) {
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGTERM) return false;
+  sleep_unless_stopped(2.0);
+  return g_stop != 0;
+}
+
+std::string host_name() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host;
+}
+
 // The `cfm job` processes of one attempt, one per rank (one alone for a single-device job), with their
 // files: rank 0 logs to attempt-N.log and writes the job's result to result.json (the run folder's one
 // result, removed when an attempt starts); rank r > 0 adds -rank-r (attempt-N-rank-r.log,
-// result-attempt-N-rank-r.json); the ranks meet through rendezvous-attempt-N in the run folder.
+// result-attempt-N-rank-r.json). The ranks of a multi-device job run on this node and meet through a
+// rendezvous file in its temporary folder: local storage, where the file store's locks work (a shared
+// file system may not offer them).
 class RankProcesses {
  public:
   RankProcesses(const WorkerOptions& options, const JobOffer& job, const std::vector<std::string>& devices,
                 int world)
-      : run_dir_(job.run_dir), attempt_(job.attempt), status_(static_cast<std::size_t>(world)) {
-    const std::string rendezvous = fmt::format("{}/rendezvous-attempt-{}", run_dir_, attempt_);
-    fs::remove(rendezvous);  // a file left by a killed attempt would confuse the new ranks
+      : run_dir_(job.run_dir),
+        attempt_(job.attempt),
+        rendezvous_(
+            (fs::temp_directory_path() / fmt::format("cfm-rendezvous-{}-attempt-{}", job.key, attempt_))
+                .string()),
+        status_(static_cast<std::size_t>(world)) {
+    fs::remove(rendezvous_);  // a file left by a killed attempt would confuse the new ranks
     for (int rank = 0; rank < world; ++rank) {
       fs::remove(result(rank));
       std::vector<std::string> argv = {
@@ -87,10 +110,18 @@ class RankProcesses {
       if (!options.cache_dir.empty()) argv.insert(argv.end(), {"--cache", options.cache_dir});
       if (world > 1)
         argv.insert(argv.end(), {"--world-size", std::to_string(world), "--rank", std::to_string(rank),
-                                 "--rendezvous", rendezvous});
+                                 "--rendezvous", rendezvous_});
       processes_.push_back(std::make_unique<ChildProcess>(argv, log(rank)));
     }
   }
+
+  ~RankProcesses() {
+    stop();
+    std::error_code ignored;
+    fs::remove(rendezvous_, ignored);
+  }
+  RankProcesses(const RankProcesses&) = delete;
+  RankProcesses& operator=(const RankProcesses&) = delete;
 
   std::string log(int rank) const { return file("attempt", rank, "log"); }
   std::string result(int rank) const {
@@ -134,6 +165,7 @@ class RankProcesses {
   }
   std::string run_dir_;
   int attempt_;
+  std::string rendezvous_;
   std::vector<std::unique_ptr<ChildProcess>> processes_;
   std::vector<std::optional<int>> status_;
 };
@@ -145,17 +177,29 @@ class Slot {
 
   // Returns false when the worker should stop with an error (authentication refused, coordinator gone).
   bool run() {
+    auto idle_since = Clock::now();
     while (!g_stop) {
       json reply = request(net::LeaseRequest{name_, static_cast<int>(devices_.size())}.to_json());
       if (g_stop) break;
       if (reply.is_null()) return false;
       if (net::type_of(reply) == net::message_type::kIdle) {
         if (options_.exit_when_done && idle_and_finished(reply)) return true;
+        const double idle = std::chrono::duration<double>(Clock::now() - idle_since).count();
+        if (options_.idle_exit_seconds > 0 && idle >= options_.idle_exit_seconds) {
+          spdlog::info("{}: nothing to run for {:.0f} s; leaving (--idle-exit)", name_, idle);
+          return true;
+        }
         sleep_unless_stopped(options_.idle_poll_seconds);
         continue;
       }
       if (net::type_of(reply) == net::message_type::kJob) run_offer(reply);
+      if (!retirement_.empty()) {
+        spdlog::error("{}", retirement_);
+        return false;
+      }
+      idle_since = Clock::now();
     }
+    if (g_stop) spdlog::info("{}: stopping on signal {} ({})", name_, g_stop.load(), strsignal(g_stop));
     return true;
   }
 
@@ -205,9 +249,25 @@ class Slot {
     } catch (const std::exception& e) {
       std::string error =
           fmt::format("worker {} refused or could not run the job: {}", name_, excerpt(e.what(), 2000));
+      // A refused offer says nothing about this slot's device; anything else counts against it.
+      if (!dynamic_cast<const JobRefused*>(&e)) error += count_failure(job.value("key", std::string()));
       spdlog::error("{}", error);
       if (!lease_id.empty()) request(net::FailureReport{lease_id, error, ""}.to_json());
     }
+  }
+
+  // Counts a failed job against this slot. When retire_after_failures different jobs have failed in a
+  // row, the slot retires: returns the note its last failure report carries (worker, host, devices),
+  // else "". A success clears the count.
+  std::string count_failure(const std::string& key) {
+    if (options_.retire_after_failures <= 0) return "";
+    failed_in_a_row_.insert(key);
+    if (static_cast<int>(failed_in_a_row_.size()) < options_.retire_after_failures) return "";
+    retirement_ = fmt::format(
+        "worker {} on {} stops leasing for {}: {} different jobs failed there in a row "
+        "(--retire-after-failures)",
+        name_, host_name(), fmt::join(devices_, ","), failed_in_a_row_.size());
+    return " [" + retirement_ + "]";
   }
 
   void run_job(const JobOffer& job) {
@@ -242,17 +302,23 @@ class Slot {
     }
     if (outcome->failed) {
       ranks.stop();  // the other ranks cannot finish without this one: now, not at their timeout
-      report(outcome->status, job.lease_id, "", ranks.log(outcome->rank));
+      if (stopped_with_the_worker(outcome->status)) {
+        request(net::Release{job.lease_id}.to_json());
+        spdlog::info("{}: job stopped with the worker; lease returned", name_);
+        return;
+      }
+      report(outcome->status, job, "", ranks.log(outcome->rank));
       return;
     }
     std::vector<std::string> other_results;
     for (int rank = 1; rank < world; ++rank) other_results.push_back(ranks.result(rank));
-    report(outcome->status, job.lease_id, ranks.result(0), ranks.log(0), other_results);
+    report(outcome->status, job, ranks.result(0), ranks.log(0), other_results);
   }
 
   // `other_results`: the result files of ranks 1.. (their resources go into resources.ranks).
-  void report(int status, const std::string& lease_id, const std::string& result_path,
-              const std::string& log_path, const std::vector<std::string>& other_results = {}) {
+  void report(int status, const JobOffer& job, const std::string& result_path, const std::string& log_path,
+              const std::vector<std::string>& other_results = {}) {
+    const std::string& lease_id = job.lease_id;
     std::string log = tail_of(log_path);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       try {
@@ -262,15 +328,18 @@ class Slot {
           ranks.push_back(net::RankResources::from_json(read_json(path)));
         if (!ranks.empty()) net::add_rank_resources(result, std::move(ranks));
         request(net::ResultReport{lease_id, result}.to_json());
+        failed_in_a_row_.clear();
       } catch (const std::exception& e) {
-        request(net::FailureReport{lease_id,
-                                   std::string("the job ended without a readable result: ") + e.what(), log}
+        request(net::FailureReport{
+            lease_id,
+            std::string("the job ended without a readable result: ") + e.what() + count_failure(job.key), log}
                     .to_json());
       }
       return;
     }
     std::string reason = excerpt(error_line(log), 2000);
-    std::string error = describe_wait_status(status) + (reason.empty() ? "" : ": " + reason);
+    std::string error =
+        describe_wait_status(status) + (reason.empty() ? "" : ": " + reason) + count_failure(job.key);
     spdlog::warn("{}: job failed ({})", name_, error);
     request(net::FailureReport{lease_id, error, log}.to_json());
   }
@@ -286,6 +355,8 @@ class Slot {
   std::vector<std::string> devices_;
   std::string name_;
   std::unique_ptr<net::Client> client_;
+  std::set<std::string> failed_in_a_row_;  // keys of the jobs failed since this slot's last success
+  std::string retirement_;                 // why this slot stopped leasing ("" while it leases)
 };
 
 }  // namespace
@@ -295,6 +366,7 @@ int run_worker(const WorkerOptions& options) {
   action.sa_handler = on_signal;
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
   if (options.devices.empty()) throw UsageError("a worker needs at least one device");
   const std::vector<std::vector<std::string>> slot_devices =
       device_slots(options.devices, options.devices_per_job);

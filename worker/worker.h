@@ -4,11 +4,18 @@
 // failure with the log's tail.
 //  - A lost coordinator is retried with exponential back-off (0.5 s doubling to 30 s); a running job
 //    keeps running meanwhile and its heartbeats resume on the new connection.
-//  - SIGTERM/SIGINT: the slots stop their jobs and return the leases (requeued without costing an
-//    attempt), then the worker exits.
+//  - SIGTERM/SIGINT/SIGUSR1 (USR1: Slurm's warning before a time limit): the slots stop leasing, stop their
+//    jobs and return the leases (requeued without costing an attempt), then the worker exits. A job
+//    process killed by SIGTERM while the worker is told to stop too (Slurm signals every process of a
+//    cancelled task) is stopped, not failed: its lease is returned the same way.
+//  - Leaving early: a slot offered nothing for idle_exit_seconds ends (so no GPU waits for others' last
+//    jobs); a slot whose jobs of retire_after_failures different jobs failed in a row stops leasing (a
+//    broken device or node), says so in the last failure it reports, and the worker exits 1 once all
+//    its slots have ended.
 //  - A lease the coordinator no longer honours (expired) stops the job.
 //  - A job with devices_per_job N runs as N `cfm job` processes (ranks) on the slot's first N devices,
-//    meeting through a fresh rendezvous file in the run folder; when one fails, the others are stopped
+//    meeting through a fresh rendezvous file in this node's temporary folder (node-local, so no shared
+//    file system's locking is needed); when one fails, the others are stopped
 //    and the job fails with the failing rank's reason (it is then retried like any other).
 //  - A job offer that fails the worker's own checks (worker/job_offer.h) is reported as that job's
 //    failure before anything is written; an error while running one job fails that job only.
@@ -34,7 +41,9 @@ struct WorkerOptions {
   WorkerFolders folders;             // where run folders and job inputs may be
   bool exit_when_done = false;       // leave once the coordinator has nothing pending or running
   double idle_poll_seconds = 1;
-  double give_up_seconds = 0;  // > 0: exit when the coordinator stays unreachable this long
+  double give_up_seconds = 0;     // > 0: exit when the coordinator stays unreachable this long
+  double idle_exit_seconds = 0;   // > 0: a slot offered nothing for this long ends
+  int retire_after_failures = 0;  // > 0: a slot stops leasing after this many different jobs failed in a row
 };
 
 // Runs until stopped by a signal (or, with exit_when_done, until the queue is empty); returns the exit code.

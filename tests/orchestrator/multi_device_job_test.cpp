@@ -13,8 +13,6 @@
 #include <tuple>
 
 #include "common/store/sqlite.h"
-#include "common/util/error.h"
-#include "orchestrator/slurm_launcher.h"
 #include "orchestrator/tiny_cfm_inputs.h"
 #include "test_support.h"
 
@@ -24,41 +22,6 @@ namespace cfm {
 namespace {
 
 const std::string kCfm = CFM_BINARY;
-
-TEST(SlurmScript, TasksSplitTheirDevicesIntoSlotsOfTheLargestJob) {
-  SlurmOptions o;
-  o.grid_name = "g";
-  o.coordinator = "head:7733";
-  o.token_file = "/shared/token";
-  o.cfm_binary = "/opt/cfm";
-  o.log_dir = "/shared/logs";
-  o.gpus_per_task = 4;
-  o.devices_per_job = 2;
-  std::string gpus = slurm_script(o);
-  EXPECT_NE(gpus.find("#SBATCH --gres=gpu:4"), std::string::npos) << gpus;
-  EXPECT_NE(gpus.find("--devices-per-job 2"), std::string::npos) << gpus;
-  o.gpus_per_task = 3;
-  EXPECT_THROW(slurm_script(o), UsageError);  // 3 GPUs do not make slots of 2
-  o.gpus_per_task = 0;
-  std::string cpus = slurm_script(o);
-  EXPECT_NE(cpus.find("devices=cpu,cpu\n"), std::string::npos) << cpus;
-  o.devices_per_job = 1;
-  EXPECT_EQ(slurm_script(o).find("--devices-per-job"), std::string::npos);  // one-device grids as before
-}
-
-// No more array tasks than the jobs left to run fill, one job per slot; none when nothing is left.
-TEST(SlurmTasks, NoMoreTasksThanTheJobsLeftFill) {
-  SlurmOptions o;
-  o.tasks = 10;
-  EXPECT_EQ(tasks_worth_starting(o, 3), 3);    // CPU tasks: one slot each
-  EXPECT_EQ(tasks_worth_starting(o, 40), 10);  // never more than --tasks
-  EXPECT_EQ(tasks_worth_starting(o, 0), 0);
-  o.gpus_per_task = 4;  // four slots per task
-  EXPECT_EQ(tasks_worth_starting(o, 9), 3);
-  o.devices_per_job = 2;  // two slots of two GPUs
-  EXPECT_EQ(tasks_worth_starting(o, 9), 5);
-  EXPECT_EQ(tasks_worth_starting(o, 1), 1);
-}
 
 class MultiDeviceJob : public ::testing::Test {
  protected:
