@@ -1,24 +1,48 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages cfm needs (as root, or through sudo when not root).
+# Installs the Debian packages cfm needs (as root, or through sudo when not root).
 # Safe to run repeatedly: apt only installs what is missing.
+#   scripts/setup.sh                  everything: build, tests, benchmarks (Debian 12, also 13)
+#   scripts/setup.sh --build-only     what building the program needs (the Dockerfile's build stages)
+#   scripts/setup.sh --build-only --cuda
+#                                     the same against Debian 13's CUDA LibTorch 2.6, CUDA and NCCL (contrib
+#                                     and non-free enabled; pulls nvidia-cudnn, which downloads cuDNN from
+#                                     NVIDIA as it installs)
 set -euo pipefail
 
-packages=(
+build_only=0
+cuda=0
+for argument in "$@"; do
+  case "$argument" in
+    --build-only) build_only=1 ;;
+    --cuda) cuda=1 ;;
+    *) echo "setup: unknown argument '$argument' (--build-only, --cuda)" >&2; exit 2 ;;
+  esac
+done
+((cuda && !build_only)) && { echo "setup: --cuda goes with --build-only (the tests' Python torch is the CPU one)" >&2; exit 2; }
+
+build_packages=(
   # toolchain
-  g++ cmake ninja-build ccache pkg-config clang-format
+  g++ cmake ninja-build ccache pkg-config
+  # a fast BLAS: without libopenblas0-pthread Debian's LibTorch falls back to the reference BLAS, ~20x
+  # slower (docs/architecture.md §8)
+  libopenblas0-pthread
+  # libraries
+  libboost-dev libsqlite3-dev libyaml-cpp-dev libfmt-dev libtiff-dev libpng-dev libcli11-dev libspdlog-dev
+  nlohmann-json3-dev libnanoflann-dev libeigen3-dev libssl-dev
+)
+if ((cuda)); then
+  # LibTorch and c10d's Gloo with CUDA, the toolkit (nvcc) and NCCL (CUDA ranks of multi-device jobs)
+  build_packages+=(libtorch-cuda-dev libgloo-cuda-dev nvidia-cuda-toolkit libnccl-dev)
+else
+  # LibTorch (CPU) and c10d's Gloo process group headers (CPU ranks of multi-device jobs)
+  build_packages+=(libtorch-dev libgloo-dev)
+fi
+test_packages=(
+  clang-format libgtest-dev libgmock-dev sqlite3
   # clang with libFuzzer and the sanitizer runtimes: the protocol fuzz test (tests/fuzz)
   clang libclang-rt-dev
-  # LibTorch (CPU) and a fast BLAS: without libopenblas0-pthread Debian's LibTorch falls back to the
-  # reference BLAS, ~20x slower (docs/architecture.md §8).
-  libtorch-dev libopenblas0-pthread
-  # libraries
-  libboost-dev libsqlite3-dev libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev
-  libtiff-dev libpng-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libnanoflann-dev
-  libeigen3-dev libssl-dev sqlite3
   # OpenSSL's command line: the README's by-hand session with the coordinator (tested)
   openssl
-  # c10d's Gloo process group headers (CPU ranks of multi-device jobs)
-  libgloo-dev
   # figures of `cfm results plot`; a headless browser for the HTML report test
   gnuplot-nox chromium
   # a real single-node Slurm for the launcher test (tests/slurm)
@@ -28,6 +52,8 @@ packages=(
   # faiss, for the nearest-neighbour benchmark that compares it with LibTorch (bench/)
   libfaiss-dev
 )
+packages=("${build_packages[@]}")
+((build_only)) || packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
