@@ -50,10 +50,13 @@ class MultiDeviceJob : public ::testing::Test {
 };
 
 TEST_F(MultiDeviceJob, TwoRanksGiveTheResultOfOneAndRecordBoth) {
+  // The ranks meet in the node's temporary folder (TMPDIR), not in the shared run folder.
+  fs::create_directories(dir_ / "node-tmp");
   for (auto [name, devices] : {std::pair{"one", 1}, std::pair{"two", 2}}) {
-    std::string run = fmt::format("{} run {} --db {} --runs {} --workers 2 --no-progress", kCfm,
-                                  write_grid(name, devices, 3), dir_ / (std::string(name) + ".sqlite"),
-                                  dir_ / (std::string("runs-") + name));
+    std::string run =
+        fmt::format("TMPDIR={} {} run {} --db {} --runs {} --workers 2 --no-progress", dir_ / "node-tmp",
+                    kCfm, write_grid(name, devices, 3), dir_ / (std::string(name) + ".sqlite"),
+                    dir_ / (std::string("runs-") + name));
     auto r = test::run_command(run);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("1 succeeded, 0 failed"), std::string::npos) << r.output;
@@ -86,6 +89,9 @@ TEST_F(MultiDeviceJob, TwoRanksGiveTheResultOfOneAndRecordBoth) {
   std::string run_dir = two["artifacts"]["run_dir"];
   EXPECT_TRUE(fs::exists(run_dir + "/attempt-1.log"));
   EXPECT_TRUE(fs::exists(run_dir + "/attempt-1-rank-1.log"));
+  for (const auto& entry : fs::directory_iterator(run_dir))
+    EXPECT_EQ(entry.path().filename().string().find("rendezvous"), std::string::npos) << entry.path();
+  EXPECT_TRUE(fs::is_empty(dir_ / "node-tmp"));  // the rendezvous file went with its attempt
   // The resources table names the ranks' devices.
   for (auto [name, world, devices] : {std::tuple{"one", 1, "cpu"}, std::tuple{"two", 2, "cpu,cpu"}}) {
     Database db(dir_ / (std::string(name) + ".sqlite"));
