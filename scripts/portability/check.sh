@@ -25,12 +25,8 @@ set -euo pipefail
 
 root_dir=/var/tmp/cfm-portability/trixie
 cache_dir=/var/cache/cfm-portability
-# The Debian mirror this machine's apt uses (deb822 sources first, then sources.list); --mirror overrides.
-apt_mirror() {
-  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
-    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | sed -E 's/^deb (\[[^]]*\] )?([^ ]+).*/\2/'
-  } | grep -v -- '-security' | head -n1 || true
-}
+# The Debian mirror this machine's apt uses; --mirror overrides.
+source "$(dirname "$0")/../apt_mirror.sh"
 mirror=$(apt_mirror)
 skip_cuda=0
 keep=0
