@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import cfm_reference as ref  # noqa: E402
-from mapping_reference import FeatureProjectionMLP  # noqa: E402
+from mapping_reference import FeatureProjectionMLP, anomaly_map  # noqa: E402
 
 GRID = 224
 
@@ -39,26 +39,6 @@ def features(vit, point_mae, rgb, cloud):
     points = flat[:, nonzero].transpose(0, 1).contiguous()
     centres, _, feats = ref.point_mae_forward(point_mae, points, 6, 1024, 128, 12, False)
     return ref.align(rgb_map, points, nonzero, centres, feats, GRID)
-
-
-def smooth(s):
-    x = s.view(1, 1, GRID, GRID)
-    for _ in range(5):
-        x = F.conv2d(x, torch.ones(1, 1, 5, 5) / 25, padding=2)
-    for _ in range(3):
-        x = F.conv2d(x, torch.ones(1, 1, 7, 7) / 49, padding=3)
-    return x.view(GRID, GRID)
-
-
-def anomaly_map(to_3d, to_2d, rgb_patch, xyz_patch):
-    xyz_pred, rgb_pred = to_3d(rgb_patch), to_2d(xyz_patch)
-    mask = xyz_patch.sum(dim=-1) == 0
-    s3d = torch.norm(F.normalize(xyz_pred, dim=-1) - F.normalize(xyz_patch, dim=-1), dim=-1)
-    s2d = torch.norm(F.normalize(rgb_pred, dim=-1) - F.normalize(rgb_patch, dim=-1), dim=-1)
-    s3d[mask], s2d[mask] = 0, 0
-    s = s2d * s3d
-    s[mask] = 0
-    return smooth(s)
 
 
 def training_loss(to_3d, to_2d, rgb, xyz):
@@ -87,10 +67,10 @@ def main():
               for f in folders]
 
     with torch.no_grad():
-        anomaly_map(to_3d, to_2d, *features(vit, point_mae, *inputs[0]))  # warm-up, as cfm's
+        anomaly_map(to_3d, to_2d, *features(vit, point_mae, *inputs[0]), GRID)  # warm-up, as cfm's
         start, maps = time.perf_counter(), []
         for rgb, cloud in inputs:
-            maps.append(anomaly_map(to_3d, to_2d, *features(vit, point_mae, rgb, cloud)).numpy())
+            maps.append(anomaly_map(to_3d, to_2d, *features(vit, point_mae, rgb, cloud), GRID)[0].numpy())
         inference = (time.perf_counter() - start) / len(inputs)
     for folder, m in zip(folders, maps):
         np.save(f"{folder}/official_map.npy", m)

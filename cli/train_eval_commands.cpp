@@ -58,7 +58,8 @@ void add_train_eval_commands(CLI::App& app) {
   auto ranks = std::make_shared<RankSetup>();
   CLI::App* train = app.add_subcommand(
       "train", "Train the two crossmodal mapping networks on a category's nominal samples");
-  add_run_options(train, *t, {"epochs", "batch_size", "lr", "seed", "shots", "split_seed", "threads"},
+  add_run_options(train, *t,
+                  {"epochs", "batch_size", "lr", "seed", "shots", "split_seed", "threads", "mapper"},
                   {{"layers_kept", {"--layers"}}});
   add_rank_options(train, *ranks);
   train->callback([t, ranks] {
@@ -79,6 +80,7 @@ void add_train_eval_commands(CLI::App& app) {
                         {"epochs", settings.training.epochs},
                         {"batch_size", settings.training.batch_size},
                         {"lr", settings.training.lr},
+                        {"mapper", settings.training.mapper},
                         {"seed", settings.training.seed},
                         {"train_files", sample_names(samples)},
                         {"epoch_loss", fit.epoch_loss},
@@ -97,7 +99,7 @@ void add_train_eval_commands(CLI::App& app) {
   auto exact = std::make_shared<bool>(false);
   CLI::App* eval = app.add_subcommand(
       "eval", "Score a category's test split with trained mapping networks and print its metrics");
-  add_run_options(eval, *e, {"epochs", "batch_size", "eval_seed", "threads"},
+  add_run_options(eval, *e, {"epochs", "batch_size", "eval_seed", "threads", "mapper"},
                   {{"layers_kept", {"--layers"}}, {"eval_seed", {"--seed"}}});
   eval->add_option("--mappers", *mappers_dir, "Folder with CFM_2Dto3D_<class>_<E>ep_<B>bs.pth and its twin")
       ->required();

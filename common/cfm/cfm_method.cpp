@@ -31,7 +31,8 @@ FitResult CfmMethod::fit(const std::vector<SampleFiles>& train, const std::strin
   const TrainingSettings& t = settings_.training;
   const auto seed = static_cast<std::uint64_t>(t.seed);  // initialisation, shuffling and DropPath
   extractor_.reseed(seed);
-  mappers_ = make_mappers(extractor_.vit().dim(), extractor_.point_mae().output_channels(), seed);
+  mappers_ = make_mappers(extractor_.vit().dim(), extractor_.point_mae().output_channels(), seed,
+                          parse_mapper_kind(t.mapper));
   TrainOptions options;
   options.epochs = t.epochs;
   options.batch_size = t.batch_size;
@@ -63,7 +64,9 @@ FitResult CfmMethod::fit(const std::vector<SampleFiles>& train, const std::strin
 
 void CfmMethod::load(const std::string& dir) {
   auto path = [&](const char* direction) { return (fs::path(dir) / checkpoint_name(direction)).string(); };
-  CrossmodalMappers loaded{load_mapping_network(path("2Dto3D")), load_mapping_network(path("3Dto2D"))};
+  const MapperKind kind = parse_mapper_kind(settings_.training.mapper);
+  CrossmodalMappers loaded{load_mapping_network(path("2Dto3D"), kind),
+                           load_mapping_network(path("3Dto2D"), kind)};
   if (loaded.to_3d->in_features() != extractor_.vit().dim() ||
       loaded.to_3d->out_features() != extractor_.point_mae().output_channels())
     throw UsageError(

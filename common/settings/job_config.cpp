@@ -125,7 +125,9 @@ std::string Fingerprints::category(const std::string& dataset, const std::string
 std::string job_key(const nlohmann::json& config, Fingerprints& fingerprints) {
   nlohmann::json keyed = nlohmann::json::object();
   for (const auto& [key, value] : config.items())
-    if (const Setting* s = find_setting(key); s->in_key) keyed[key_name(*s)] = value;
+    if (const Setting* s = find_setting(key);
+        s->in_key && !(!s->key_unless.empty() && value == s->key_unless))
+      keyed[key_name(*s)] = value;
   keyed["method_version"] = kMethodVersion;
   if (runs_backbones(config["method"])) {
     keyed["vit_weights_sha256"] = fingerprints.file(config["vit_weights"]);

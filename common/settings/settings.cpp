@@ -151,6 +151,19 @@ std::vector<Setting> shared_training_settings() {
   };
 }
 
+// The mapping networks' kind: in job keys only when not the standard one, so keys made before the
+// setting existed stay valid.
+Setting mapper_setting() {
+  Setting s = choosing(stored(
+                           "mapper", T::Text, G::Training, true,
+                           "mapping networks: standard (the released FeatureProjectionMLP) or big "
+                           "(FeatureProjectionMLP_big, five hidden layers: the authors' Eyecandies networks)",
+                           none, [](auto& c) -> auto& { return c.training.mapper; }),
+                       {"standard", "big"});
+  s.key_unless = "standard";
+  return s;
+}
+
 // CFM's mapping networks (method.md §4).
 std::vector<Setting> cfm_method_settings() {
   return only_for("cfm", {
@@ -165,6 +178,7 @@ std::vector<Setting> cfm_method_settings() {
                              stored(
                                  "lr", T::Real, G::Training, true, "Adam learning rate", none,
                                  [](auto& c) -> auto& { return c.training.lr; }),
+                             mapper_setting(),
                          });
 }
 

@@ -43,6 +43,7 @@ struct TrainingSettings {
   long long shots = 0;       // few-shot: train on k samples (0 = all)
   long long split_seed = 0;  // which k samples
   int threads = 0;           // compute threads per process; 0: automatic (common/runtime/thread_policy.h)
+  std::string mapper = "standard";  // the mapping networks: standard or big (docs/method.md §4.1)
 };
 
 // The memory-bank method's values (docs/method.md §11).
@@ -80,6 +81,8 @@ struct Setting {
   std::vector<std::string> choices;  // texts: the allowed values (empty: any)
   bool required = false;             // a job that takes it cannot run without it (no default)
   std::string key_name;              // the name hashed into job keys when it differs (a renamed setting)
+  std::string key_unless;            // a Text setting left out of job keys at this value (one added after
+                                     // keys existed: their jobs keep their keys)
   std::string method;                // "": every method that runs the backbones; else only this one (a
                                      // grid over both methods drops it from the other's jobs)
   // Backbone, Training and MemoryBank settings: the value in, and into, the typed configuration.

@@ -122,5 +122,99 @@ TEST(MappingNetwork, WrongSizesAreOneClearError) {
   EXPECT_THROW(load_mapping_network(dir / "missing.pth"), IoError);
 }
 
+TEST(MappingNetwork, TheBigNetworkHasTheOfficialLayersSizesAndKeys) {
+  MappingNetwork to_3d(768, 1152, MapperKind::Big), to_2d(1152, 768, MapperKind::Big);
+  auto count = [](MappingNetwork& n) {
+    std::int64_t total = 0;
+    for (const auto& p : n->parameters()) total += p.numel();
+    return total;
+  };
+  // input 768x960+960, five 960x960+960, output 960x1152+1152 (docs/method.md §4.1)
+  EXPECT_EQ(count(to_3d), 738240 + 5 * 922560 + 1107072);
+  EXPECT_EQ(count(to_2d), 1106880 + 5 * 922560 + 738048);
+  StateDict state = to_3d->state();
+  EXPECT_EQ(state.size(), 14u);
+  for (const char* key : {"input.weight", "projection_a.weight", "projection_e.bias", "output.bias"})
+    EXPECT_TRUE(state.count(key)) << key;
+  EXPECT_FALSE(state.count("projection.weight"));
+  EXPECT_EQ(parse_mapper_kind("big"), MapperKind::Big);
+  EXPECT_EQ(mapper_kind_name(MapperKind::Standard), "standard");
+  EXPECT_THROW(parse_mapper_kind("huge"), UsageError);
+}
+
+// The mapping networks of either kind and the anomaly map they give equal the official classes and the
+// official scoring run by Python on the same weights and features (tools/mapping_reference.py).
+TEST(MappingNetwork, BothKindsAndTheirAnomalyMapsEqualTheOfficialCode) {
+  CFM_REQUIRE_PYTHON("torch", "python3-torch");
+  const int grid = 24, rgb_channels = 12, xyz_channels = 20;
+  for (MapperKind kind : {MapperKind::Standard, MapperKind::Big}) {
+    SCOPED_TRACE(mapper_kind_name(kind));
+    test::TempDir dir;
+    CrossmodalMappers mappers = make_mappers(rgb_channels, xyz_channels, 7, kind);
+    save_mapping_network(mappers.to_3d, dir / "to_3d.pth");
+    save_mapping_network(mappers.to_2d, dir / "to_2d.pth");
+    torch::manual_seed(3);
+    at::Tensor rgb = torch::randn({grid * grid, rgb_channels});
+    at::Tensor xyz = torch::randn({grid * grid, xyz_channels});
+    at::Tensor empty = torch::rand({grid * grid}) < 0.3;  // 3D-empty pixels: zero point rows
+    xyz.index_put_({empty}, 0.0);
+    torch::NoGradGuard no_grad;
+    at::Tensor xyz_pred = mappers.to_3d->forward(rgb), rgb_pred = mappers.to_2d->forward(xyz);
+    at::Tensor map = score_sample(rgb, rgb_pred, xyz, xyz_pred, empty, grid).combined;
+    write_npy_f32(dir / "rgb.npy", {grid * grid, rgb_channels}, rgb.data_ptr<float>());
+    write_npy_f32(dir / "xyz.npy", {grid * grid, xyz_channels}, xyz.data_ptr<float>());
+    auto r = test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/mapping_reference.py map " +
+                               (dir / "to_3d.pth") + " " + (dir / "to_2d.pth") + " " + (dir / "rgb.npy") +
+                               " " + (dir / "xyz.npy") + " " + std::to_string(grid) + " " +
+                               (dir / "map.npy") + (kind == MapperKind::Big ? " --big" : ""));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto python = [&](const std::string& name, std::vector<std::int64_t> shape) {
+      NpyArray a = read_npy(dir / name);
+      return torch::from_blob(a.data.data(), shape, torch::kFloat32).clone();
+    };
+    EXPECT_LE((python("map-xyz_pred.npy", {grid * grid, xyz_channels}) - xyz_pred).abs().max().item<float>(),
+              1e-5f);
+    EXPECT_LE((python("map-rgb_pred.npy", {grid * grid, rgb_channels}) - rgb_pred).abs().max().item<float>(),
+              1e-5f);
+    at::Tensor theirs = python("map.npy", {grid, grid});
+    ASSERT_GT(map.max().item<float>(), 0.1f);
+    EXPECT_LE((theirs - map).abs().max().item<float>(), 1e-5f * map.max().item<float>());
+  }
+}
+
+TEST(MappingNetwork, ACheckpointOfTheOtherKindSaysWhichMapperItNeeds) {
+  test::TempDir dir;
+  MappingNetwork big(12, 20, MapperKind::Big), standard(12, 20);
+  save_mapping_network(big, dir / "big.pth");
+  save_mapping_network(standard, dir / "standard.pth");
+  try {
+    load_mapping_network(dir / "big.pth");
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("projection_a … projection_e"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("pass --mapper big"), std::string::npos) << e.what();
+  }
+  try {
+    load_mapping_network(dir / "standard.pth", MapperKind::Big);
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("pass --mapper standard"), std::string::npos) << e.what();
+  }
+  // Strict within a kind too: a big checkpoint missing a layer names it.
+  StateDict state = big->state();
+  state.erase("projection_c.bias");
+  write_torch_checkpoint(dir / "short.pth", {{"", state}});
+  try {
+    load_mapping_network(dir / "short.pth", MapperKind::Big);
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("projection_c.bias"), std::string::npos) << e.what();
+  }
+  at::Tensor x = torch::randn({3, 12});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(
+      torch::equal(load_mapping_network(dir / "big.pth", MapperKind::Big)->forward(x), big->forward(x)));
+}
+
 }  // namespace
 }  // namespace cfm

@@ -15,6 +15,7 @@
 #include "common/features/feature_cache.h"
 #include "common/features/sample_loader.h"
 #include "common/util/error.h"
+#include "common/util/npy.h"
 #include "synthetic_category.h"
 #include "test_support.h"
 
@@ -177,6 +178,50 @@ TEST_F(TrainEval, CommandLineTrainThenEvalWithOfficialCheckpointNames) {
                                   " --out " + (dir_ / "eval3"));
   EXPECT_EQ(pruned.exit_code, 2);
   EXPECT_NE(pruned.output.find("the mappers map"), std::string::npos) << pruned.output;
+}
+
+// The authors' Eyecandies networks (--mapper big): they train (the loss falls), their checkpoints load in
+// the official FeatureProjectionMLP_big with strict=True and compute what ours compute, evaluation needs
+// the same --mapper, and the checkpoint says so when it is not given.
+TEST_F(TrainEval, BigMappersTrainAndTheirCheckpointsLoadInTheOfficialClass) {
+  std::string cfm = CFM_BINARY;
+  std::string common =
+      " --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " + config_.vit_weights +
+      " --point-mae-weights " + config_.point_mae_weights +
+      " --image-size 112 --grid 28 --groups 32 --group-size 16 --epochs 6 --batch-size 2 --threads 1";
+  auto t = test::run_command(cfm + " train" + common + " --mapper big --out " + (dir_ / "run"));
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  std::ifstream train_file(dir_ / "run/train.json");
+  nlohmann::json train = nlohmann::json::parse(train_file);
+  EXPECT_EQ(train["mapper"], "big");
+  std::vector<double> losses = train["epoch_loss"];
+  ASSERT_EQ(losses.size(), 6u);
+  EXPECT_LT(losses.back(), losses.front());
+  const std::string to_3d = dir_ / "run/CFM_2Dto3D_cookie_6ep_2bs.pth";
+  MappingNetwork ours = load_mapping_network(to_3d, MapperKind::Big);
+  ASSERT_EQ(ours->state().size(), 14u);
+
+  auto standard = test::run_command(cfm + " eval" + common + " --mappers " + (dir_ / "run") + " --out " +
+                                    (dir_ / "eval-standard"));
+  EXPECT_EQ(standard.exit_code, 1) << standard.output;
+  EXPECT_NE(standard.output.find("pass --mapper big"), std::string::npos) << standard.output;
+  auto big = test::run_command(cfm + " eval" + common + " --mapper big --mappers " + (dir_ / "run") +
+                               " --out " + (dir_ / "eval-big"));
+  ASSERT_EQ(big.exit_code, 0) << big.output;
+  EXPECT_NE(big.output.find("AUPRO@30% & AUPRO@10%"), std::string::npos) << big.output;
+
+  CFM_REQUIRE_PYTHON("torch", "python3-torch");
+  at::Tensor x = torch::randn({7, ours->in_features()});
+  write_npy_f32(dir_ / "x.npy", {7, ours->in_features()}, x.data_ptr<float>());
+  auto r =
+      test::run_command("/usr/bin/python3 " CFM_SOURCE_DIR "/tools/mapping_reference.py " + to_3d + " " +
+                        std::to_string(ours->in_features()) + " " + std::to_string(ours->out_features()) +
+                        " " + (dir_ / "x.npy") + " " + (dir_ / "y.npy") + " --big");
+  ASSERT_EQ(r.exit_code, 0) << r.output;  // load_state_dict(strict=True) accepted every key
+  NpyArray y = read_npy(dir_ / "y.npy");
+  torch::NoGradGuard no_grad;
+  at::Tensor theirs = torch::from_blob(y.data.data(), {7, ours->out_features()}, torch::kFloat32);
+  EXPECT_LE((theirs - ours->forward(x)).abs().max().item<float>(), 1e-5f);
 }
 
 }  // namespace

@@ -173,12 +173,27 @@ TEST(JobConfig, ResolutionAndKeysStayAsTheyWere) {
                              {"eval_seed", 42},
                              {"shots", 0},
                              {"split_seed", 0},
-                             {"threads", 0}};  // automatic thread policy; not part of the key
+                             {"threads", 0},  // automatic thread policy; not part of the key
+                             {"mapper", "standard"}};
   EXPECT_EQ(resolved, expected) << resolved.dump(1);
   CategoryJobSettings typed = category_job_settings(resolved);
   EXPECT_EQ(typed.backbone.point_mae.groups, 128);
   EXPECT_EQ(typed.training.seed, 115);
   EXPECT_EQ(typed.backbone.vit_weights, "/w/v.pth");
+}
+
+// `mapper` came after keys existed: the standard mapper leaves keys as they were, the big one changes them.
+TEST(JobConfig, TheStandardMapperKeepsKeysAsTheyWere) {
+  Fingerprints fingerprints;
+  nlohmann::json config = resolve_job_config({{"method", "noop"}}, "/");
+  const std::string before = "6749cf6089e87a4d5c18cdda317971ab035bc145a8bd3eea629c7cd7c4859415";
+  config["mapper"] = "standard";
+  EXPECT_EQ(job_key(config, fingerprints), before);
+  config["mapper"] = "big";
+  EXPECT_NE(job_key(config, fingerprints), before);
+  EXPECT_NE(error_of("fixed: {method: cfm, mapper: huge}\n").find("must be standard or big"),
+            std::string::npos)
+      << error_of("fixed: {method: cfm, mapper: huge}\n");
 }
 
 TEST(GridSpec, TheRenamedGridSettingReadsUnderItsOldNameAndKeepsTheKey) {
@@ -248,12 +263,22 @@ TEST(GridSpec, ShippedExperimentGridsAreValid) {
                                                        {"mvtec3d_full", 10},
                                                        {"mvtec3d_fewshot", 10 * 3 * 3},
                                                        {"mvtec3d_pruning", 30},
-                                                       {"eyecandies_full", 10}};
+                                                       {"eyecandies_full", 10},
+                                                       {"eyecandies_fewshot_pruning", 10 * (3 + 3 * 3)}};
   for (const auto& [name, jobs] : expected) {
     Grid g = load_grid(std::string(CFM_SOURCE_DIR) + "/experiments/" + name + ".yaml", false);
     EXPECT_EQ(g.name, name);
     EXPECT_EQ(g.jobs.size(), jobs) << name;
+    // The authors trained their Eyecandies results with the big mapping networks.
+    for (const JobSpec& job : g.jobs)
+      if (job.config["method"] == "cfm")
+        EXPECT_EQ(job.config["mapper"], name.rfind("eyecandies", 0) == 0 ? "big" : "standard") << name;
   }
+  // Few-shot cells run on the full backbones; the pruned ones train on every sample.
+  Grid pruning =
+      load_grid(std::string(CFM_SOURCE_DIR) + "/experiments/eyecandies_fewshot_pruning.yaml", false);
+  for (const JobSpec& job : pruning.jobs)
+    if (job.config["layers_kept"] != 12) EXPECT_EQ(job.config["shots"], 0) << job.config.dump();
 }
 
 }  // namespace
