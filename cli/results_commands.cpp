@@ -12,6 +12,7 @@
 #include "results/comparison_table.h"
 #include "results/gallery.h"
 #include "results/html_report.h"
+#include "results/paper_tables.h"
 #include "results/plots.h"
 #include "results/result_rows.h"
 
@@ -35,7 +36,9 @@ struct Selection {
     cmd->add_option("--db", db, "Results database")->required();
     cmd->add_option("--grid", grid, "Only this grid");
     if (with_where)
-      cmd->add_option("--where", where, "Filter on settings, e.g. \"shots=10,category=cookie\"");
+      cmd->add_option("--where", where,
+                      "Filter on settings: s=v, s=v1|v2, s!=v, s<n, s<=n, s>n, s>=n, comma-separated, e.g. "
+                      "\"layers_kept=4|8,shots<=10\"");
   }
 };
 
@@ -74,15 +77,18 @@ void add_table(CLI::App* results) {
   CLI::App* cmd = results->add_subcommand(
       "table", "Comparison table: mean ± std over the jobs sharing a row and column value");
   f->selection.add_options(cmd);
-  cmd->add_option("--rows", f->rows, "Setting whose values are the rows")->capture_default_str();
-  cmd->add_option("--cols", f->cols, "Setting whose values are the columns (none: one column)");
+  cmd->add_option("--rows", f->rows, "Settings whose value combinations are the rows (comma-separated)")
+      ->capture_default_str();
+  cmd->add_option(
+      "--cols", f->cols,
+      "Settings whose value combinations are the columns, e.g. method,layers_kept (none: one column)");
   cmd->add_option("--metrics", f->metrics, "Comma-separated metrics")->capture_default_str();
   cmd->add_option("--format", f->format, "md, latex, csv or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"md", "latex", "csv", "json"}));
   cmd->callback([f] {
-    ComparisonTable t =
-        build_comparison_table(select_rows(f->selection).rows, f->rows, f->cols, split(f->metrics));
+    ComparisonTable t = build_comparison_table(select_rows(f->selection).rows, split(f->rows), split(f->cols),
+                                               split(f->metrics));
     if (f->format == "md") fmt::print("{}", render_markdown(t));
     if (f->format == "latex") fmt::print("{}", render_latex(t));
     if (f->format == "csv") fmt::print("{}", render_csv(t));
@@ -145,24 +151,8 @@ void add_export(CLI::App* results) {
   });
 }
 
-// The rows of each method (one entry "" holding every row when `split` is false).
-std::map<std::string, std::vector<ResultRow>> rows_by_method(const std::vector<ResultRow>& rows, bool split) {
-  std::map<std::string, std::vector<ResultRow>> by_method;
-  for (const ResultRow& row : rows) {
-    auto it = row.settings.find("method");
-    by_method[split && it != row.settings.end() ? it->second : ""].push_back(row);
-  }
-  return by_method;
-}
-
-bool any_row_has(const std::vector<ResultRow>& rows, const std::string& value) {
-  for (const ResultRow& row : rows)
-    if (auto it = row.values.find(value); it != row.values.end() && it->second) return true;
-  return false;
-}
-
-// The paper's table shapes from whatever the database holds; a section whose setting never varies (e.g.
-// no few-shot jobs) says so instead of printing a one-column table.
+// The paper's table shapes for the selected jobs (results/paper_tables.h, shared with the report): every
+// setting that varies is a column group or a section, only seeds are pooled.
 void add_paper(CLI::App* results) {
   auto selection = std::make_shared<Selection>();
   auto format = std::make_shared<std::string>("md");
@@ -174,43 +164,9 @@ void add_paper(CLI::App* results) {
       ->check(CLI::IsMember({"md", "latex"}));
   cmd->callback([=] {
     std::vector<ResultRow> rows = select_rows(*selection).rows;
-    auto render = [&](const ComparisonTable& t) {
-      return *format == "md" ? render_markdown(t) : render_latex(t);
-    };
-    // Several methods (cfm, memory_bank): side by side in the detection and efficiency tables, and the
-    // few-shot and pruning tables once per method, so no cell averages two methods.
-    const bool methods_vary = setting_varies(rows, "method");
-    fmt::print("## Detection and segmentation per category ({})\n\n{}\n",
-               methods_vary ? "I-AUROC, AUPRO@30/10/5/1%, P-AUROC per method"
-                            : "I-AUROC, AUPRO@30%, AUPRO@1%, P-AUROC",
-               render(methods_vary
-                          ? build_comparison_table(
-                                rows, "category", "method",
-                                {"i_auroc", "aupro@0.3", "aupro@0.1", "aupro@0.05", "aupro@0.01", "p_auroc"})
-                          : build_comparison_table(rows, "category", "",
-                                                   {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"})));
-    for (const auto& [method, method_rows] : rows_by_method(rows, methods_vary)) {
-      const std::string suffix = methods_vary ? " (" + method + ")" : "";
-      for (const auto& [setting, title] :
-           {std::pair<std::string, std::string>{"shots", "Few-shot: metric vs training samples (0 = all)"},
-            {"layers_kept", "Layer pruning: metric vs transformer blocks kept"}}) {
-        if (!setting_varies(method_rows, setting)) {
-          fmt::print("## {}{}\n\nno jobs vary '{}' in this database\n\n", title, suffix, setting);
-          continue;
-        }
-        fmt::print(
-            "## {}{}\n\n{}\n", title, suffix,
-            render(build_comparison_table(method_rows, "category", setting, {"i_auroc", "aupro@0.3"})));
-        if (setting == "layers_kept")
-          fmt::print("{}\n", render(build_comparison_table(method_rows, "layers_kept", "",
-                                                           {"inference_fps", "peak_rss_gb", "aupro@0.3"})));
-      }
-    }
-    std::vector<std::string> efficiency = {"inference_fps", "peak_rss_gb", "model_mb", "parameters",
-                                           methods_vary ? "seconds_fit" : "seconds_train_per_epoch"};
-    if (any_row_has(rows, "peak_gpu_gb")) efficiency.insert(efficiency.begin() + 2, "peak_gpu_gb");
-    fmt::print("## Efficiency\n\n{}",
-               render(build_comparison_table(rows, methods_vary ? "method" : "preset", "", efficiency)));
+    for (const PaperSection& section : paper_sections(rows))
+      fmt::print("## {}\n\n{}\n", section.title,
+                 *format == "md" ? render_markdown(section.table) : render_latex(section.table));
   });
 }
 
@@ -225,8 +181,10 @@ void add_plot(CLI::App* results) {
   selection->add_options(cmd);
   cmd->add_option("--out", request->out_dir, "Folder for the figures")->required();
   cmd->add_option("--metric", request->metric, "Metric of shots/layers plots")->capture_default_str();
-  cmd->add_option("--group-by", request->group_by, "Setting that groups the fps-memory points")
-      ->capture_default_str();
+  cmd->add_option("--group-by", request->group_by,
+                  "Settings whose combinations are the fps-memory points (default: every setting that varies "
+                  "but the category and seeds)")
+      ->delimiter(',');
   cmd->callback([=] {
     Selected selected = select_rows(*selection);
     for (const std::string& path : write_plot(*selected.db, selected.rows, *request))
@@ -263,10 +221,14 @@ void add_report(CLI::App* results) {
   cmd->add_option("--out", options->out_path, "The .html file to write")->required();
   cmd->add_option("--title", options->title, "Page title")->capture_default_str();
   cmd->callback([=] {
-    Selected selected = select_rows(*selection);
     if (fs::path(options->out_path).has_parent_path())
       fs::create_directories(fs::path(options->out_path).parent_path());
-    fmt::print("{}: {}\n", options->out_path, write_html_report(*selected.db, selected.rows, *options));
+    // Every job, finished or not, as of one moment: a running grid's report is consistent.
+    auto db = open_results(selection->db);
+    ReadSnapshot snapshot(*db);
+    std::vector<ResultRow> rows =
+        load_result_rows(*db, {selection->grid, parse_where(selection->where), false});
+    fmt::print("{}: {}\n", options->out_path, write_html_report(*db, rows, *options));
   });
 }
 

@@ -1,8 +1,9 @@
-// A comparison table over result rows (`cfm results table`): one row per value of a row setting, one
-// column per value of a column setting and metric; each cell is the mean ± sample standard deviation
-// over the jobs that share those values (typically seeds), with their count. The best cell of each row
-// (per metric) is marked, a mean row closes the table, and a combination no job covers stays missing —
-// never zero.
+// A comparison table over result rows (`cfm results table`, `cfm results paper`, the HTML report): rows and
+// columns are combinations of values of one or more settings (a pivot table); each cell is the mean ±
+// sample standard deviation over the finished jobs that share them, with their count. The table says over
+// which settings its cells pool jobs (seeds, normally), the best cell of each row (per metric) is marked,
+// a mean row closes it, a combination no job covers stays missing (never zero), and a cell whose jobs
+// have not all finished says how many are still to come or failed.
 #pragma once
 
 #include <map>
@@ -16,32 +17,54 @@
 namespace cfm {
 
 struct TableCell {
-  std::size_t n = 0;          // jobs with a defined value
-  std::size_t undefined = 0;  // jobs whose value is undefined (e.g. I-AUROC without good images)
-  double mean = 0, std = 0;   // std: sample standard deviation (0 for n = 1)
+  std::size_t n = 0;           // finished jobs with a defined value
+  std::size_t undefined = 0;   // finished jobs whose value is undefined (e.g. I-AUROC without good images)
+  std::size_t unfinished = 0;  // jobs pending, leased or running
+  std::size_t failed = 0;      // jobs that failed for good
+  double mean = 0, std = 0;    // std: sample standard deviation (0 for n = 1)
   bool best = false;
 };
 
 struct ComparisonTable {
-  std::string row_setting, col_setting;  // col_setting "" = one column
-  std::vector<std::string> row_labels, col_labels, metrics;
+  std::vector<std::string> row_settings, col_settings;       // col_settings empty: one column
+  std::vector<std::vector<std::string>> row_keys, col_keys;  // each row's (column's) values of those settings
+  std::vector<std::string> metrics;
+  std::vector<std::string> pooled;  // settings whose values differ among the jobs of some cell
   std::map<std::tuple<std::size_t, std::size_t, std::size_t>, TableCell> cells;  // (row, col, metric)
   std::map<std::pair<std::size_t, std::size_t>, TableCell> mean_row;  // (col, metric): mean of the row means
 
   const TableCell* cell(std::size_t r, std::size_t c, std::size_t m) const;
+  std::string row_title() const;               // "category" or "method, layers_kept"
+  std::string row_label(std::size_t r) const;  // "cookie" or "cfm, 4"
+  std::string col_label(
+      std::size_t c) const;         // "layers_kept=4" or "method=cfm, layers_kept=4" ("": one column)
+  std::string pooled_note() const;  // "Cells: mean ± std (n) over seed." or "one job per cell."
 };
 
-// UsageError naming the unknown setting or metric and listing the available ones.
-ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows, const std::string& row_setting,
-                                       const std::string& col_setting,
+// Rows and columns are the combinations of `row_settings` (`col_settings`) values that occur, in numeric
+// order per setting where all its values are numbers, else in order of first appearance. Rows of jobs that
+// have not succeeded count as unfinished or failed. UsageError naming an unknown setting or metric and
+// listing the available ones.
+ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows,
+                                       const std::vector<std::string>& row_settings,
+                                       const std::vector<std::string>& col_settings,
                                        const std::vector<std::string>& metrics);
+
+// The combinations of `settings` values among the rows, in the order a table lists them (above).
+std::vector<std::vector<std::string>> setting_combinations(const std::vector<ResultRow>& rows,
+                                                           const std::vector<std::string>& settings);
+// A row's values of `settings` ("" where it has none).
+std::vector<std::string> setting_values(const ResultRow& row, const std::vector<std::string>& settings);
 
 // A table value with 3 significant decimals below 10, 2 below 1000, none above (shared by every format).
 std::string format_value(double v);
 
+// "0.850 ± 0.071 (2)", "0.700 (1; 1 unfinished)", "(2 unfinished)", "undef.", "" for a missing cell.
+std::string cell_text(const TableCell* cell, const char* plus_minus);
+
 std::string render_markdown(const ComparisonTable& t);
 std::string render_latex(const ComparisonTable& t);  // booktabs tabular
-std::string render_csv(const ComparisonTable& t);    // long format: row,column,metric,mean,std,n,best
+std::string render_csv(const ComparisonTable& t);    // long format: one field per row/column setting
 std::string render_json(const ComparisonTable& t);
 
 }  // namespace cfm

@@ -3,12 +3,16 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 
+#include "common/store/sqlite.h"
 #include "common/util/error.h"
 #include "common/util/whole_file.h"
 #include "results/comparison_table.h"
 #include "results/gallery.h"
+#include "results/paper_tables.h"
 #include "results/plots.h"
 
 namespace fs = std::filesystem;
@@ -43,37 +47,80 @@ std::string base64(const std::string& bytes) {
 }
 
 std::string html_table(const ComparisonTable& t, const std::string& id) {
-  std::string h = fmt::format("<table id=\"{}\"><thead><tr><th>{}</th>", id, escape(t.row_setting));
-  for (const auto& col : t.col_labels)
+  std::string h = fmt::format("<table id=\"{}\"><thead><tr><th>{}</th>", id, escape(t.row_title()));
+  for (std::size_t c = 0; c < t.col_keys.size(); ++c)
     for (const auto& m : t.metrics)
-      h += "<th>" + escape((t.col_setting.empty() ? "" : t.col_setting + "=" + col + " ") + m) + "</th>";
+      h += "<th>" + escape(t.col_label(c).empty() ? m : t.col_label(c) + " " + m) + "</th>";
   h += "</tr></thead><tbody>";
-  for (std::size_t r = 0; r < t.row_labels.size(); ++r) {
-    h += "<tr><th>" + escape(t.row_labels[r]) + "</th>";
-    for (std::size_t c = 0; c < t.col_labels.size(); ++c)
+  for (std::size_t r = 0; r < t.row_keys.size(); ++r) {
+    h += "<tr><th>" + escape(t.row_label(r)) + "</th>";
+    for (std::size_t c = 0; c < t.col_keys.size(); ++c)
       for (std::size_t m = 0; m < t.metrics.size(); ++m) {
         const TableCell* cell = t.cell(r, c, m);
-        if (!cell || cell->n == 0) {
+        std::string text = cell_text(cell, "±");
+        if (text.empty()) {
           h += "<td class=\"missing\">—</td>";
           continue;
         }
-        std::string text = cell->n > 1
-                               ? fmt::format("{} ± {}", format_value(cell->mean), format_value(cell->std))
-                               : format_value(cell->mean);
-        h += fmt::format("<td class=\"{}\" data-mean=\"{:.6g}\">{} <small>({})</small></td>",
-                         cell->best ? "best" : "", cell->mean, text, cell->n);
+        std::string classes = std::string(cell->best ? "best" : "") +
+                              (cell->unfinished ? " unfinished" : "") + (cell->failed ? " failed" : "");
+        h += fmt::format("<td class=\"{}\"{}>{}</td>", classes,
+                         cell->n ? fmt::format(" data-mean=\"{:.6g}\"", cell->mean) : "", escape(text));
       }
     h += "</tr>";
   }
   h += "<tr class=\"mean\"><th>mean</th>";
-  for (std::size_t c = 0; c < t.col_labels.size(); ++c)
+  for (std::size_t c = 0; c < t.col_keys.size(); ++c)
     for (std::size_t m = 0; m < t.metrics.size(); ++m) {
       auto it = t.mean_row.find({c, m});
       h += it == t.mean_row.end() ? "<td class=\"missing\">—</td>"
                                   : fmt::format("<td data-mean=\"{:.6g}\">{}</td>", it->second.mean,
                                                 format_value(it->second.mean));
     }
-  return h + "</tr></tbody></table>\n";
+  return h + "</tr></tbody></table>\n<p class=\"pooled\">" + escape(t.pooled_note()) + "</p>\n";
+}
+
+// Where a grid stands: jobs per state for each value of each axis, and every failed job with its error
+// and the log to read.
+std::string progress_section(Database& db, const std::vector<ResultRow>& rows) {
+  std::map<std::string, int> states;
+  for (const ResultRow& row : rows) ++states[row.state];
+  std::string h = "<h2>Progress</h2>\n<p id=\"states\">";
+  for (const char* state : {"pending", "leased", "running", "succeeded", "failed"})
+    h += fmt::format("<span class=\"state-{0}\">{1} {0}</span> ", state, states[state]);
+  h += "</p>\n";
+  if (states["succeeded"] == static_cast<int>(rows.size())) return h;
+  std::vector<std::string> axes = variant_settings(rows);
+  axes.insert(axes.begin(), "category");
+  for (const char* replicate : {"seed", "split_seed"})
+    if (setting_varies(rows, replicate)) axes.push_back(replicate);
+  h += "<table id=\"progress\"><thead><tr><th>axis</th><th>value</th><th>pending</th><th>leased</th>"
+       "<th>running</th><th>succeeded</th><th>failed</th></tr></thead><tbody>";
+  for (const std::string& axis : axes)
+    for (const auto& [label, members] : group_rows(rows, {axis})) {
+      std::map<std::string, int> counts;
+      for (const ResultRow& row : members) ++counts[row.state];
+      h += fmt::format(
+          "<tr><th>{}</th><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+          escape(axis), escape(label.substr(label.find('=') + 1)), counts["pending"], counts["leased"],
+          counts["running"], counts["succeeded"], counts["failed"]);
+    }
+  h += "</tbody></table>\n";
+  Statement failed = db.prepare(
+      "SELECT key, axes, COALESCE(error, ''), attempts, COALESCE(run_dir, '') FROM jobs WHERE state = "
+      "'failed' "
+      "ORDER BY key");
+  std::string items;
+  while (failed.step()) {
+    const std::string key = failed.text(0);
+    if (std::none_of(rows.begin(), rows.end(), [&](const ResultRow& r) { return r.key == key; })) continue;
+    const std::string error = failed.text(2);
+    items += fmt::format("<li><code>{}</code> {}: {} <small>(log: {})</small></li>", key.substr(0, 12),
+                         escape(failed.text(1)), escape(error.substr(0, error.find('\n'))),
+                         escape(fmt::format("{}/attempt-{}.log", failed.text(4), failed.integer(3))));
+  }
+  if (!items.empty()) h += "<h3>Failed jobs</h3>\n<ul id=\"failed\">" + items + "</ul>\n";
+  return h;
 }
 
 const char* kStyle =
@@ -105,15 +152,21 @@ window.addEventListener('load', function () {
 std::string write_html_report(Database& db, const std::vector<ResultRow>& rows, const ReportOptions& o) {
   fs::path work = fs::path(o.out_path).parent_path() / (fs::path(o.out_path).filename().string() + ".parts");
   fs::create_directories(work);
+  std::vector<ResultRow> finished;
+  for (const ResultRow& row : rows)
+    if (row.state == "succeeded") finished.push_back(row);
+  const std::vector<std::string> variants = variant_settings(rows);
   std::string body = fmt::format(
-      "<h1>{}</h1>\n<p>{} finished jobs. Cells: mean ± sample std over the jobs sharing the row (count in "
-      "brackets); "
-      "best per row in bold; — marks a combination no job covers.</p>\n",
-      escape(o.title), rows.size());
+      "<h1>{}</h1>\n<p>{} jobs, {} finished. Compared: {}. Tables: mean ± sample std over the replicate "
+      "settings a cell pools (said under each table; count in brackets); best per row in bold; — marks a "
+      "combination no job covers; cells of jobs still to run say so.</p>\n",
+      escape(o.title), rows.size(), finished.size(), escape(variants.empty() ? "one configuration" : [&] {
+        std::string v;
+        for (const std::string& s : variants) v += (v.empty() ? "" : ", ") + s;
+        return v;
+      }()));
+  body += progress_section(db, rows);
   int tables = 0, figures = 0;
-  auto add_table = [&](const std::string& title, const ComparisonTable& t) {
-    body += "<h2>" + escape(title) + "</h2>\n" + html_table(t, fmt::format("table-{}", tables++));
-  };
   // The SVG figures are inlined (the XML prologue dropped), so the page needs no other file.
   auto embed = [&](const std::vector<std::string>& paths) {
     for (const std::string& path : paths)
@@ -123,30 +176,28 @@ std::string write_html_report(Database& db, const std::vector<ResultRow>& rows, 
         ++figures;
       }
   };
-  add_table("Detection and segmentation per category",
-            build_comparison_table(rows, "category", "", {"i_auroc", "aupro@0.3", "aupro@0.01", "p_auroc"}));
-  for (const auto& [setting, title, kind] :
-       {std::tuple<std::string, std::string, std::string>{"shots", "Few-shot", "shots"},
-        {"layers_kept", "Layer pruning", "layers"}}) {
-    if (!setting_varies(rows, setting)) continue;
-    add_table(title, build_comparison_table(rows, "category", setting, {"i_auroc", "aupro@0.3"}));
-    embed(write_plot(db, rows, {kind, "aupro@0.3", "layers_kept", work.string()}));
-  }
-  std::string group = setting_varies(rows, "layers_kept") ? "layers_kept" : "preset";
-  add_table("Efficiency",
-            build_comparison_table(rows, group, "",
-                                   {"inference_fps", "peak_rss_gb", "model_mb", "seconds_train_per_epoch"}));
-  embed(write_plot(db, rows, {"fps-memory", "aupro@0.3", group, work.string()}));
-  try {
-    embed(write_plot(db, rows, {"pro", "aupro@0.3", group, work.string()}));
-  } catch (const UsageError& e) {
-    body += "<p>PRO curves: " + escape(e.what()) + "</p>\n";
-  }
+  auto figure = [&](const PlotRequest& request) {
+    if (finished.empty()) return;
+    try {
+      embed(write_plot(db, finished, request));
+    } catch (const UsageError& e) {
+      body += "<p>" + escape(request.kind) + " figure: " + escape(e.what()) + "</p>\n";
+    }
+  };
+  for (const PaperSection& section : paper_sections(rows))
+    body += "<h2>" + escape(section.title) + "</h2>\n" +
+            html_table(section.table, fmt::format("table-{}", tables++));
+  body += "<h2>Figures</h2>\n<p>Hover a point for its values, a curve for its name.</p>\n";
+  if (setting_varies(finished, "shots")) figure({"shots", "aupro@0.3", {}, work.string()});
+  if (setting_varies(finished, "layers_kept")) figure({"layers", "aupro@0.3", {}, work.string()});
+  figure({"fps-memory", "aupro@0.3", {}, work.string()});
+  figure({"pro", "aupro@0.3", {}, work.string()});
   body +=
       "<h2>Gallery: best, worst and false-positive samples</h2>\n<p>RGB | ground truth | s3D | s2D | "
       "combined map.</p>\n";
   std::vector<GalleryPanel> panels =
-      write_gallery(db, rows, {(work / "gallery").string(), o.gallery_per_kind, 160});
+      finished.empty() ? std::vector<GalleryPanel>{}
+                       : write_gallery(db, finished, {(work / "gallery").string(), o.gallery_per_kind, 160});
   for (const GalleryPanel& p : panels)
     body += fmt::format(
         "<figure><img class=\"panel\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{2} · {3} · "

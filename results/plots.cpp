@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "common/store/sqlite.h"
@@ -12,6 +15,7 @@
 #include "common/util/error.h"
 #include "common/util/whole_file.h"
 #include "results/comparison_table.h"
+#include "results/paper_tables.h"
 
 namespace fs = std::filesystem;
 
@@ -24,12 +28,13 @@ std::string gp_string(const std::string& s) {
   return out + "\"";
 }
 
-// Runs the script once per terminal; returns both figure paths.
+// Runs the script once per terminal; returns both figure paths. The SVG carries gnuplot's own script
+// (mouse standalone): hovering a point shows its hypertext, a curve its title.
 std::vector<std::string> render(const std::string& out_dir, const std::string& name,
                                 const std::string& body) {
   std::vector<std::string> written;
-  for (const auto& [terminal, extension] :
-       {std::pair{"pngcairo size 900,600 font ',11'", "png"}, std::pair{"svg size 900,600 dynamic", "svg"}}) {
+  for (const auto& [terminal, extension] : {std::pair{"pngcairo size 900,600 font ',11'", "png"},
+                                            std::pair{"svg size 900,600 dynamic mouse standalone", "svg"}}) {
     std::string figure = (fs::path(out_dir) / (name + "." + extension)).string();
     std::string script = (fs::path(out_dir) / (name + "." + extension + ".gp")).string();
     // noenhanced: metric names such as aupro@0.3 would otherwise be read as text markup.
@@ -49,60 +54,105 @@ std::vector<std::string> render(const std::string& out_dir, const std::string& n
   return written;
 }
 
-// A metric against a setting: x = the table's columns, one line per row (category).
+std::string joined(const std::vector<std::string>& parts, const char* separator) {
+  std::string out;
+  for (const std::string& p : parts)
+    if (!p.empty()) out += (out.empty() ? "" : separator) + p;
+  return out;
+}
+
+std::string pooled_text(const ComparisonTable& t, const TableCell& cell) {
+  std::string text = cell_text(&cell, "±");
+  return t.pooled.empty() ? text : text + " over " + joined(t.pooled, ", ");
+}
+
+// A metric against a setting: one line per category and combination of the other variant settings
+// (never two methods or variants in one line), each point's hover text its cell.
 std::vector<std::string> metric_vs_setting(const std::vector<ResultRow>& rows, const std::string& setting,
                                            const std::string& label, const PlotRequest& r) {
-  ComparisonTable t = build_comparison_table(rows, "category", setting, {r.metric});
-  if (t.col_labels.size() < 2)
+  if (!setting_varies(rows, setting))
     throw UsageError("no two jobs differ in '" + setting + "' among the selected results: nothing to plot");
+  std::vector<std::string> others = variant_settings(rows);
+  others.erase(std::remove(others.begin(), others.end(), setting), others.end());
   std::string name = fmt::format("{}_{}", r.kind, r.metric);
   std::string data = (fs::path(r.out_dir) / (name + ".dat")).string();
   std::ostringstream out;
   std::string plots;
-  for (std::size_t row = 0; row < t.row_labels.size(); ++row) {
-    out << "# " << t.row_labels[row] << "\n";
-    for (std::size_t c = 0; c < t.col_labels.size(); ++c)
-      if (const TableCell* cell = t.cell(row, c, 0); cell && cell->n)
-        out << t.col_labels[c] << " " << cell->mean << " " << cell->std << "\n";
-    out << "\n\n";
-    plots += fmt::format("{}{} index {} using 1:2:3 with yerrorlines title {}", plots.empty() ? "" : ", ",
-                         gp_string(data), row, gp_string(t.row_labels[row]));
+  std::set<std::string> ticks;
+  int index = 0;
+  for (const auto& [group, subset] : group_rows(rows, others)) {
+    ComparisonTable t = build_comparison_table(subset, {"category"}, {setting}, {r.metric});
+    for (std::size_t row = 0; row < t.row_keys.size(); ++row) {
+      const std::string curve = joined({t.row_label(row), group}, " · ");
+      out << "# " << curve << "\n";
+      for (std::size_t c = 0; c < t.col_keys.size(); ++c)
+        if (const TableCell* cell = t.cell(row, c, 0); cell && cell->n) {
+          const std::string& x = t.col_keys[c][0];
+          ticks.insert(x);
+          out << x << " " << cell->mean << " " << cell->std << " "
+              << gp_string(curve + "\\n" + setting + "=" + x + ": " + r.metric + " " + pooled_text(t, *cell))
+              << "\n";
+        }
+      out << "\n\n";
+      plots += fmt::format(
+          "{}{} index {} using 1:2:3 with yerrorlines lc {} title {}, '' index {} using 1:2:4 with labels "
+          "hypertext point pt 7 ps 0.6 lc {} notitle",
+          plots.empty() ? "" : ", ", gp_string(data), index, index + 1, gp_string(curve), index, index + 1);
+      ++index;
+    }
   }
+  std::string tics;
+  for (const std::string& x : ticks) tics += (tics.empty() ? "" : ", ") + gp_string(x) + " " + x;
   std::string body = fmt::format(
       "set title {}\nset xlabel {}\nset ylabel {}\nset key outside right\nset grid\nset xtics ({})\nplot "
       "{}\n",
-      gp_string(r.metric + " vs " + label), gp_string(label), gp_string(r.metric),
-      [&] {
-        std::string tics;
-        for (const auto& l : t.col_labels) tics += (tics.empty() ? "" : ", ") + gp_string(l) + " " + l;
-        return tics;
-      }(),
-      plots);
+      gp_string(r.metric + " vs " + label), gp_string(label), gp_string(r.metric), tics, plots);
   write_whole_file(data, out.str());  // gnuplot reads it next
   return render(r.out_dir, name, body);
 }
 
+// One point per combination of `group_by` (default: every variant setting), labelled with it.
 std::vector<std::string> fps_vs_memory(const std::vector<ResultRow>& rows, const PlotRequest& r) {
-  ComparisonTable t = build_comparison_table(rows, r.group_by, "", {"peak_rss_gb", "inference_fps"});
-  std::string name = "fps-memory_" + r.group_by;
+  std::vector<std::string> group_by = r.group_by.empty() ? variant_settings(rows) : r.group_by;
+  if (group_by.empty()) group_by = {"method"};
+  ComparisonTable t = build_comparison_table(rows, group_by, {}, {"peak_rss_gb", "inference_fps"});
+  std::string name = "fps-memory_" + joined(group_by, "-");
   std::string data = (fs::path(r.out_dir) / (name + ".dat")).string();
   std::ostringstream out;
-  for (std::size_t row = 0; row < t.row_labels.size(); ++row) {
+  for (std::size_t row = 0; row < t.row_keys.size(); ++row) {
     const TableCell *memory = t.cell(row, 0, 0), *fps = t.cell(row, 0, 1);
-    if (memory && fps && memory->n && fps->n)
-      out << memory->mean << " " << fps->mean << " " << gp_string(r.group_by + "=" + t.row_labels[row])
-          << "\n";
+    if (!memory || !fps || !memory->n || !fps->n) continue;
+    std::vector<std::string> parts;
+    for (std::size_t i = 0; i < group_by.size(); ++i) parts.push_back(group_by[i] + "=" + t.row_keys[row][i]);
+    const std::string point = joined(parts, ", ");
+    out << memory->mean << " " << fps->mean << " " << gp_string(point) << " "
+        << gp_string(point + "\\n" + pooled_text(t, *fps) + " samples/s\\npeak RSS " +
+                     pooled_text(t, *memory) + " GB")
+        << "\n";
   }
   std::string body = fmt::format(
       "set title {}\nset xlabel 'peak RSS (GB)'\nset ylabel 'inference (samples/s)'\nset grid\nset offsets "
       "graph 0.1, graph 0.1, graph 0.1, graph 0.1\n"
-      "plot {} using 1:2 with points pt 7 ps 1.5 notitle, '' using 1:2:3 with labels offset 0,1 notitle\n",
-      gp_string("inference speed vs memory by " + r.group_by), gp_string(data));
+      "plot {} using 1:2:4 with labels hypertext point pt 7 ps 1.5 notitle, '' using 1:2:3 with labels "
+      "offset "
+      "0,1 notitle\n",
+      gp_string("inference speed vs memory by " + joined(group_by, ", ")), gp_string(data));
   write_whole_file(data, out.str());  // gnuplot reads it next
   return render(r.out_dir, name, body);
 }
 
+// Each job's curve, titled by its category, variant and replicate settings (unique: the job key's start
+// is added where two jobs would share a title).
 std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& rows, const PlotRequest& r) {
+  std::vector<std::string> naming = variant_settings(rows);
+  for (const char* replicate : {"seed", "split_seed", "eval_seed"})
+    if (setting_varies(rows, replicate)) naming.push_back(replicate);
+  std::map<std::string, int> titles;
+  for (const ResultRow& row : rows) {
+    std::vector<std::string> parts = {row.settings.count("category") ? row.settings.at("category") : ""};
+    for (const std::string& s : naming) parts.push_back(s + "=" + setting_values(row, {s})[0]);
+    ++titles[joined(parts, " · ")];
+  }
   std::string name = "pro";
   std::string data = (fs::path(r.out_dir) / "pro.dat").string();
   std::ostringstream out;
@@ -120,8 +170,10 @@ std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& 
     for (std::size_t i = 0; i < fpr.size() && i < pro.size(); ++i)
       out << fpr[i].get<double>() << " " << pro[i].get<double>() << "\n";
     out << "\n\n";
-    std::string title = row.settings.count("category") ? row.settings.at("category") : row.key.substr(0, 8);
-    if (row.settings.count("seed")) title += " seed " + row.settings.at("seed");
+    std::vector<std::string> parts = {row.settings.count("category") ? row.settings.at("category") : ""};
+    for (const std::string& n : naming) parts.push_back(n + "=" + setting_values(row, {n})[0]);
+    std::string title = joined(parts, " · ");
+    if (titles[title] > 1) title += " · job " + row.key.substr(0, 8);
     plots += fmt::format("{}{} index {} using 1:2 with lines lw 2 title {}", plots.empty() ? "" : ", ",
                          gp_string(data), index++, gp_string(title));
   }

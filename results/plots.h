@@ -1,9 +1,14 @@
 // Figures from the results database with gnuplot (Debian's gnuplot-nox), each written as PNG and SVG:
-//   shots       metric vs training samples, one line per category (mean ± std over seeds as error bars)
-//   layers      metric vs transformer blocks kept, one line per category
-//   fps-memory  inference fps vs peak RSS, one point per value of a setting (default layers_kept)
-//   pro         PRO curves (FPR up to 0.3) of the selected jobs, one per job
-// The data files and the gnuplot script stay beside the figures, so a figure can be restyled by hand.
+//   shots       metric vs training samples, one line per category and combination of the other variant
+//               settings (results/paper_tables.h: methods and variants are never pooled; mean ± std over
+//               seeds as error bars)
+//   layers      metric vs transformer blocks kept, likewise
+//   fps-memory  inference fps vs peak RSS, one labelled point per combination of `group_by` (default: every
+//               variant setting)
+//   pro         PRO curves (FPR up to 0.3), one per job, titled by category, variant and seed
+// Every legend entry is unique. The SVG is interactive (gnuplot's mouse standalone script): hovering a
+// point shows its job's or cell's values, a curve its title. The data files and the gnuplot script stay
+// beside the figures, so a figure can be restyled by hand.
 #pragma once
 
 #include <string>
@@ -18,7 +23,7 @@ class Database;
 struct PlotRequest {
   std::string kind;  // shots, layers, fps-memory, pro
   std::string metric = "aupro@0.3";
-  std::string group_by = "layers_kept";  // fps-memory
+  std::vector<std::string> group_by;  // fps-memory ("": every variant setting)
   std::string out_dir;
 };
 

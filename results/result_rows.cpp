@@ -52,23 +52,6 @@ void add_figures(Database& db, ResultRow& row) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> parse_where(const std::string& text) {
-  std::vector<std::pair<std::string, std::string>> clauses;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(',', start);
-    std::string clause = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    auto eq = clause.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == clause.size())
-      throw UsageError("--where clause '" + clause + "' is not setting=value");
-    clauses.emplace_back(canonical_setting_name(clause.substr(0, eq)),
-                         clause.substr(eq + 1));  // old names too
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return clauses;
-}
-
 std::vector<ResultRow> load_result_rows(Database& db, const RowFilter& filter) {
   std::vector<std::string> grids = grids_in(db);
   if (grids.empty())
@@ -93,14 +76,15 @@ std::vector<ResultRow> load_result_rows(Database& db, const RowFilter& filter) {
     throw UsageError("no " + std::string(filter.succeeded_only ? "finished " : "") + "job in " +
                      (filter.grid.empty() ? "any grid" : "grid '" + filter.grid + "'") + " of " + db.path());
   std::vector<std::string> settings = setting_names(rows);
-  for (const auto& [name, value] : filter.where)
-    if (std::find(settings.begin(), settings.end(), name) == settings.end())
-      throw UsageError("--where: unknown setting '" + name + "' (available: " + join(settings) + ")");
+  for (const WhereClause& clause : filter.where)
+    if (std::find(settings.begin(), settings.end(), clause.setting) == settings.end())
+      throw UsageError("--where: unknown setting '" + clause.setting + "' (available: " + join(settings) +
+                       ")");
   std::vector<ResultRow> kept;
   for (auto& row : rows) {
     bool match = true;
-    for (const auto& [name, value] : filter.where)
-      match = match && row.settings.count(name) && row.settings[name] == value;
+    for (const WhereClause& clause : filter.where)
+      match = match && row.settings.count(clause.setting) && clause.matches(row.settings[clause.setting]);
     if (match) {
       add_figures(db, row);
       kept.push_back(std::move(row));

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "results/where_clause.h"
+
 namespace cfm {
 
 class Database;
@@ -19,13 +21,10 @@ struct ResultRow {
 };
 
 struct RowFilter {
-  std::string grid;                                        // "" = every grid
-  std::vector<std::pair<std::string, std::string>> where;  // setting = value, all must hold
-  bool succeeded_only = true;
+  std::string grid;                // "" = every grid
+  std::vector<WhereClause> where;  // all must hold
+  bool succeeded_only = true;      // false: every job, finished or not (its figures empty until it is)
 };
-
-// Parses "shots=10,category=cookie" (UsageError on a malformed clause).
-std::vector<std::pair<std::string, std::string>> parse_where(const std::string& text);
 
 // Throws UsageError when the database has no grid of that name (listing the grids there are) or no
 // finished job at all, and when a `where` setting is unknown.

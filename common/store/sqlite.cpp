@@ -81,6 +81,15 @@ Database::CheckpointOutcome Database::checkpoint(bool restart) {
 
 Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
 
+ReadSnapshot::ReadSnapshot(Database& db) : db_(db) { db_.exec("BEGIN"); }
+
+ReadSnapshot::~ReadSnapshot() {
+  try {
+    db_.exec("COMMIT");
+  } catch (...) {  // nothing was written: ending the read cannot lose anything
+  }
+}
+
 Transaction::~Transaction() {
   if (!done_) {
     try {

@@ -82,6 +82,19 @@ class Transaction {
   bool done_ = false;
 };
 
+// BEGIN ... COMMIT around reads: every read in between sees the database as it was at the first one (a
+// WAL snapshot), while the coordinator goes on writing. For reading a running grid consistently.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Database& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Database& db_;
+};
+
 class Statement {
  public:
   // `in_use`: the cache entry's flag for a cached statement (reset and handed back on destruction),

@@ -32,12 +32,14 @@ local_base_image() {
   [ -n "$mirror" ] || { echo "build_images.sh: no Debian mirror in this machine's apt sources" >&2; exit 1; }
   command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   root=$(mktemp -d /var/tmp/cfm-base-XXXXXX)
+  chmod 755 "$root"  # the image's /: mktemp makes it 0700, which no other user could enter
   debootstrap --variant=minbase "$suite" "$root" "$mirror" >/dev/null
   rm -f "$root/etc/apt/sources.list"
   printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "$mirror" "$suite" "$suite" > "$root/etc/apt/sources.list.d/debian.sources"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" -c . | docker import - "debian:$version" >/dev/null
+  tar -C "$root" -c . | docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' - "debian:$version" >/dev/null
   docker tag "debian:$version" "debian:$version-slim"
   rm -rf "$root"
   echo "base image debian:$version (and -slim) from debootstrap $suite"
