@@ -124,7 +124,7 @@ std::string progress_section(Database& db, const std::vector<ResultRow>& rows) {
 }
 
 const char* kStyle =
-    R"(body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
+    R"(body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}thead th{background:#f0f0f0}td.best{font-weight:bold;background:#e8f5e9}
 td.missing{color:#999;text-align:center}tr.mean{border-top:2px solid #444}figure{display:inline-block;margin:0.5em}
 figure svg{width:600px;height:auto}img.panel{max-width:100%;display:block}figcaption{font-size:small;color:#444})";
@@ -133,7 +133,9 @@ figure svg{width:600px;height:auto}img.panel{max-width:100%;display:block}figcap
 const char* kSelfCheck = R"(<script>
 window.cfmErrors = [];
 window.addEventListener('error', function (e) { window.cfmErrors.push(String(e.message)); });
-window.addEventListener('load', function () {
+// After every load handler (gnuplot's scripts set up their figures' hovering in theirs).
+window.addEventListener('load', function () { setTimeout(selfCheck, 0); });
+function selfCheck() {
   var rendered = 0;
   document.querySelectorAll('figure.plot svg').forEach(function (svg) {
     var box = svg.getBBox();
@@ -141,10 +143,25 @@ window.addEventListener('load', function () {
   });
   var images = 0;
   document.querySelectorAll('img.panel').forEach(function (img) { if (img.complete && img.naturalWidth > 0) images++; });
+  // Hover each figure's first point as a reader would: gnuplot's script must show its values.
+  var hovering = 0, points = 0;
+  document.querySelectorAll('figure.plot svg').forEach(function (svg) {
+    var marks = svg.querySelectorAll('g.hover');
+    points += marks.length;
+    if (!marks.length) return;
+    var box = marks[0].getBoundingClientRect();
+    marks[0].dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: box.x + 1, clientY: box.y + 1}));
+    var text = svg.getElementById('hypertext');
+    if (text && text.textContent.trim().length > 0) hovering++;
+    marks[0].dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));  // leave the page as it was
+  });
+  document.body.setAttribute('data-hover-points', points);
+  document.body.setAttribute('data-hover-working', hovering);
   document.body.setAttribute('data-figures-rendered', rendered);
   document.body.setAttribute('data-panels-loaded', images);
   document.body.setAttribute('data-errors', window.cfmErrors.length);
-});
+  document.body.setAttribute('data-error-text', window.cfmErrors.join(' | '));
+}
 </script>)";
 
 }  // namespace

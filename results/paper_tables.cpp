@@ -30,6 +30,21 @@ std::string titled(const std::string& title, const std::string& group) {
   return group.empty() ? title : title + " (" + group + ")";
 }
 
+// Whether the jobs that have `setting` hold two values of it: a method's own setting (epochs, coreset_ratio)
+// is absent from the other method's jobs, which makes it no axis of its own.
+bool varies_where_present(const std::vector<ResultRow>& rows, const std::string& setting) {
+  std::string first;
+  bool seen = false;
+  for (const ResultRow& row : rows) {
+    auto it = row.settings.find(setting);
+    if (it == row.settings.end()) continue;
+    if (seen && it->second != first) return true;
+    first = it->second;
+    seen = true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool is_replicate_setting(const std::string& name) {
@@ -46,7 +61,7 @@ std::vector<std::string> variant_settings(const std::vector<ResultRow>& rows) {
   auto consider = [&](const std::string& name) {
     const Setting* s = find_setting(name);
     if (name == "category" || is_replicate_setting(name) || (s && !s->in_key)) return;
-    if (std::find(variants.begin(), variants.end(), name) == variants.end() && setting_varies(rows, name))
+    if (std::find(variants.begin(), variants.end(), name) == variants.end() && varies_where_present(rows, name))
       variants.push_back(name);
   };
   consider("method");

@@ -28,10 +28,33 @@ std::string gp_string(const std::string& s) {
   return out + "\"";
 }
 
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+  return out;
+}
+
+// gnuplot titles each plot's SVG group by its number ("gnuplot_plot_3"): name it after what it draws, so
+// hovering a curve says which it is, and mark the hypertext points (class "hover") for the report's check.
+void name_svg_plots(const std::string& path, const std::vector<std::string>& names) {
+  std::string svg = read_whole_file(path, "the figure");
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string id = fmt::format("gnuplot_plot_{}", i + 1);
+    const std::string from = "<title>" + id + "</title>";
+    if (auto at = svg.find(from); at != std::string::npos)
+      svg.replace(at, from.size(), "<title>" + xml_escape(names[i]) + "</title>");
+  }
+  const std::string hover = "<g onmousemove=\"gnuplot_svg.showHypertext(";
+  for (auto at = svg.find(hover); at != std::string::npos; at = svg.find(hover, at + hover.size()))
+    svg.insert(at + 2, " class=\"hover\"");
+  write_whole_file(path, svg);
+}
+
 // Runs the script once per terminal; returns both figure paths. The SVG carries gnuplot's own script
-// (mouse standalone): hovering a point shows its hypertext, a curve its title.
-std::vector<std::string> render(const std::string& out_dir, const std::string& name,
-                                const std::string& body) {
+// (mouse standalone): hovering a point shows its hypertext, a curve its name (`names`: one per plot
+// clause, in order).
+std::vector<std::string> render(const std::string& out_dir, const std::string& name, const std::string& body,
+                                const std::vector<std::string>& names) {
   std::vector<std::string> written;
   for (const auto& [terminal, extension] : {std::pair{"pngcairo size 900,600 font ',11'", "png"},
                                             std::pair{"svg size 900,600 dynamic mouse standalone", "svg"}}) {
@@ -49,6 +72,7 @@ std::vector<std::string> render(const std::string& out_dir, const std::string& n
       throw Error(missing ? "gnuplot not found (install Debian's gnuplot-nox)"
                           : "gnuplot failed on " + script + ": " + text);
     }
+    if (std::string(extension) == "svg") name_svg_plots(figure, names);
     written.push_back(figure);
   }
   return written;
@@ -79,6 +103,7 @@ std::vector<std::string> metric_vs_setting(const std::vector<ResultRow>& rows, c
   std::ostringstream out;
   std::string plots;
   std::set<std::string> ticks;
+  std::vector<std::string> names;
   int index = 0;
   for (const auto& [group, subset] : group_rows(rows, others)) {
     ComparisonTable t = build_comparison_table(subset, {"category"}, {setting}, {r.metric});
@@ -98,6 +123,7 @@ std::vector<std::string> metric_vs_setting(const std::vector<ResultRow>& rows, c
           "{}{} index {} using 1:2:3 with yerrorlines lc {} title {}, '' index {} using 1:2:4 with labels "
           "hypertext point pt 7 ps 0.6 lc {} notitle",
           plots.empty() ? "" : ", ", gp_string(data), index, index + 1, gp_string(curve), index, index + 1);
+      names.insert(names.end(), {curve, curve + " · points"});
       ++index;
     }
   }
@@ -108,7 +134,7 @@ std::vector<std::string> metric_vs_setting(const std::vector<ResultRow>& rows, c
       "{}\n",
       gp_string(r.metric + " vs " + label), gp_string(label), gp_string(r.metric), tics, plots);
   write_whole_file(data, out.str());  // gnuplot reads it next
-  return render(r.out_dir, name, body);
+  return render(r.out_dir, name, body, names);
 }
 
 // One point per combination of `group_by` (default: every variant setting), labelled with it.
@@ -132,13 +158,13 @@ std::vector<std::string> fps_vs_memory(const std::vector<ResultRow>& rows, const
   }
   std::string body = fmt::format(
       "set title {}\nset xlabel 'peak RSS (GB)'\nset ylabel 'inference (samples/s)'\nset grid\nset offsets "
-      "graph 0.1, graph 0.1, graph 0.1, graph 0.1\n"
+      "graph 0.1, graph 0.3, graph 0.1, graph 0.1\n"
       "plot {} using 1:2:4 with labels hypertext point pt 7 ps 1.5 notitle, '' using 1:2:3 with labels "
       "offset "
       "0,1 notitle\n",
       gp_string("inference speed vs memory by " + joined(group_by, ", ")), gp_string(data));
   write_whole_file(data, out.str());  // gnuplot reads it next
-  return render(r.out_dir, name, body);
+  return render(r.out_dir, name, body, {"inference speed vs memory", "labels"});
 }
 
 // Each job's curve, titled by its category, variant and replicate settings (unique: the job key's start
@@ -157,6 +183,7 @@ std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& 
   std::string data = (fs::path(r.out_dir) / "pro.dat").string();
   std::ostringstream out;
   std::string plots;
+  std::vector<std::string> names;
   int index = 0;
   for (const ResultRow& row : rows) {
     Statement s = db.prepare("SELECT payload FROM results WHERE key = ?1 ORDER BY attempt DESC LIMIT 1");
@@ -174,6 +201,7 @@ std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& 
     for (const std::string& n : naming) parts.push_back(n + "=" + setting_values(row, {n})[0]);
     std::string title = joined(parts, " · ");
     if (titles[title] > 1) title += " · job " + row.key.substr(0, 8);
+    names.push_back(title);
     plots += fmt::format("{}{} index {} using 1:2 with lines lw 2 title {}", plots.empty() ? "" : ", ",
                          gp_string(data), index++, gp_string(title));
   }
@@ -185,7 +213,7 @@ std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& 
       "set yrange [0:1]\nset grid\nset key outside right\nplot {}\n",
       plots);
   write_whole_file(data, out.str());  // gnuplot reads it next
-  return render(r.out_dir, name, body);
+  return render(r.out_dir, name, body, names);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ rm -rf "$data"          # generated content: start from a clean demo dataset
 "$cfm" synth --out "$data" --seed 0 --size 400 --train 20 --test 10
 "$cfm" preprocess mvtec --in "$data" --in-place
 "$cfm" check --data "$data"
-# The demo grid (experiments/demo.yaml): 3 categories x 2 layer-pruning variants x 2 seeds with small
+# The demo grid (experiments/demo.yaml): CFM and the memory bank x 3 categories x 2 layer-pruning variants with small
 # random backbones (no pretrained weights can be downloaded here), run by an embedded coordinator and two
 # local workers; the database lands in runs/demo.sqlite and the table is printed at the end.
 weights="$root/data/demo-weights"
