@@ -61,7 +61,8 @@ std::vector<std::string> variant_settings(const std::vector<ResultRow>& rows) {
   auto consider = [&](const std::string& name) {
     const Setting* s = find_setting(name);
     if (name == "category" || is_replicate_setting(name) || (s && !s->in_key)) return;
-    if (std::find(variants.begin(), variants.end(), name) == variants.end() && varies_where_present(rows, name))
+    if (std::find(variants.begin(), variants.end(), name) == variants.end() &&
+        varies_where_present(rows, name))
       variants.push_back(name);
   };
   consider("method");

@@ -71,8 +71,9 @@ TEST(MethodComparison, OneGridRunsBothMethodsAndThePaperTablePutsThemSideBySide)
 
   auto paper = test::run_command(fmt::format("{} results paper --db {}", kCfm, dir / "r.sqlite"));
   ASSERT_EQ(paper.exit_code, 0) << paper.output;
-  for (const char* part : {"method=cfm i_auroc", "method=memory_bank i_auroc", "method=memory_bank aupro@0.01",
-                           "## Efficiency", "| cfm | ", "| memory_bank | ", "seconds_fit"})
+  for (const char* part :
+       {"method=cfm i_auroc", "method=memory_bank i_auroc", "method=memory_bank aupro@0.01", "## Efficiency",
+        "| cfm | ", "| memory_bank | ", "seconds_fit"})
     EXPECT_NE(paper.output.find(part), std::string::npos) << part << "\n" << paper.output;
   EXPECT_EQ(paper.output.find("## Few-shot"), std::string::npos) << paper.output;  // shots never varied
 }
