@@ -30,6 +30,13 @@ class TrainEval : public ::testing::Test {
     test::write_preprocessed_dataset(test::small_synth(dir_ / "data", 1, 200, 4, 0, 1));
     config_ = test::tiny_backbones(dir_ / "weights", 28);
   }
+  // The options of `cfm train` and `cfm eval` on this category with these backbones.
+  std::string command_line_options(int epochs) const {
+    return " --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " +
+           config_.vit_weights + " --point-mae-weights " + config_.point_mae_weights +
+           " --image-size 112 --grid 28 --groups 32 --group-size 16 --epochs " + std::to_string(epochs) +
+           " --batch-size 2 --threads 1";
+  }
   test::TempDir dir_;
   BackboneConfig config_;
 };
@@ -139,10 +146,7 @@ TEST_F(TrainEval, FourJobsWritingTheSameCacheEntriesAtOnceAllSucceed) {
 
 TEST_F(TrainEval, CommandLineTrainThenEvalWithOfficialCheckpointNames) {
   std::string cfm = CFM_BINARY;
-  std::string common =
-      " --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " + config_.vit_weights +
-      " --point-mae-weights " + config_.point_mae_weights +
-      " --image-size 112 --grid 28 --groups 32 --group-size 16 --epochs 3 --batch-size 2 --threads 1";
+  const std::string common = command_line_options(3);
   auto t = test::run_command(cfm + " train" + common + " --out " + (dir_ / "run"));
   ASSERT_EQ(t.exit_code, 0) << t.output;
   EXPECT_TRUE(fs::is_regular_file(dir_.path() / "run/CFM_2Dto3D_cookie_3ep_2bs.pth"));
@@ -185,10 +189,7 @@ TEST_F(TrainEval, CommandLineTrainThenEvalWithOfficialCheckpointNames) {
 // the same --mapper, and the checkpoint says so when it is not given.
 TEST_F(TrainEval, BigMappersTrainAndTheirCheckpointsLoadInTheOfficialClass) {
   std::string cfm = CFM_BINARY;
-  std::string common =
-      " --data " + (dir_ / "data") + " --category cookie --preset demo --vit-weights " + config_.vit_weights +
-      " --point-mae-weights " + config_.point_mae_weights +
-      " --image-size 112 --grid 28 --groups 32 --group-size 16 --epochs 6 --batch-size 2 --threads 1";
+  const std::string common = command_line_options(6);
   auto t = test::run_command(cfm + " train" + common + " --mapper big --out " + (dir_ / "run"));
   ASSERT_EQ(t.exit_code, 0) << t.output;
   std::ifstream train_file(dir_ / "run/train.json");
