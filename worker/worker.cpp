@@ -180,7 +180,10 @@ class Slot {
     auto idle_since = Clock::now();
     while (!g_stop) {
       json reply = request(net::LeaseRequest{name_, static_cast<int>(devices_.size())}.to_json());
-      if (g_stop) break;
+      if (g_stop) {
+        return_unstarted(reply);
+        break;
+      }
       if (reply.is_null()) return false;
       if (net::type_of(reply) == net::message_type::kIdle) {
         if (options_.exit_when_done && idle_and_finished(reply)) return true;
@@ -204,6 +207,17 @@ class Slot {
   }
 
  private:
+  // A job leased just as the worker was told to stop goes back at once, not when its lease expires (an
+  // expired lease would cost the job an attempt).
+  void return_unstarted(const json& reply) {
+    if (!reply.is_object() || net::type_of(reply) != net::message_type::kJob) return;
+    try {
+      request(net::Release{offer_lease_id(reply)}.to_json());
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: {}", name_, e.what());
+    }
+  }
+
   bool idle_and_finished(const json& reply) {
     try {
       return net::Idle::parse(reply).finished;

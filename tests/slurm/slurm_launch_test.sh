@@ -121,7 +121,7 @@ GRID
 launch "$work/long.yaml" --tasks 2 --time 1 --signal-grace 55 | tee "$work/launch.out"
 array=$(sed -n 's/^Slurm array job \([0-9]*\).*/\1/p' "$work/launch.out")
 grid_state="SELECT j.state FROM jobs j JOIN grid_jobs g ON g.key = j.key WHERE g.grid = 'interrupted'"
-wait_for "SELECT COUNT(*) = 2 FROM ($grid_state) WHERE state = 'running'" 60
+wait_for "SELECT COUNT(*) = 2 FROM ($grid_state) WHERE state IN ('leased', 'running')" 60  # leased: before the first heartbeat
 scancel "${array}_0"
 wait_for "SELECT COUNT(*) = 2 FROM attempts WHERE outcome = 'released'" 90
 for _ in $(seq 100); do [ -z "$(squeue -h)" ] && break; sleep 0.2; done
