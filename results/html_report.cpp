@@ -164,6 +164,49 @@ function selfCheck() {
 }
 </script>)";
 
+// The figures of the finished jobs, SVG inlined (the XML prologue dropped, so the page needs no other
+// file); a figure that cannot be drawn says why instead.
+std::string figures_section(Database& db, const std::vector<ResultRow>& finished, const fs::path& work,
+                            int& figures) {
+  std::string h = "<h2>Figures</h2>\n<p>Hover a point for its values, a curve for its name.</p>\n";
+  auto figure = [&](const std::string& kind) {
+    try {
+      for (const std::string& path : write_plot(db, finished, {kind, "aupro@0.3", {}, work.string()}))
+        if (path.size() > 4 && path.substr(path.size() - 4) == ".svg") {
+          std::string svg = read_whole_file(path, "the figure");
+          h += "<figure class=\"plot\">" + svg.substr(svg.find("<svg")) + "</figure>\n";
+          ++figures;
+        }
+    } catch (const UsageError& e) {
+      h += "<p>" + escape(kind) + " figure: " + escape(e.what()) + "</p>\n";
+    }
+  };
+  if (finished.empty()) return h + "<p>No job has finished yet.</p>\n";
+  if (setting_varies(finished, "shots")) figure("shots");
+  if (setting_varies(finished, "layers_kept")) figure("layers");
+  figure("fps-memory");
+  figure("pro");
+  return h;
+}
+
+std::string gallery_section(Database& db, const std::vector<ResultRow>& finished, const fs::path& work,
+                            int per_kind, std::size_t& count) {
+  std::string h =
+      "<h2>Gallery: best, worst and false-positive samples</h2>\n<p>RGB | ground truth | s3D | s2D | "
+      "combined map.</p>\n";
+  if (finished.empty()) return h;
+  std::vector<GalleryPanel> panels =
+      write_gallery(db, finished, {(work / "gallery").string(), per_kind, 160});
+  for (const GalleryPanel& p : panels)
+    h += fmt::format(
+        "<figure><img class=\"panel\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{2} · {3} · "
+        "{0} (score {4:.4f})</figcaption></figure>\n",
+        escape(p.sample), base64(read_whole_file(p.path, "the gallery panel")), escape(p.category),
+        escape(p.kind), p.score);
+  count = panels.size();
+  return h;
+}
+
 }  // namespace
 
 std::string write_html_report(Database& db, const std::vector<ResultRow>& rows, const ReportOptions& o) {
@@ -172,60 +215,27 @@ std::string write_html_report(Database& db, const std::vector<ResultRow>& rows, 
   std::vector<ResultRow> finished;
   for (const ResultRow& row : rows)
     if (row.state == "succeeded") finished.push_back(row);
-  const std::vector<std::string> variants = variant_settings(rows);
+  std::string compared;
+  for (const std::string& s : variant_settings(rows)) compared += (compared.empty() ? "" : ", ") + s;
   std::string body = fmt::format(
       "<h1>{}</h1>\n<p>{} jobs, {} finished. Compared: {}. Tables: mean ± sample std over the replicate "
       "settings a cell pools (said under each table; count in brackets); best per row in bold; — marks a "
       "combination no job covers; cells of jobs still to run say so.</p>\n",
-      escape(o.title), rows.size(), finished.size(), escape(variants.empty() ? "one configuration" : [&] {
-        std::string v;
-        for (const std::string& s : variants) v += (v.empty() ? "" : ", ") + s;
-        return v;
-      }()));
+      escape(o.title), rows.size(), finished.size(),
+      escape(compared.empty() ? "one configuration" : compared));
   body += progress_section(db, rows);
   int tables = 0, figures = 0;
-  // The SVG figures are inlined (the XML prologue dropped), so the page needs no other file.
-  auto embed = [&](const std::vector<std::string>& paths) {
-    for (const std::string& path : paths)
-      if (path.size() > 4 && path.substr(path.size() - 4) == ".svg") {
-        std::string svg = read_whole_file(path, "the figure");
-        body += "<figure class=\"plot\">" + svg.substr(svg.find("<svg")) + "</figure>\n";
-        ++figures;
-      }
-  };
-  auto figure = [&](const PlotRequest& request) {
-    if (finished.empty()) return;
-    try {
-      embed(write_plot(db, finished, request));
-    } catch (const UsageError& e) {
-      body += "<p>" + escape(request.kind) + " figure: " + escape(e.what()) + "</p>\n";
-    }
-  };
   for (const PaperSection& section : paper_sections(rows))
     body += "<h2>" + escape(section.title) + "</h2>\n" +
             html_table(section.table, fmt::format("table-{}", tables++));
-  body += "<h2>Figures</h2>\n<p>Hover a point for its values, a curve for its name.</p>\n";
-  if (setting_varies(finished, "shots")) figure({"shots", "aupro@0.3", {}, work.string()});
-  if (setting_varies(finished, "layers_kept")) figure({"layers", "aupro@0.3", {}, work.string()});
-  figure({"fps-memory", "aupro@0.3", {}, work.string()});
-  figure({"pro", "aupro@0.3", {}, work.string()});
-  body +=
-      "<h2>Gallery: best, worst and false-positive samples</h2>\n<p>RGB | ground truth | s3D | s2D | "
-      "combined map.</p>\n";
-  std::vector<GalleryPanel> panels =
-      finished.empty() ? std::vector<GalleryPanel>{}
-                       : write_gallery(db, finished, {(work / "gallery").string(), o.gallery_per_kind, 160});
-  for (const GalleryPanel& p : panels)
-    body += fmt::format(
-        "<figure><img class=\"panel\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{2} · {3} · "
-        "{0} (score {4:.4f})</figcaption></figure>\n",
-        escape(p.sample), base64(read_whole_file(p.path, "the gallery panel")), escape(p.category),
-        escape(p.kind), p.score);
+  body += figures_section(db, finished, work, figures);
+  std::size_t panels = 0;
+  body += gallery_section(db, finished, work, o.gallery_per_kind, panels);
   write_whole_file(o.out_path, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
                                    escape(o.title) + "</title><style>" + kStyle + "</style>" + kSelfCheck +
                                    "</head><body>\n" + body + "</body></html>\n");
   fs::remove_all(work);
-  return fmt::format("{} tables, {} figures, {} gallery panels", tables, figures, panels.size());
+  return fmt::format("{} tables, {} figures, {} gallery panels", tables, figures, panels);
 }
 
 }  // namespace cfm
