@@ -95,15 +95,16 @@ int main(int argc, char** argv) {
   app.add_option("--coreset", coreset, "Share of patches each bank keeps")->capture_default_str();
   app.add_option("--threads", threads, "Compute threads (0: every core)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  cfm::prepare_compute_process(cfm::choose_thread_policy(threads));
+  const cfm::ThreadPolicy policy = cfm::choose_thread_policy(threads);
+  cfm::prepare_compute_process(policy);
   torch::manual_seed(0);
   cfm::CrossmodalMappers mappers = cfm::make_mappers(kRgbWidth, kPointWidth);
   double cfm_bytes = 0;
   for (auto* network : {&mappers.to_3d, &mappers.to_2d})
     for (const auto& p : (*network)->parameters()) cfm_bytes += static_cast<double>(p.numel()) * 4;
   const double cfm_time = cfm_seconds(mappers, samples, kept);
-  std::printf("threads %d; CFM: %.3f s per test sample, %.1f MB of networks, whatever the training set\n",
-              at::get_num_threads(), cfm_time, cfm_bytes / 1e6);
+  std::printf("%s\nCFM: %.3f s per test sample, %.1f MB of networks, whatever the training set\n",
+              cfm::describe(policy).c_str(), cfm_time, cfm_bytes / 1e6);
   std::printf("%8s %14s %10s %18s %16s\n", "train", "bank s/sample", "bank MB", "bank / CFM time",
               "bank / CFM MB");
   for (int train : numbers(train_list)) {
