@@ -8,7 +8,9 @@
 // the bytes the method keeps.
 //
 //   build/bench/cfm_scaling_benchmark [--train 20,50,100,200,400] [--samples 2] [--kept 0.6] [--coreset 0.1]
-//                                     [--threads T]
+//                                     [--threads T] [--device cuda:0]
+// On a GPU (a CUDA build; scripts/device/gpu_check.sh runs it) the features, networks and banks live on
+// the device; every timed sample ends reading a score back, which waits for the device.
 //
 // Feature sizes: 224 x 224 pixel grid with C = 768 (RGB) and 1152 (3D); per sample 28 x 28 ViT patches
 // (768) and 56 x 56 3D patches (1152); each bank keeps `coreset` of its patches (the per_bank recipe).
@@ -26,6 +28,7 @@
 #include "common/cfm/mapping_network.h"
 #include "common/cfm/scorer.h"
 #include "common/memory_bank/patch_scoring.h"
+#include "common/runtime/compute_device.h"
 #include "common/runtime/compute_process.h"
 #include "common/runtime/thread_policy.h"
 
@@ -34,21 +37,25 @@ namespace {
 constexpr int kGrid = 224, kRgbSide = 28, kPointSide = 56;
 constexpr std::int64_t kRgbWidth = 768, kPointWidth = 1152;
 
+at::Device g_device = at::kCPU;
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 at::Tensor unit_rows(std::int64_t rows, std::int64_t width) {
-  return torch::nn::functional::normalize(torch::randn({rows, width}),
-                                          torch::nn::functional::NormalizeFuncOptions().dim(1));
+  return torch::nn::functional::normalize(
+      torch::randn({rows, width}, torch::TensorOptions().device(g_device)),
+      torch::nn::functional::NormalizeFuncOptions().dim(1));
 }
 
 // CFM: seconds per test sample; the networks do not change with the training set.
 double cfm_seconds(cfm::CrossmodalMappers& mappers, int samples, double kept) {
   torch::NoGradGuard no_grad;
   const std::int64_t pixels = static_cast<std::int64_t>(kGrid) * kGrid;
-  cfm::AlignedFeatures features{torch::randn({pixels, kRgbWidth}), torch::randn({pixels, kPointWidth}),
-                                torch::rand({pixels}) >= kept};
+  const auto on = torch::TensorOptions().device(g_device);
+  cfm::AlignedFeatures features{torch::randn({pixels, kRgbWidth}, on),
+                                torch::randn({pixels, kPointWidth}, on), torch::rand({pixels}, on) >= kept};
   cfm::map_sample(mappers, features, kGrid);  // warm-up
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < samples; ++i)
@@ -87,6 +94,7 @@ std::vector<int> numbers(const std::string& list) {
 int main(int argc, char** argv) {
   std::string train_list = "20,50,100,200,400";
   int samples = 2, threads = 0;
+  std::string device = "cpu";
   double kept = 0.6, coreset = 0.1;
   CLI::App app("inference cost against the training-set size: CFM vs a memory bank");
   app.add_option("--train", train_list, "Training-set sizes")->capture_default_str();
@@ -94,17 +102,26 @@ int main(int argc, char** argv) {
   app.add_option("--kept", kept, "Share of pixels with a 3D point (CFM scores those)")->capture_default_str();
   app.add_option("--coreset", coreset, "Share of patches each bank keeps")->capture_default_str();
   app.add_option("--threads", threads, "Compute threads (0: every core)")->capture_default_str();
+  app.add_option("--device", device, "cpu or cuda:N (a CUDA build)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  try {
+    g_device = cfm::parse_compute_device(device);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cfm_scaling_benchmark: %s\n", e.what());
+    return 2;
+  }
   const cfm::ThreadPolicy policy = cfm::choose_thread_policy(threads);
   cfm::prepare_compute_process(policy);
   torch::manual_seed(0);
   cfm::CrossmodalMappers mappers = cfm::make_mappers(kRgbWidth, kPointWidth);
+  mappers.to_3d->to(g_device);
+  mappers.to_2d->to(g_device);
   double cfm_bytes = 0;
   for (auto* network : {&mappers.to_3d, &mappers.to_2d})
     for (const auto& p : (*network)->parameters()) cfm_bytes += static_cast<double>(p.numel()) * 4;
   const double cfm_time = cfm_seconds(mappers, samples, kept);
-  std::printf("%s\nCFM: %.3f s per test sample, %.1f MB of networks, whatever the training set\n",
-              cfm::describe(policy).c_str(), cfm_time, cfm_bytes / 1e6);
+  std::printf("%s, %s\nCFM: %.3f s per test sample, %.1f MB of networks, whatever the training set\n",
+              cfm::describe(policy).c_str(), device.c_str(), cfm_time, cfm_bytes / 1e6);
   std::printf("%8s %14s %10s %18s %16s\n", "train", "bank s/sample", "bank MB", "bank / CFM time",
               "bank / CFM MB");
   for (int train : numbers(train_list)) {

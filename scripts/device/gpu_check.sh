@@ -3,7 +3,8 @@
 # fetch_deps.sh): unpacks the Debian libraries into /tmp, builds cfm against the machine's CUDA LibTorch
 # (Python torch) with CFM_WITH_CUDA, runs the GPU tests, a tiny CFM grid on cuda:0 through `cfm run`
 # (peak GPU memory must land in the database), the GPU inference benchmark (fps at batch 1 and 8, peak GPU
-# memory, full and pruned backbones) and the training benchmark on CPU and GPU. Logs go to
+# memory, full and pruned backbones), the scaling benchmark (CFM vs the memory bank against the training-set
+# size) and the training benchmark on CPU and GPU. Logs go to
 # $OUT (the device tool's output folder) or ./gpu-check. Exit status: 0 only when everything passed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,6 +32,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCFM_WITH_CUDA
   "-DCMAKE_PREFIX_PATH=$torch_prefix;$prefix/usr" "${nccl_args[@]}" >"$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
 step "build"
 ninja -C "$build" -j "$(nproc)" cfm cfm_tests distributed_tests cfm_train_benchmark cfm_inference_benchmark \
+  cfm_scaling_benchmark \
   >"$out/build.log" 2>&1 || { grep -m 20 -A 5 "error" "$out/build.log"; exit 1; }
 
 status=0
@@ -66,6 +68,11 @@ PY
 step "inference benchmark on cuda:0: fps at batch 1 and 8, full (12 blocks) and pruned (4) backbones"
 "$build/bench/cfm_inference_benchmark" --device cuda:0 --layers 12,4 --batches 1,8 --samples 32 2>&1 |
   tee "$out/bench-inference-gpu.log" | tail -6
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+step "inference cost against the training-set size on cuda:0: CFM vs the memory bank (scoring only)"
+"$build/bench/cfm_scaling_benchmark" --device cuda:0 --train 20,100,400 --samples 4 2>&1 |
+  tee "$out/bench-scaling-gpu.log" | tail -6
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 step "training benchmark, paper preset, CPU then GPU"
