@@ -20,7 +20,6 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -82,22 +81,15 @@ std::pair<double, double> bank_cost(int train, int samples, double coreset) {
   return {seconds_since(start) / samples, bytes};
 }
 
-std::vector<int> numbers(const std::string& list) {
-  std::vector<int> out;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoi(item));
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string train_list = "20,50,100,200,400";
+  std::vector<int> train_sizes = {20, 50, 100, 200, 400};
   int samples = 2, threads = 0;
   std::string device = "cpu";
   double kept = 0.6, coreset = 0.1;
   CLI::App app("inference cost against the training-set size: CFM vs a memory bank");
-  app.add_option("--train", train_list, "Training-set sizes")->capture_default_str();
+  app.add_option("--train", train_sizes, "Training-set sizes")->delimiter(',')->capture_default_str();
   app.add_option("--samples", samples, "Test samples timed per size")->capture_default_str();
   app.add_option("--kept", kept, "Share of pixels with a 3D point (CFM scores those)")->capture_default_str();
   app.add_option("--coreset", coreset, "Share of patches each bank keeps")->capture_default_str();
@@ -124,7 +116,7 @@ int main(int argc, char** argv) {
               cfm::describe(policy).c_str(), device.c_str(), cfm_time, cfm_bytes / 1e6);
   std::printf("%8s %14s %10s %18s %16s\n", "train", "bank s/sample", "bank MB", "bank / CFM time",
               "bank / CFM MB");
-  for (int train : numbers(train_list)) {
+  for (int train : train_sizes) {
     auto [seconds, bytes] = bank_cost(train, samples, coreset);
     std::printf("%8d %14.3f %10.1f %18.2f %16.1f\n", train, seconds, bytes / 1e6, seconds / cfm_time,
                 bytes / cfm_bytes);

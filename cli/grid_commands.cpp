@@ -18,6 +18,7 @@
 #include "common/net/token_file.h"
 #include "common/runtime/compute_device.h"
 #include "common/store/sqlite.h"
+#include "common/util/host_name.h"
 #include "common/util/whole_file.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/local_run.h"
@@ -39,11 +40,7 @@ std::string self_executable() {
   return p.string();
 }
 
-std::string default_name() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return fmt::format("{}-{}", host, getpid());
-}
+std::string default_name() { return fmt::format("{}-{}", host_name(), getpid()); }
 
 json submit_message(const Grid& grid, bool force) {
   return net::Submit{grid.name, grid.yaml, grid.jobs, grid.max_attempts, force}.to_json();

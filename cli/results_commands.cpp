@@ -42,13 +42,16 @@ struct Selection {
   }
 };
 
+// Everything a command reads, it reads as of one moment (a running grid's coordinator goes on writing).
 struct Selected {
   std::unique_ptr<Database> db;
+  std::unique_ptr<ReadSnapshot> snapshot;  // ends before the connection does
   std::vector<ResultRow> rows;
 };
 
 Selected select_rows(const Selection& s, bool succeeded_only = true) {
-  Selected out{open_results(s.db), {}};
+  Selected out{open_results(s.db), nullptr, {}};
+  out.snapshot = std::make_unique<ReadSnapshot>(*out.db);
   out.rows = load_result_rows(*out.db, {s.grid, parse_where(s.where), succeeded_only});
   return out;
 }
@@ -223,12 +226,8 @@ void add_report(CLI::App* results) {
   cmd->callback([=] {
     if (fs::path(options->out_path).has_parent_path())
       fs::create_directories(fs::path(options->out_path).parent_path());
-    // Every job, finished or not, as of one moment: a running grid's report is consistent.
-    auto db = open_results(selection->db);
-    ReadSnapshot snapshot(*db);
-    std::vector<ResultRow> rows =
-        load_result_rows(*db, {selection->grid, parse_where(selection->where), false});
-    fmt::print("{}: {}\n", options->out_path, write_html_report(*db, rows, *options));
+    Selected selected = select_rows(*selection, false);  // every job, finished or not
+    fmt::print("{}: {}\n", options->out_path, write_html_report(*selected.db, selected.rows, *options));
   });
 }
 

@@ -36,6 +36,12 @@ std::vector<std::string> setting_values(const ResultRow& row, const std::vector<
   return key;
 }
 
+std::string named_values(const std::vector<std::string>& settings, const std::vector<std::string>& values) {
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < settings.size(); ++i) parts.push_back(settings[i] + "=" + values.at(i));
+  return join(parts);
+}
+
 // Per setting in numeric order when all its values are numbers, else in order of first appearance.
 std::vector<std::vector<std::string>> setting_combinations(const std::vector<ResultRow>& rows,
                                                            const std::vector<std::string>& settings) {
@@ -93,6 +99,27 @@ std::vector<std::string> pooled_settings(const std::vector<const ResultRow*>& jo
       pooled.push_back(name);
   }
   return pooled;
+}
+
+// One cell of one metric: the finished jobs' mean and spread, and the jobs still to come or failed.
+TableCell summarise_jobs(const std::vector<const ResultRow*>& jobs, const std::string& metric) {
+  std::vector<double> v;
+  std::size_t undefined = 0, unfinished = 0, failed = 0;
+  for (const ResultRow* job : jobs) {
+    if (job->state == "failed") {
+      ++failed;
+    } else if (job->state != "succeeded" && !job->state.empty()) {
+      ++unfinished;
+    } else if (auto it = job->values.find(metric); it != job->values.end() && it->second) {
+      v.push_back(*it->second);
+    } else {
+      ++undefined;
+    }
+  }
+  TableCell cell = summarise(v, undefined);
+  cell.unfinished = unfinished;
+  cell.failed = failed;
+  return cell;
 }
 
 void check_names(const std::vector<ResultRow>& rows, const std::vector<std::string>& row_settings,
@@ -197,10 +224,7 @@ std::string ComparisonTable::row_title() const { return join(row_settings); }
 std::string ComparisonTable::row_label(std::size_t r) const { return join(row_keys.at(r)); }
 
 std::string ComparisonTable::col_label(std::size_t c) const {
-  std::vector<std::string> parts;
-  for (std::size_t i = 0; i < col_settings.size(); ++i)
-    parts.push_back(col_settings[i] + "=" + col_keys.at(c)[i]);
-  return join(parts);
+  return named_values(col_settings, col_keys.at(c));
 }
 
 std::string ComparisonTable::pooled_note() const {
@@ -222,36 +246,21 @@ ComparisonTable build_comparison_table(const std::vector<ResultRow>& rows,
                                     : setting_combinations(rows, col_settings);
   std::vector<std::string> fixed = row_settings;
   fixed.insert(fixed.end(), col_settings.begin(), col_settings.end());
+  // Each job into its cell once.
+  auto index_of = [](const std::vector<std::vector<std::string>>& keys, const std::vector<std::string>& key) {
+    return static_cast<std::size_t>(std::find(keys.begin(), keys.end(), key) - keys.begin());
+  };
+  std::map<std::pair<std::size_t, std::size_t>, std::vector<const ResultRow*>> jobs_of_cell;
+  for (const ResultRow& row : rows)
+    jobs_of_cell[{index_of(t.row_keys, setting_values(row, row_settings)),
+                  index_of(t.col_keys, setting_values(row, col_settings))}]
+        .push_back(&row);
   std::set<std::string> pooled;
-  for (std::size_t r = 0; r < t.row_keys.size(); ++r)
-    for (std::size_t c = 0; c < t.col_keys.size(); ++c) {
-      std::vector<const ResultRow*> jobs;
-      for (const ResultRow& row : rows)
-        if (setting_values(row, row_settings) == t.row_keys[r] &&
-            setting_values(row, col_settings) == t.col_keys[c])
-          jobs.push_back(&row);
-      if (jobs.empty()) continue;
-      for (const std::string& s : pooled_settings(jobs, fixed)) pooled.insert(s);
-      for (std::size_t m = 0; m < metrics.size(); ++m) {
-        std::vector<double> v;
-        std::size_t undefined = 0, unfinished = 0, failed = 0;
-        for (const ResultRow* job : jobs) {
-          if (job->state == "failed") {
-            ++failed;
-          } else if (job->state != "succeeded" && !job->state.empty()) {
-            ++unfinished;
-          } else if (auto it = job->values.find(metrics[m]); it != job->values.end() && it->second) {
-            v.push_back(*it->second);
-          } else {
-            ++undefined;
-          }
-        }
-        TableCell cell = summarise(v, undefined);
-        cell.unfinished = unfinished;
-        cell.failed = failed;
-        t.cells[{r, c, m}] = cell;
-      }
-    }
+  for (const auto& [cell, jobs] : jobs_of_cell) {
+    for (const std::string& s : pooled_settings(jobs, fixed)) pooled.insert(s);
+    for (std::size_t m = 0; m < metrics.size(); ++m)
+      t.cells[{cell.first, cell.second, m}] = summarise_jobs(jobs, metrics[m]);
+  }
   t.pooled.assign(pooled.begin(), pooled.end());
   mark_best(t);
   add_mean_row(t);

@@ -55,6 +55,8 @@ std::vector<std::vector<std::string>> setting_combinations(const std::vector<Res
                                                            const std::vector<std::string>& settings);
 // A row's values of `settings` ("" where it has none).
 std::vector<std::string> setting_values(const ResultRow& row, const std::vector<std::string>& settings);
+// "method=cfm, layers_kept=4": each setting with its value.
+std::string named_values(const std::vector<std::string>& settings, const std::vector<std::string>& values);
 
 // A table value with 3 significant decimals below 10, 2 below 1000, none above (shared by every format).
 std::string format_value(double v);

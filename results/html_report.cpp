@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -12,6 +11,7 @@
 #include "common/util/whole_file.h"
 #include "results/comparison_table.h"
 #include "results/gallery.h"
+#include "results/markup.h"
 #include "results/paper_tables.h"
 #include "results/plots.h"
 
@@ -19,23 +19,6 @@ namespace fs = std::filesystem;
 
 namespace cfm {
 namespace {
-
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
-    else if (c == '"')
-      out += "&quot;";
-    else
-      out += c;
-  }
-  return out;
-}
 
 std::string base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
@@ -47,13 +30,13 @@ std::string base64(const std::string& bytes) {
 }
 
 std::string html_table(const ComparisonTable& t, const std::string& id) {
-  std::string h = fmt::format("<table id=\"{}\"><thead><tr><th>{}</th>", id, escape(t.row_title()));
+  std::string h = fmt::format("<table id=\"{}\"><thead><tr><th>{}</th>", id, escape_markup(t.row_title()));
   for (std::size_t c = 0; c < t.col_keys.size(); ++c)
     for (const auto& m : t.metrics)
-      h += "<th>" + escape(t.col_label(c).empty() ? m : t.col_label(c) + " " + m) + "</th>";
+      h += "<th>" + escape_markup(t.col_label(c).empty() ? m : t.col_label(c) + " " + m) + "</th>";
   h += "</tr></thead><tbody>";
   for (std::size_t r = 0; r < t.row_keys.size(); ++r) {
-    h += "<tr><th>" + escape(t.row_label(r)) + "</th>";
+    h += "<tr><th>" + escape_markup(t.row_label(r)) + "</th>";
     for (std::size_t c = 0; c < t.col_keys.size(); ++c)
       for (std::size_t m = 0; m < t.metrics.size(); ++m) {
         const TableCell* cell = t.cell(r, c, m);
@@ -64,8 +47,9 @@ std::string html_table(const ComparisonTable& t, const std::string& id) {
         }
         std::string classes = std::string(cell->best ? "best" : "") +
                               (cell->unfinished ? " unfinished" : "") + (cell->failed ? " failed" : "");
-        h += fmt::format("<td class=\"{}\"{}>{}</td>", classes,
-                         cell->n ? fmt::format(" data-mean=\"{:.6g}\"", cell->mean) : "", escape(text));
+        h +=
+            fmt::format("<td class=\"{}\"{}>{}</td>", classes,
+                        cell->n ? fmt::format(" data-mean=\"{:.6g}\"", cell->mean) : "", escape_markup(text));
       }
     h += "</tr>";
   }
@@ -77,7 +61,7 @@ std::string html_table(const ComparisonTable& t, const std::string& id) {
                                   : fmt::format("<td data-mean=\"{:.6g}\">{}</td>", it->second.mean,
                                                 format_value(it->second.mean));
     }
-  return h + "</tr></tbody></table>\n<p class=\"pooled\">" + escape(t.pooled_note()) + "</p>\n";
+  return h + "</tr></tbody></table>\n<p class=\"pooled\">" + escape_markup(t.pooled_note()) + "</p>\n";
 }
 
 // Where a grid stands: jobs per state for each value of each axis, and every failed job with its error
@@ -92,32 +76,34 @@ std::string progress_section(Database& db, const std::vector<ResultRow>& rows) {
   if (states["succeeded"] == static_cast<int>(rows.size())) return h;
   std::vector<std::string> axes = variant_settings(rows);
   axes.insert(axes.begin(), "category");
-  for (const char* replicate : {"seed", "split_seed"})
+  for (const std::string& replicate : replicate_settings())
     if (setting_varies(rows, replicate)) axes.push_back(replicate);
   h += "<table id=\"progress\"><thead><tr><th>axis</th><th>value</th><th>pending</th><th>leased</th>"
        "<th>running</th><th>succeeded</th><th>failed</th></tr></thead><tbody>";
-  for (const std::string& axis : axes)
-    for (const auto& [label, members] : group_rows(rows, {axis})) {
-      std::map<std::string, int> counts;
-      for (const ResultRow& row : members) ++counts[row.state];
+  for (const std::string& axis : axes) {
+    std::map<std::string, std::map<std::string, int>> counts;  // value -> state -> jobs
+    for (const ResultRow& row : rows) ++counts[setting_values(row, {axis})[0]][row.state];
+    for (const std::vector<std::string>& value : setting_combinations(rows, {axis})) {
+      std::map<std::string, int>& c = counts[value[0]];
       h += fmt::format(
           "<tr><th>{}</th><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-          escape(axis), escape(label.substr(label.find('=') + 1)), counts["pending"], counts["leased"],
-          counts["running"], counts["succeeded"], counts["failed"]);
+          escape_markup(axis), escape_markup(value[0]), c["pending"], c["leased"], c["running"],
+          c["succeeded"], c["failed"]);
     }
+  }
   h += "</tbody></table>\n";
-  Statement failed = db.prepare(
-      "SELECT key, axes, COALESCE(error, ''), attempts, COALESCE(run_dir, '') FROM jobs WHERE state = "
-      "'failed' "
-      "ORDER BY key");
+  // The failed jobs of the selection, with what only the jobs table holds: error, attempts, run folder.
   std::string items;
-  while (failed.step()) {
-    const std::string key = failed.text(0);
-    if (std::none_of(rows.begin(), rows.end(), [&](const ResultRow& r) { return r.key == key; })) continue;
-    const std::string error = failed.text(2);
-    items += fmt::format("<li><code>{}</code> {}: {} <small>(log: {})</small></li>", key.substr(0, 12),
-                         escape(failed.text(1)), escape(error.substr(0, error.find('\n'))),
-                         escape(fmt::format("{}/attempt-{}.log", failed.text(4), failed.integer(3))));
+  for (const ResultRow& row : rows) {
+    if (row.state != "failed") continue;
+    Statement failed = db.prepare(
+        "SELECT axes, COALESCE(error, ''), attempts, COALESCE(run_dir, '') FROM jobs WHERE key = ?1");
+    failed.bind(1, row.key);
+    if (!failed.step()) continue;
+    const std::string error = failed.text(1);
+    items += fmt::format("<li><code>{}</code> {}: {} <small>(log: {})</small></li>", row.key.substr(0, 12),
+                         escape_markup(failed.text(0)), escape_markup(error.substr(0, error.find('\n'))),
+                         escape_markup(fmt::format("{}/attempt-{}.log", failed.text(3), failed.integer(2))));
   }
   if (!items.empty()) h += "<h3>Failed jobs</h3>\n<ul id=\"failed\">" + items + "</ul>\n";
   return h;
@@ -178,7 +164,7 @@ std::string figures_section(Database& db, const std::vector<ResultRow>& finished
           ++figures;
         }
     } catch (const UsageError& e) {
-      h += "<p>" + escape(kind) + " figure: " + escape(e.what()) + "</p>\n";
+      h += "<p>" + escape_markup(kind) + " figure: " + escape_markup(e.what()) + "</p>\n";
     }
   };
   if (finished.empty()) return h + "<p>No job has finished yet.</p>\n";
@@ -201,8 +187,8 @@ std::string gallery_section(Database& db, const std::vector<ResultRow>& finished
     h += fmt::format(
         "<figure><img class=\"panel\" alt=\"{0}\" src=\"data:image/png;base64,{1}\"><figcaption>{2} · {3} · "
         "{0} (score {4:.4f})</figcaption></figure>\n",
-        escape(p.sample), base64(read_whole_file(p.path, "the gallery panel")), escape(p.category),
-        escape(p.kind), p.score);
+        escape_markup(p.sample), base64(read_whole_file(p.path, "the gallery panel")),
+        escape_markup(p.category), escape_markup(p.kind), p.score);
   count = panels.size();
   return h;
 }
@@ -221,19 +207,19 @@ std::string write_html_report(Database& db, const std::vector<ResultRow>& rows, 
       "<h1>{}</h1>\n<p>{} jobs, {} finished. Compared: {}. Tables: mean ± sample std over the replicate "
       "settings a cell pools (said under each table; count in brackets); best per row in bold; — marks a "
       "combination no job covers; cells of jobs still to run say so.</p>\n",
-      escape(o.title), rows.size(), finished.size(),
-      escape(compared.empty() ? "one configuration" : compared));
+      escape_markup(o.title), rows.size(), finished.size(),
+      escape_markup(compared.empty() ? "one configuration" : compared));
   body += progress_section(db, rows);
   int tables = 0, figures = 0;
   for (const PaperSection& section : paper_sections(rows))
-    body += "<h2>" + escape(section.title) + "</h2>\n" +
+    body += "<h2>" + escape_markup(section.title) + "</h2>\n" +
             html_table(section.table, fmt::format("table-{}", tables++));
   body += figures_section(db, finished, work, figures);
   std::size_t panels = 0;
   body += gallery_section(db, finished, work, o.gallery_per_kind, panels);
   write_whole_file(o.out_path, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
-                                   escape(o.title) + "</title><style>" + kStyle + "</style>" + kSelfCheck +
-                                   "</head><body>\n" + body + "</body></html>\n");
+                                   escape_markup(o.title) + "</title><style>" + kStyle + "</style>" +
+                                   kSelfCheck + "</head><body>\n" + body + "</body></html>\n");
   fs::remove_all(work);
   return fmt::format("{} tables, {} figures, {} gallery panels", tables, figures, panels);
 }

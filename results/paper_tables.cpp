@@ -47,8 +47,14 @@ bool varies_where_present(const std::vector<ResultRow>& rows, const std::string&
 
 }  // namespace
 
+const std::vector<std::string>& replicate_settings() {
+  static const std::vector<std::string> names = {"seed", "split_seed", "eval_seed"};
+  return names;
+}
+
 bool is_replicate_setting(const std::string& name) {
-  return name == "seed" || name == "split_seed" || name == "eval_seed";
+  return std::find(replicate_settings().begin(), replicate_settings().end(), name) !=
+         replicate_settings().end();
 }
 
 std::vector<std::string> variant_settings(const std::vector<ResultRow>& rows) {
@@ -77,13 +83,10 @@ std::vector<std::pair<std::string, std::vector<ResultRow>>> group_rows(
   if (settings.empty()) return {{"", rows}};
   std::vector<std::pair<std::string, std::vector<ResultRow>>> groups;
   for (const std::vector<std::string>& values : setting_combinations(rows, settings)) {
-    std::string label;
-    for (std::size_t i = 0; i < settings.size(); ++i)
-      label += (label.empty() ? "" : ", ") + settings[i] + "=" + values[i];
     std::vector<ResultRow> members;
     for (const ResultRow& row : rows)
       if (setting_values(row, settings) == values) members.push_back(row);
-    groups.emplace_back(label, std::move(members));
+    groups.emplace_back(named_values(settings, values), std::move(members));
   }
   return groups;
 }

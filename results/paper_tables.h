@@ -22,6 +22,8 @@ struct PaperSection {
   ComparisonTable table;
 };
 
+// seed, split_seed, eval_seed: the settings whose jobs are repetitions of one experiment.
+const std::vector<std::string>& replicate_settings();
 bool is_replicate_setting(const std::string& name);
 
 // The settings that vary among `rows` apart from the category, the replicates and what does not change

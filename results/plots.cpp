@@ -15,6 +15,7 @@
 #include "common/util/error.h"
 #include "common/util/whole_file.h"
 #include "results/comparison_table.h"
+#include "results/markup.h"
 #include "results/paper_tables.h"
 
 namespace fs = std::filesystem;
@@ -28,12 +29,6 @@ std::string gp_string(const std::string& s) {
   return out + "\"";
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) out += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
-  return out;
-}
-
 // gnuplot titles each plot's SVG group by its number ("gnuplot_plot_3"): name it after what it draws, so
 // hovering a curve says which it is, and mark the hypertext points (class "hover") for the report's check.
 void name_svg_plots(const std::string& path, const std::vector<std::string>& names) {
@@ -42,7 +37,7 @@ void name_svg_plots(const std::string& path, const std::vector<std::string>& nam
     const std::string id = fmt::format("gnuplot_plot_{}", i + 1);
     const std::string from = "<title>" + id + "</title>";
     if (auto at = svg.find(from); at != std::string::npos)
-      svg.replace(at, from.size(), "<title>" + xml_escape(names[i]) + "</title>");
+      svg.replace(at, from.size(), "<title>" + escape_markup(names[i]) + "</title>");
   }
   const std::string hover = "<g onmousemove=\"gnuplot_svg.showHypertext(";
   for (auto at = svg.find(hover); at != std::string::npos; at = svg.find(hover, at + hover.size()))
@@ -97,7 +92,7 @@ std::vector<std::string> metric_vs_setting(const std::vector<ResultRow>& rows, c
   if (!setting_varies(rows, setting))
     throw UsageError("no two jobs differ in '" + setting + "' among the selected results: nothing to plot");
   std::vector<std::string> others = variant_settings(rows);
-  others.erase(std::remove(others.begin(), others.end(), setting), others.end());
+  others.erase(std::remove(others.begin(), others.end(), setting), others.end());  // the x axis
   std::string name = fmt::format("{}_{}", r.kind, r.metric);
   std::string data = (fs::path(r.out_dir) / (name + ".dat")).string();
   std::ostringstream out;
@@ -148,9 +143,7 @@ std::vector<std::string> fps_vs_memory(const std::vector<ResultRow>& rows, const
   for (std::size_t row = 0; row < t.row_keys.size(); ++row) {
     const TableCell *memory = t.cell(row, 0, 0), *fps = t.cell(row, 0, 1);
     if (!memory || !fps || !memory->n || !fps->n) continue;
-    std::vector<std::string> parts;
-    for (std::size_t i = 0; i < group_by.size(); ++i) parts.push_back(group_by[i] + "=" + t.row_keys[row][i]);
-    const std::string point = joined(parts, ", ");
+    const std::string point = named_values(group_by, t.row_keys[row]);
     out << memory->mean << " " << fps->mean << " " << gp_string(point) << " "
         << gp_string(point + "\\n" + pooled_text(t, *fps) + " samples/s\\npeak RSS " +
                      pooled_text(t, *memory) + " GB")
@@ -171,13 +164,15 @@ std::vector<std::string> fps_vs_memory(const std::vector<ResultRow>& rows, const
 // is added where two jobs would share a title).
 std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& rows, const PlotRequest& r) {
   std::vector<std::string> naming = variant_settings(rows);
-  for (const char* replicate : {"seed", "split_seed", "eval_seed"})
+  for (const std::string& replicate : replicate_settings())
     if (setting_varies(rows, replicate)) naming.push_back(replicate);
-  std::map<std::string, int> titles;
+  std::vector<std::string> titles;
+  std::map<std::string, int> uses;
   for (const ResultRow& row : rows) {
-    std::vector<std::string> parts = {row.settings.count("category") ? row.settings.at("category") : ""};
+    std::vector<std::string> parts = setting_values(row, {"category"});
     for (const std::string& s : naming) parts.push_back(s + "=" + setting_values(row, {s})[0]);
-    ++titles[joined(parts, " · ")];
+    titles.push_back(joined(parts, " · "));
+    ++uses[titles.back()];
   }
   std::string name = "pro";
   std::string data = (fs::path(r.out_dir) / "pro.dat").string();
@@ -185,7 +180,8 @@ std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& 
   std::string plots;
   std::vector<std::string> names;
   int index = 0;
-  for (const ResultRow& row : rows) {
+  for (std::size_t job = 0; job < rows.size(); ++job) {
+    const ResultRow& row = rows[job];
     Statement s = db.prepare("SELECT payload FROM results WHERE key = ?1 ORDER BY attempt DESC LIMIT 1");
     s.bind(1, row.key);
     if (!s.step()) continue;
@@ -197,10 +193,8 @@ std::vector<std::string> pro_curves(Database& db, const std::vector<ResultRow>& 
     for (std::size_t i = 0; i < fpr.size() && i < pro.size(); ++i)
       out << fpr[i].get<double>() << " " << pro[i].get<double>() << "\n";
     out << "\n\n";
-    std::vector<std::string> parts = {row.settings.count("category") ? row.settings.at("category") : ""};
-    for (const std::string& n : naming) parts.push_back(n + "=" + setting_values(row, {n})[0]);
-    std::string title = joined(parts, " · ");
-    if (titles[title] > 1) title += " · job " + row.key.substr(0, 8);
+    std::string title = titles[job];
+    if (uses[title] > 1) title += " · job " + row.key.substr(0, 8);
     names.push_back(title);
     plots += fmt::format("{}{} index {} using 1:2 with lines lw 2 title {}", plots.empty() ? "" : ", ",
                          gp_string(data), index++, gp_string(title));

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -23,6 +22,7 @@
 #include "common/util/child_process.h"
 #include "common/util/error.h"
 #include "common/util/excerpt.h"
+#include "common/util/host_name.h"
 #include "common/util/threads.h"
 #include "common/util/whole_file.h"
 
@@ -65,12 +65,6 @@ bool stopped_with_the_worker(int status) {
   if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGTERM) return false;
   sleep_unless_stopped(2.0);
   return g_stop != 0;
-}
-
-std::string host_name() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return host;
 }
 
 // The `cfm job` processes of one attempt, one per rank (one alone for a single-device job), with their
@@ -212,10 +206,16 @@ class Slot {
   void return_unstarted(const json& reply) {
     if (!reply.is_object() || net::type_of(reply) != net::message_type::kJob) return;
     try {
-      request(net::Release{offer_lease_id(reply)}.to_json());
+      return_lease(offer_lease_id(reply));
     } catch (const std::exception& e) {
       spdlog::warn("{}: {}", name_, e.what());
     }
+  }
+
+  // The worker is stopping: the job goes back to the queue without costing an attempt.
+  void return_lease(const std::string& lease_id) {
+    request(net::Release{lease_id}.to_json());
+    spdlog::info("{}: stopped; lease returned", name_);
   }
 
   bool idle_and_finished(const json& reply) {
@@ -299,9 +299,7 @@ class Slot {
     while (!(outcome = ranks.outcome())) {
       if (g_stop) {
         ranks.stop();
-        request(net::Release{job.lease_id}.to_json());
-        spdlog::info("{}: stopped; lease returned", name_);
-        return;
+        return return_lease(job.lease_id);
       }
       if (std::chrono::duration<double>(Clock::now() - last_beat).count() >= heartbeat) {
         json reply = request(net::Heartbeat{job.lease_id}.to_json());
@@ -316,13 +314,8 @@ class Slot {
     }
     if (outcome->failed) {
       ranks.stop();  // the other ranks cannot finish without this one: now, not at their timeout
-      if (stopped_with_the_worker(outcome->status)) {
-        request(net::Release{job.lease_id}.to_json());
-        spdlog::info("{}: job stopped with the worker; lease returned", name_);
-        return;
-      }
-      report(outcome->status, job, "", ranks.log(outcome->rank));
-      return;
+      if (stopped_with_the_worker(outcome->status)) return return_lease(job.lease_id);
+      return report(outcome->status, job, "", ranks.log(outcome->rank));
     }
     std::vector<std::string> other_results;
     for (int rank = 1; rank < world; ++rank) other_results.push_back(ranks.result(rank));

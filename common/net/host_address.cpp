@@ -4,9 +4,10 @@
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <unistd.h>
 
 #include <memory>
+
+#include "common/util/host_name.h"
 
 namespace cfm::net {
 namespace {
@@ -58,9 +59,7 @@ std::string reachable_host(const std::string& listen_host) {
     }
   }
   if (!ipv6.empty()) return ipv6;
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return host;
+  return host_name();
 }
 
 }  // namespace cfm::net

@@ -12,16 +12,12 @@
 #include <filesystem>
 
 #include "common/util/error.h"
+#include "common/util/host_name.h"
 
 namespace fs = std::filesystem;
 
 namespace cfm {
 namespace {
-
-std::string this_host() {
-  char name[256] = {};
-  return ::gethostname(name, sizeof name - 1) == 0 ? name : "?";
-}
 
 // What the holder wrote into the lock file ("pid 123 on node7"), or "" when it cannot be read.
 std::string holder_of(int descriptor) {
@@ -66,7 +62,7 @@ DatabaseOwner::DatabaseOwner(const std::string& db_path, bool allow_network_fs) 
                       holder.empty() ? "its process holds " + lock_path : holder, db_path));
     throw IoError(lock_path, std::string("cannot lock: ") + std::strerror(error));
   }
-  const std::string holder = fmt::format("pid {} on {}\n", ::getpid(), this_host());
+  const std::string holder = fmt::format("pid {} on {}\n", ::getpid(), host_name());
   if (::ftruncate(descriptor_, 0) != 0 || ::pwrite(descriptor_, holder.data(), holder.size(), 0) < 0) {
     // The lock holds without the note: only the message to a second coordinator is poorer.
   }
