@@ -12,23 +12,20 @@ at::Tensor normalised_discrepancy(const at::Tensor& prediction, const at::Tensor
 }
 
 at::Tensor box_filter(const at::Tensor& map, int size, int passes) {
-  CFM_ASSERT(map.dim() == 2 && size % 2 == 1);
-  at::Tensor current = map.to(torch::kFloat32).contiguous();
-  const std::int64_t h = current.size(0), w = current.size(1), r = size / 2;
+  CFM_ASSERT(map.dim() >= 2 && size % 2 == 1);
+  // A direct convolution written as a sum of shifted copies, on the map's device: each output adds the
+  // window's products in row-major order from +0, what a loop over the window computes (values outside the
+  // image add +0 * w = +0, which changes no sum).
+  const std::int64_t h = map.size(-2), w = map.size(-1), r = size / 2;
   const float weight = 1.0f / static_cast<float>(size * size);
+  at::Tensor current = map.to(torch::kFloat32);
   for (int pass = 0; pass < passes; ++pass) {
-    at::Tensor next = torch::zeros_like(current);
-    const float* in = current.data_ptr<float>();
-    float* out = next.data_ptr<float>();
-    for (std::int64_t y = 0; y < h; ++y)
-      for (std::int64_t x = 0; x < w; ++x) {
-        float sum = 0;  // direct convolution, window in row-major order; outside the image counts as 0
-        for (std::int64_t yy = std::max<std::int64_t>(0, y - r); yy <= std::min(h - 1, y + r); ++yy)
-          for (std::int64_t xx = std::max<std::int64_t>(0, x - r); xx <= std::min(w - 1, x + r); ++xx)
-            sum += in[yy * w + xx] * weight;
-        out[y * w + x] = sum;
-      }
-    current = next;
+    const at::Tensor padded = torch::constant_pad_nd(current, {r, r, r, r}, 0);
+    at::Tensor sum = torch::zeros_like(current);
+    for (std::int64_t dy = 0; dy < size; ++dy)
+      for (std::int64_t dx = 0; dx < size; ++dx)
+        sum.add_(padded.narrow(-2, dy, h).narrow(-1, dx, w) * weight);
+    current = sum;
   }
   return current;
 }
@@ -42,7 +39,7 @@ AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_pred
   maps.map_3d = (normalised_discrepancy(xyz_prediction, xyz_patch) * keep).reshape({grid, grid});
   maps.map_2d = (normalised_discrepancy(rgb_prediction, rgb_patch) * keep).reshape({grid, grid});
   at::Tensor product = maps.map_2d * maps.map_3d * keep.reshape({grid, grid});
-  maps.combined = box_filter(box_filter(product.cpu(), 5, 5), 7, 3);
+  maps.combined = box_filter(box_filter(product, 5, 5), 7, 3);
   return maps;
 }
 
@@ -57,7 +54,7 @@ AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows
   maps.map_3d = scattered(normalised_discrepancy(xyz_prediction, xyz_rows));
   maps.map_2d = scattered(normalised_discrepancy(rgb_prediction, rgb_rows));
   // score_sample multiplies by the keep mask (1 here, +0 on the zeros outside `kept`): the same values.
-  maps.combined = box_filter(box_filter((maps.map_2d * maps.map_3d).cpu(), 5, 5), 7, 3);
+  maps.combined = box_filter(box_filter(maps.map_2d * maps.map_3d, 5, 5), 7, 3);
   return maps;
 }
 

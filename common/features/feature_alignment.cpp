@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/models/smallest_per_row.h"
+#include "common/runtime/device_code.h"
 
 namespace cfm {
 
@@ -30,7 +31,7 @@ std::pair<at::Tensor, at::Tensor> three_smallest_per_row(const at::Tensor& d, st
       indices.index_copy_(0, chunk, order.slice(1, 0, 3));
     }
   };
-  if (!d.is_cpu() || d.scalar_type() != torch::kFloat32 || !d.is_contiguous()) {  // e.g. on a GPU: sort all
+  if (!runs_cpu_loop(d) || !d.is_contiguous()) {  // e.g. on a GPU: sort all
     at::Tensor values = torch::empty({d.size(0), 3}, d.options()),
                indices = torch::empty({d.size(0), 3}, d.options().dtype(torch::kInt64));
     sort_rows(torch::arange(d.size(0), indices.options()), values, indices);
@@ -57,7 +58,7 @@ at::Tensor interpolate_point_features(const at::Tensor& points, const at::Tensor
   at::Tensor reciprocal = 1.0 / (nearest + 1e-8);
   at::Tensor weight = reciprocal / reciprocal.sum(1, true);      // N x 3
   at::Tensor by_centre = features.transpose(0, 1).contiguous();  // G x C
-  if (!by_centre.is_cpu() || by_centre.scalar_type() != torch::kFloat32) {
+  if (!runs_cpu_loop(by_centre)) {
     std::vector<at::Tensor> parts;  // the N x 3 x C gather is done in chunks
     for (std::int64_t start = 0; start < points.size(0); start += points_per_chunk) {
       std::int64_t end = std::min(points.size(0), start + points_per_chunk);
@@ -103,6 +104,19 @@ std::vector<Window> adaptive_windows(std::int64_t in, std::int64_t out) {
   return windows;
 }
 
+// The official expression: the features scattered into an S x S image, AvgPool2d(3, 1, 0), then
+// AdaptiveAvgPool2d(S); on the features' device.
+at::Tensor pool_on_the_grid_with_tensors(const at::Tensor& point_features, const at::Tensor& pixel_indices,
+                                         int grid) {
+  const std::int64_t c = point_features.size(1);
+  at::Tensor image = torch::zeros({grid * grid, c}, point_features.options())
+                         .index_copy_(0, pixel_indices, point_features)
+                         .transpose(0, 1)
+                         .reshape({1, c, grid, grid});
+  at::Tensor pooled = torch::adaptive_avg_pool2d(torch::avg_pool2d(image, 3, 1, 0), {grid, grid});
+  return pooled.reshape({c, grid * grid}).transpose(0, 1).contiguous();
+}
+
 }  // namespace
 
 at::Tensor point_features_to_grid(const at::Tensor& point_features, const at::Tensor& pixel_indices,
@@ -115,9 +129,10 @@ at::Tensor point_features_to_grid(const at::Tensor& point_features, const at::Te
   // -0 when the sum starts from +0), so skipping empty pixels -- and all-empty windows, which stay 0 --
   // leaves every value as the kernels compute it, with a fraction of the work: a pooled position is
   // computed once, and only where its window holds a valid pixel.
+  if (!runs_cpu_loop(point_features)) return pool_on_the_grid_with_tensors(point_features, pixel_indices, grid);
   const std::int64_t s = grid, p = grid - 2, c = point_features.size(1);
-  const at::Tensor features = point_features.to(torch::kCPU, torch::kFloat32).contiguous();
-  const at::Tensor pixels = pixel_indices.to(torch::kCPU, torch::kInt64).contiguous();
+  const at::Tensor features = point_features.contiguous();
+  const at::Tensor pixels = pixel_indices.contiguous();
   std::vector<std::int64_t> row_of_pixel(static_cast<std::size_t>(s * s), -1);
   const std::int64_t* pixel = pixels.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < pixels.size(0); ++i) row_of_pixel[static_cast<std::size_t>(pixel[i])] = i;
@@ -181,7 +196,7 @@ at::Tensor point_features_to_grid(const at::Tensor& point_features, const at::Te
       }
     }
   });
-  return out.to(point_features.device());
+  return out;
 }
 
 at::Tensor rgb_features_to_grid(const at::Tensor& feature_map, int grid) {

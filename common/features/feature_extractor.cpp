@@ -6,6 +6,7 @@
 
 #include "common/features/feature_alignment.h"
 #include "common/models/checkpoint/state_dict.h"
+#include "common/runtime/device_code.h"
 #include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 
@@ -27,7 +28,7 @@ FeatureExtractor::FeatureExtractor(const BackboneConfig& config, at::Device devi
 
 BackboneOutputs FeatureExtractor::extract(const at::Tensor& rgb_in, const at::Tensor& cloud_in) {
   check_cloud(cloud_in);
-  const at::Tensor rgb = rgb_in.to(device_);
+  const at::Tensor rgb = on_device(rgb_in, device_);
   at::Tensor rgb_map = vit_->forward(rgb);
   BackboneOutputs out = extract_points(cloud_in);
   out.rgb_map = rgb_map;
@@ -43,7 +44,7 @@ void FeatureExtractor::check_cloud(const at::Tensor& cloud) const {
 
 BackboneOutputs FeatureExtractor::extract_points(const at::Tensor& cloud_in) {
   check_cloud(cloud_in);
-  const at::Tensor cloud = cloud_in.to(device_);
+  const at::Tensor cloud = on_device(cloud_in, device_);
   BackboneOutputs out;
   out.pixel_indices = valid_pixel_indices(cloud);
   out.valid_points = cloud.reshape({3, -1}).index_select(1, out.pixel_indices).transpose(0, 1).contiguous();
@@ -60,7 +61,7 @@ AlignedFeatures FeatureExtractor::align(const BackboneOutputs& in) const {
   BackboneOutputs outputs = in;
   for (at::Tensor* t : {&outputs.rgb_map, &outputs.points.centres, &outputs.points.features,
                         &outputs.pixel_indices, &outputs.valid_points})
-    *t = t->to(device_);
+    *t = on_device(*t, device_);
   AlignedFeatures out;
   RowParallelThreads cores;  // the interpolation's and pooling's loops over points and pixels
   at::Tensor per_point =

@@ -9,6 +9,7 @@
 #include "common/models/row_steps.h"
 #include "common/models/transformer_block.h"
 #include "common/models/weight_check.h"
+#include "common/runtime/device_code.h"
 #include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 
@@ -172,11 +173,10 @@ at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& ge
     drop.keep = 1.0 - rate;
     auto draw = [&] {
       return (torch::rand({1}, generator, torch::TensorOptions().dtype(x.dtype())) + drop.keep)
-          .floor_()
-          .to(x.device());
+          .floor_();
     };
-    drop.attention = draw();
-    drop.mlp = draw();
+    drop.attention = on_device(draw(), x.device());
+    drop.mlp = on_device(draw(), x.device());
   }
   const TransformerBlockWeights weights =
       transformer_block_weights(weights_, fmt::format("blocks.blocks.{}.", i));
@@ -192,8 +192,7 @@ PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator&
     throw Error(fmt::format("point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours",
                             n, config_.groups, config_.group_size));
   PointFeatures out;
-  std::vector<std::int64_t> chosen = farthest_point_sample(points, config_.groups);
-  out.centre_index = torch::tensor(chosen, torch::kInt64).to(points.device());  // FPS runs on the CPU
+  out.centre_index = farthest_point_sample(points, config_.groups);
   out.centres = points.index_select(0, out.centre_index);
   at::Tensor neighbours = k_nearest_points(points, out.centres, config_.group_size, centres_per_chunk);
   at::Tensor neighbourhoods = points.index({neighbours}) - out.centres.unsqueeze(1);  // G x k x 3

@@ -3,15 +3,15 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <vector>
 
 namespace cfm {
 
 // Farthest point sampling exactly as the pointnet2_ops CUDA kernel: the first centre is index 0; every
 // point keeps the running minimum of float32 squared distances to the chosen centres (initially 1e10);
 // the next centre is the arg-max (lowest index on ties); points with x²+y²+z² <= 1e-3 are never chosen.
-// points: N x 3 float32 (CPU). Requires 1 <= count <= N.
-std::vector<std::int64_t> farthest_point_sample(const at::Tensor& points, int count);
+// points: N x 3 on any device. Returns the `count` indices (int64) on the points' device: a scan per
+// centre on the CPU, tensor operations elsewhere (the same values). Requires 1 <= count <= N.
+at::Tensor farthest_point_sample(const at::Tensor& points, int count);
 
 // The official KNN's distances, centres x N: (points - centre).pow(2).sum(-1).sqrt() as that tensor
 // expression computes them (float32 differences and squares, the three squares summed in order, then the

@@ -7,6 +7,7 @@
 
 #include "common/models/attention.h"
 #include "common/models/row_steps.h"
+#include "common/runtime/device_code.h"
 
 namespace cfm {
 namespace {
@@ -45,7 +46,7 @@ TransformerBlockWeights transformer_block_weights(const StateDict& weights, cons
 
 at::Tensor transformer_block(const at::Tensor& x, const TransformerBlockWeights& w,
                              const TransformerBlockShape& shape, const DropPathMasks& drop) {
-  if (!x.device().is_cpu()) return transformer_block_batched(x, w, shape, drop);
+  if (!runs_cpu_loop(x)) return transformer_block_batched(x, w, shape, drop);
   const std::int64_t batch = x.size(0), tokens = x.size(1), width = x.size(2), rows = batch * tokens;
   const std::int64_t heads = shape.heads, head_dim = width / heads;
   const at::Tensor input = x.reshape({rows, width}).contiguous();

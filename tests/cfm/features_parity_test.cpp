@@ -301,7 +301,7 @@ TEST(PointSampling, FarthestPointSampleByHand) {
                                      0.01f, 0.f, 0.f,  // 3: near the origin, skipped
                                      2.f, 1.f, 1.f})   // 4: farthest from {0, 2}
                           .reshape({5, 3});
-  EXPECT_EQ(farthest_point_sample(points, 4), (std::vector<std::int64_t>{0, 2, 4, 1}));
+  EXPECT_TRUE(torch::equal(farthest_point_sample(points, 4), torch::tensor({0, 2, 4, 1}, torch::kInt64)));
 }
 
 TEST(PointSampling, NearestNeighboursAreSortedAndChunkingDoesNotMatter) {

@@ -31,6 +31,38 @@ TEST(Scorer, BoxFilterEqualsZeroPaddedConvolution) {
   }
 }
 
+// The mean filter as a direct loop over each output's window (row-major, inside the image only).
+at::Tensor box_filter_by_loops(const at::Tensor& map, int size) {
+  at::Tensor in = map.contiguous(), out = torch::zeros_like(in);
+  const std::int64_t h = in.size(0), w = in.size(1), r = size / 2;
+  const float weight = 1.0f / static_cast<float>(size * size);
+  const float* a = in.data_ptr<float>();
+  float* b = out.data_ptr<float>();
+  for (std::int64_t y = 0; y < h; ++y)
+    for (std::int64_t x = 0; x < w; ++x) {
+      float sum = 0;
+      for (std::int64_t yy = std::max<std::int64_t>(0, y - r); yy <= std::min(h - 1, y + r); ++yy)
+        for (std::int64_t xx = std::max<std::int64_t>(0, x - r); xx <= std::min(w - 1, x + r); ++xx)
+          sum += a[yy * w + xx] * weight;
+      b[y * w + x] = sum;
+    }
+  return out;
+}
+
+TEST(Scorer, BoxFilterEqualsTheDirectLoopBitForBitAlsoInABatch) {
+  torch::manual_seed(5);
+  at::Tensor maps = torch::rand({3, 61, 47}) * 3;
+  maps.slice(1, 0, 20).zero_();
+  at::Tensor batched = box_filter(box_filter(maps, 5, 5), 7, 3);
+  for (std::int64_t i = 0; i < maps.size(0); ++i) {
+    at::Tensor expected = maps[i];
+    for (int pass = 0; pass < 5; ++pass) expected = box_filter_by_loops(expected, 5);
+    for (int pass = 0; pass < 3; ++pass) expected = box_filter_by_loops(expected, 7);
+    EXPECT_TRUE(torch::equal(box_filter(box_filter(maps[i], 5, 5), 7, 3), expected)) << i;
+    EXPECT_TRUE(torch::equal(batched[i], expected)) << i;
+  }
+}
+
 TEST(Scorer, SmoothingSupportIsExactlyNineteenPixels) {
   at::Tensor impulse = torch::zeros({224, 224});
   impulse[100][100] = 1;
