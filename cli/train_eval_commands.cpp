@@ -12,6 +12,7 @@
 #include "common/data/few_shot.h"
 #include "common/distributed/rank_group.h"
 #include "common/runtime/compute_device.h"
+#include "common/runtime/precision.h"
 #include "common/runtime/compute_process.h"
 #include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
@@ -59,7 +60,7 @@ void add_train_eval_commands(CLI::App& app) {
   CLI::App* train = app.add_subcommand(
       "train", "Train the two crossmodal mapping networks on a category's nominal samples");
   add_run_options(train, *t,
-                  {"epochs", "batch_size", "lr", "seed", "shots", "split_seed", "threads", "mapper"},
+                  {"epochs", "batch_size", "lr", "seed", "shots", "split_seed", "threads", "mapper", "precision"},
                   {{"layers_kept", {"--layers"}}});
   add_rank_options(train, *ranks);
   train->callback([t, ranks] {
@@ -68,6 +69,7 @@ void add_train_eval_commands(CLI::App& app) {
     fmt::print("backbones: {}\n", describe(settings.backbone));
     std::vector<SampleFiles> samples = training_samples(Dataset(t->data), t->category, settings.training);
     const at::Device device = parse_compute_device(t->settings.device);
+    const PrecisionScope precision(parse_precision(settings.training.precision), device);
     CfmMethod method(settings, t->category, device, cache_folder(*t));
     RankGroup group(*ranks, device);
     method.use_ranks(&group);
@@ -99,7 +101,8 @@ void add_train_eval_commands(CLI::App& app) {
   auto exact = std::make_shared<bool>(false);
   CLI::App* eval = app.add_subcommand(
       "eval", "Score a category's test split with trained mapping networks and print its metrics");
-  add_run_options(eval, *e, {"epochs", "batch_size", "eval_seed", "threads", "mapper"},
+  add_run_options(eval, *e, {"epochs", "batch_size", "eval_seed", "threads", "mapper", "infer_batch_size",
+                                  "precision"},
                   {{"layers_kept", {"--layers"}}, {"eval_seed", {"--seed"}}});
   eval->add_option("--mappers", *mappers_dir, "Folder with CFM_2Dto3D_<class>_<E>ep_<B>bs.pth and its twin")
       ->required();
@@ -112,6 +115,7 @@ void add_train_eval_commands(CLI::App& app) {
     fmt::print("backbones: {}\n", describe(settings.backbone));
     std::vector<SampleFiles> test = Dataset(e->data).samples(e->category, "test");
     const at::Device device = parse_compute_device(e->settings.device);
+    const PrecisionScope precision(parse_precision(settings.training.precision), device);
     CfmMethod method(settings, e->category, device, cache_folder(*e));
     method.load(*mappers_dir);
     RankGroup group(*eval_ranks, device);

@@ -81,9 +81,9 @@ CategoryEvaluation CfmMethod::evaluate(const std::vector<SampleFiles>& test, con
   CFM_ASSERT(mappers_.has_value());  // fit() or load() first
   extractor_.reseed(static_cast<std::uint64_t>(settings_.training.eval_seed));
   fs::create_directories(out_dir);
-  if (use_cache) return evaluate_category(*mappers_, extractor_, cache_, test, out_dir, options, ranks_);
   FeatureCache no_cache("", settings_.backbone);
-  return evaluate_category(*mappers_, extractor_, no_cache, test, out_dir, options, ranks_);
+  return evaluate_category(*mappers_, extractor_, use_cache ? cache_ : no_cache, test, out_dir, options, ranks_,
+                           settings_.training.infer_batch_size);
 }
 
 std::int64_t CfmMethod::parameter_count() {

@@ -20,13 +20,16 @@ struct AnomalyMaps;
 // One sample's anomaly maps from its aligned features: both networks on the pixels with a 3D feature
 // (the others' scores are zeroed anyway), then score_sample (§5 steps 2-6).
 AnomalyMaps map_sample(CrossmodalMappers& mappers, const AlignedFeatures& aligned, int grid);
+// Several samples: their pixels through each network at once, their products smoothed at once.
+std::vector<AnomalyMaps> map_samples(CrossmodalMappers& mappers, const std::vector<AlignedFeatures>& samples,
+                                     int grid);
 
 // With several `ranks`, each scores its share of the test samples and rank 0 computes the metrics
 // (score_test_split). The maps equal a single rank's bit for bit in eval mode; official mode draws
-// DropPath per rank.
+// DropPath per rank. `batch_size` samples are scored together (map_samples).
 CategoryEvaluation evaluate_category(CrossmodalMappers& mappers, FeatureExtractor& extractor,
                                      FeatureCache& cache, const std::vector<SampleFiles>& test,
                                      const std::string& out_dir, const EvaluationOptions& options = {},
-                                     RankGroup* ranks = nullptr);
+                                     RankGroup* ranks = nullptr, int batch_size = 1);
 
 }  // namespace cfm

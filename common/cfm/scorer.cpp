@@ -38,14 +38,17 @@ AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_pred
   at::Tensor keep = (~empty).to(torch::kFloat32);
   maps.map_3d = (normalised_discrepancy(xyz_prediction, xyz_patch) * keep).reshape({grid, grid});
   maps.map_2d = (normalised_discrepancy(rgb_prediction, rgb_patch) * keep).reshape({grid, grid});
-  at::Tensor product = maps.map_2d * maps.map_3d * keep.reshape({grid, grid});
-  maps.combined = box_filter(box_filter(product, 5, 5), 7, 3);
+  maps.combined = smooth_anomaly_maps(maps.map_2d * maps.map_3d * keep.reshape({grid, grid}));
   return maps;
 }
 
-AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows,
-                              const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
-                              const at::Tensor& xyz_prediction, int grid) {
+at::Tensor smooth_anomaly_maps(const at::Tensor& products) {
+  return box_filter(box_filter(products, 5, 5), 7, 3);
+}
+
+AnomalyMaps discrepancy_maps(const at::Tensor& kept, const at::Tensor& rgb_rows,
+                             const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
+                             const at::Tensor& xyz_prediction, int grid) {
   torch::NoGradGuard no_grad;
   AnomalyMaps maps;
   auto scattered = [&](const at::Tensor& values) {
@@ -53,8 +56,15 @@ AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows
   };
   maps.map_3d = scattered(normalised_discrepancy(xyz_prediction, xyz_rows));
   maps.map_2d = scattered(normalised_discrepancy(rgb_prediction, rgb_rows));
+  return maps;
+}
+
+AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows,
+                              const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
+                              const at::Tensor& xyz_prediction, int grid) {
+  AnomalyMaps maps = discrepancy_maps(kept, rgb_rows, rgb_prediction, xyz_rows, xyz_prediction, grid);
   // score_sample multiplies by the keep mask (1 here, +0 on the zeros outside `kept`): the same values.
-  maps.combined = box_filter(box_filter(maps.map_2d * maps.map_3d, 5, 5), 7, 3);
+  maps.combined = smooth_anomaly_maps(maps.map_2d * maps.map_3d);
   return maps;
 }
 

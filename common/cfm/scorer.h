@@ -22,6 +22,9 @@ at::Tensor normalised_discrepancy(const at::Tensor& prediction, const at::Tensor
 // `passes` applications of a size x size mean filter (weights 1/size²) with zero padding size/2.
 at::Tensor box_filter(const at::Tensor& map, int size, int passes);
 
+// The smoothing of products s2D * s3D: a box_filter of 5 passes at 5x5, then 3 at 7x7; S x S or B x S x S.
+at::Tensor smooth_anomaly_maps(const at::Tensor& products);
+
 // rgb/xyz patches and predictions are S² x C; `empty` is the S² 3D-empty mask.
 AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_prediction,
                          const at::Tensor& xyz_patch, const at::Tensor& xyz_prediction,
@@ -33,5 +36,10 @@ AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_pred
 AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows,
                               const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
                               const at::Tensor& xyz_prediction, int grid);
+// score_kept_pixels without the smoothing (`combined` left empty), for callers that smooth several
+// samples' products at once.
+AnomalyMaps discrepancy_maps(const at::Tensor& kept, const at::Tensor& rgb_rows,
+                             const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
+                             const at::Tensor& xyz_prediction, int grid);
 
 }  // namespace cfm

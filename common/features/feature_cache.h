@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/data/dataset.h"
 #include "common/features/feature_extractor.h"
@@ -23,6 +24,10 @@ class FeatureCache {
   // Backbone outputs for a loaded sample (rgb/cloud tensors), from the cache when present.
   BackboneOutputs outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb,
                           const at::Tensor& cloud);
+  // The same for several samples: the entries missing are computed together (extract_batch).
+  std::vector<BackboneOutputs> outputs_batch(FeatureExtractor& extractor, const std::vector<SampleFiles>& files,
+                                             const std::vector<at::Tensor>& rgbs,
+                                             const std::vector<at::Tensor>& clouds);
 
   bool enabled() const { return enabled_; }
   std::size_t hits() const { return hits_; }
@@ -30,7 +35,8 @@ class FeatureCache {
   FeatureCacheCounts counts() const { return {hits_, misses_}; }
 
  private:
-  std::string key(const SampleFiles& files) const;
+  // Also keyed by the precision the extractor's device computes in (bf16 features are not fp32's).
+  std::string key(const SampleFiles& files, const at::Device& device) const;
   std::string folder_;
   std::string fingerprint_;  // weights + configuration
   bool enabled_;

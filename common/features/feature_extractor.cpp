@@ -7,6 +7,7 @@
 #include "common/features/feature_alignment.h"
 #include "common/models/checkpoint/state_dict.h"
 #include "common/runtime/device_code.h"
+#include "common/runtime/precision.h"
 #include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 
@@ -26,12 +27,22 @@ FeatureExtractor::FeatureExtractor(const BackboneConfig& config, at::Device devi
   point_mae_->to(device_);
 }
 
-BackboneOutputs FeatureExtractor::extract(const at::Tensor& rgb_in, const at::Tensor& cloud_in) {
-  check_cloud(cloud_in);
-  const at::Tensor rgb = on_device(rgb_in, device_);
-  at::Tensor rgb_map = vit_->forward(rgb);
-  BackboneOutputs out = extract_points(cloud_in);
-  out.rgb_map = rgb_map;
+BackboneOutputs FeatureExtractor::extract(const at::Tensor& rgb, const at::Tensor& cloud) {
+  return extract_batch({rgb}, {cloud})[0];
+}
+
+std::vector<BackboneOutputs> FeatureExtractor::extract_batch(const std::vector<at::Tensor>& rgbs,
+                                                             const std::vector<at::Tensor>& clouds) {
+  CFM_ASSERT(rgbs.size() == clouds.size() && !rgbs.empty());
+  std::vector<BackboneOutputs> out;
+  std::vector<at::Tensor> images;
+  for (std::size_t i = 0; i < rgbs.size(); ++i) {
+    out.push_back(valid_points(clouds[i]));
+    images.push_back(on_device(rgbs[i], device_));
+  }
+  const at::Tensor rgb_maps = vit_->forward_batch(torch::stack(images));
+  point_features(out);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i].rgb_map = rgb_maps[static_cast<std::int64_t>(i)];
   return out;
 }
 
@@ -42,7 +53,7 @@ void FeatureExtractor::check_cloud(const at::Tensor& cloud) const {
         fmt::format("the point cloud must be 3 x {0} x {0} (the configured grid)", config_.grid));
 }
 
-BackboneOutputs FeatureExtractor::extract_points(const at::Tensor& cloud_in) {
+BackboneOutputs FeatureExtractor::valid_points(const at::Tensor& cloud_in) const {
   check_cloud(cloud_in);
   const at::Tensor cloud = on_device(cloud_in, device_);
   BackboneOutputs out;
@@ -50,11 +61,21 @@ BackboneOutputs FeatureExtractor::extract_points(const at::Tensor& cloud_in) {
   out.valid_points = cloud.reshape({3, -1}).index_select(1, out.pixel_indices).transpose(0, 1).contiguous();
   if (out.valid_points.size(0) == 0)
     throw Error("the point cloud is empty: no pixel has three non-zero coordinates");
-  std::int64_t centres_per_chunk =
-      std::max<std::int64_t>(1, static_cast<std::int64_t>(config_.chunk_points) * 1024 /
-                                    std::max<std::int64_t>(1, out.valid_points.size(0)));
-  out.points = point_mae_->forward(out.valid_points, generator_, centres_per_chunk);
   return out;
+}
+
+void FeatureExtractor::point_features(std::vector<BackboneOutputs>& outputs) {
+  std::vector<at::Tensor> clouds;
+  for (const BackboneOutputs& o : outputs) clouds.push_back(o.valid_points);
+  std::vector<PointFeatures> features = point_mae_->forward_batch(
+      clouds, generator_, static_cast<std::int64_t>(config_.chunk_points) * 1024);
+  for (std::size_t i = 0; i < outputs.size(); ++i) outputs[i].points = std::move(features[i]);
+}
+
+BackboneOutputs FeatureExtractor::extract_points(const at::Tensor& cloud) {
+  std::vector<BackboneOutputs> out = {valid_points(cloud)};
+  point_features(out);
+  return out[0];
 }
 
 AlignedFeatures FeatureExtractor::align(const BackboneOutputs& in) const {
@@ -62,6 +83,9 @@ AlignedFeatures FeatureExtractor::align(const BackboneOutputs& in) const {
   for (at::Tensor* t : {&outputs.rgb_map, &outputs.points.centres, &outputs.points.features,
                         &outputs.pixel_indices, &outputs.valid_points})
     *t = on_device(*t, device_);
+  outputs.rgb_map = outputs.rgb_map.to(torch::kFloat32);  // bfloat16 under a bf16 precision
+  outputs.points.features = outputs.points.features.to(torch::kFloat32);
+  FullPrecision geometry;  // the interpolation's distances cancel badly: never in bfloat16
   AlignedFeatures out;
   RowParallelThreads cores;  // the interpolation's and pooling's loops over points and pixels
   at::Tensor per_point =

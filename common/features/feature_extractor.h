@@ -11,6 +11,7 @@
 #include <c10/core/Device.h>
 
 #include <memory>
+#include <vector>
 
 #include "common/models/point_mae.h"
 #include "common/models/vit.h"
@@ -39,6 +40,11 @@ class FeatureExtractor {
   // device. Throws cfm::Error when the cloud has no valid point. `align` accepts outputs on any device
   // (e.g. read from the feature cache); both return tensors on device().
   BackboneOutputs extract(const at::Tensor& rgb, const at::Tensor& cloud);
+  // Several samples at once: the ViT on all images together, Point-MAE as forward_batch (in eval mode its
+  // encoder and blocks on all clouds together). Each result equals extract() of its sample up to the
+  // rounding of differently shaped matrix products.
+  std::vector<BackboneOutputs> extract_batch(const std::vector<at::Tensor>& rgbs,
+                                             const std::vector<at::Tensor>& clouds);
   AlignedFeatures align(const BackboneOutputs& outputs) const;
   // The 3D half of extract() (valid pixels, points, Point-MAE features; rgb_map left empty), for callers
   // that run the ViT on several images at once (VitBackbone::forward_batch).
@@ -54,6 +60,8 @@ class FeatureExtractor {
 
  private:
   void check_cloud(const at::Tensor& cloud) const;
+  BackboneOutputs valid_points(const at::Tensor& cloud) const;      // pixel_indices and valid_points
+  void point_features(std::vector<BackboneOutputs>& outputs);       // fills `points` of each
 
   BackboneConfig config_;
   at::Device device_;

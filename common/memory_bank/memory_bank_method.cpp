@@ -156,14 +156,18 @@ CategoryEvaluation MemoryBankMethod::evaluate(const std::vector<SampleFiles>& te
   CFM_ASSERT(banks_.has_value());  // fit() or load() first
   extractor_.reseed(static_cast<std::uint64_t>(settings_.training.eval_seed));
   const double scale = fusion_ ? kSvmDistanceScale : 1.0;
-  auto scorer = [&](const BackboneOutputs& outputs) {
-    return fused(score_against_banks(bank_features(extractor_, outputs), scale));
+  auto scorer = [&](const std::vector<BackboneOutputs>& outputs) {
+    std::vector<SampleScore> scores;
+    for (const BackboneOutputs& o : outputs)
+      scores.push_back(fused(score_against_banks(bank_features(extractor_, o), scale)));
+    return scores;
   };
   // M3DM's metrics use the maps and scores as they are: no per-image normalisation.
   EvaluationOptions plain = options;
   plain.normalise = false;
   FeatureCache no_cache("", settings_.backbone);
-  return score_test_split(extractor_, use_cache ? cache_ : no_cache, test, out_dir, plain, nullptr, scorer);
+  return score_test_split(extractor_, use_cache ? cache_ : no_cache, test, out_dir, plain, nullptr, scorer,
+                          settings_.training.infer_batch_size);
 }
 
 BankFeatures MemoryBankMethod::sample_features(const SampleFiles& files) {

@@ -15,6 +15,7 @@
 #include "common/methods/category_method.h"
 #include "common/methods/method_registry.h"
 #include "common/runtime/compute_device.h"
+#include "common/runtime/precision.h"
 #include "common/runtime/compute_process.h"
 #include "common/runtime/thread_policy.h"
 #include "common/settings/settings.h"
@@ -62,12 +63,13 @@ net::RankResources rank_resources(const JobContext& context, const at::Device& d
 // A job of a method that runs the backbones on a category (cfm, memory_bank): fit, score the test split,
 // record metrics, timings and resources.
 JobReport execute_category_job(const nlohmann::json& c, const JobContext& context) {
-  // The slot's device: backbones, mapping networks or banks and scoring run there (FPS, the grid pooling
-  // and CFM's smoothing stay on the CPU). A CUDA slot in a CPU-only build fails the job with the reason.
+  // The slot's device: backbones, mapping networks or banks and scoring run there, each sample from its
+  // inputs to its maps. A CUDA slot in a CPU-only build fails the job with the reason.
   const at::Device device = parse_compute_device(context.device);
   reset_peak_gpu_memory(device);
   Stopwatch total, stage;
   const CategoryJobSettings settings = category_job_settings(c);
+  const PrecisionScope precision(parse_precision(settings.training.precision), device);
   const ThreadPolicy threads = choose_thread_policy(settings.training.threads, context.sharing_processes);
   prepare_compute_process(threads);
   fmt::print("threads: {}\n", describe(threads));

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 #include <sstream>
 
 #include "common/data/heat_map.h"
@@ -42,28 +43,56 @@ void write_map(const fs::path& out_dir, const char* folder, const SampleFiles& f
   write_map_tiff((dir / (files.name + ".tiff")).string(), map);
 }
 
-ScoredSample score_and_write(FeatureExtractor& extractor, FeatureCache& cache, const SampleFiles& files,
-                             const fs::path& out_dir, const SampleScorer& scorer) {
+// Scores samples test[first], test[first + 1], ... of `indices` together (one batch) and writes them.
+std::vector<ScoredSample> score_and_write(FeatureExtractor& extractor, FeatureCache& cache,
+                                          const std::vector<SampleFiles>& test,
+                                          const std::vector<std::size_t>& indices, const fs::path& out_dir,
+                                          const SampleScorer& scorer) {
   const BackboneConfig& config = extractor.config();
-  SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
-  Stopwatch inference;
-  SampleScore scored = scorer(cache.outputs(extractor, files, sample.rgb, sample.cloud));
-  ScoredSample result{to_image(scored.combined), ImageU8(config.grid, config.grid, 1), scored.image_score,
-                      inference.seconds()};
-  at::Tensor gt = sample.gt.reshape({-1}).contiguous();
-  const float* truth = gt.data_ptr<float>();
-  for (std::size_t p = 0; p < result.mask.pixels.size(); ++p)
-    result.mask.pixels[p] = truth[p] > 0.5f ? 255 : 0;
-  write_map(out_dir, "maps", files, result.map);
-  write_map(out_dir, "maps-2d", files, to_image(scored.map_2d));
-  write_map(out_dir, "maps-3d", files, to_image(scored.map_3d));
-  write_png((out_dir / "maps" / files.defect / (files.name + ".png")).string(), heat_map(result.map));
-  if (files.label) {
-    fs::path gt_dir = out_dir / "gt" / files.defect;
-    fs::create_directories(gt_dir);
-    write_png((gt_dir / (files.name + ".png")).string(), result.mask);
+  std::vector<SampleFiles> files;
+  std::vector<SampleTensors> samples;
+  std::vector<at::Tensor> rgbs, clouds;
+  for (std::size_t i : indices) {
+    files.push_back(test[i]);
+    samples.push_back(load_sample(test[i], config.grid, config.vit.image_size));
+    rgbs.push_back(samples.back().rgb);
+    clouds.push_back(samples.back().cloud);
   }
-  return result;
+  Stopwatch inference;
+  std::vector<SampleScore> scored = scorer(cache.outputs_batch(extractor, files, rgbs, clouds));
+  CFM_ASSERT(scored.size() == indices.size());
+  std::vector<ScoredSample> results;
+  for (const SampleScore& s : scored)
+    results.push_back({to_image(s.combined), ImageU8(config.grid, config.grid, 1), s.image_score, 0});
+  const double seconds = inference.seconds() / static_cast<double>(indices.size());  // maps on the host
+  for (std::size_t b = 0; b < indices.size(); ++b) {
+    ScoredSample& result = results[b];
+    result.seconds = seconds;
+    at::Tensor gt = samples[b].gt.reshape({-1}).contiguous();
+    const float* truth = gt.data_ptr<float>();
+    for (std::size_t p = 0; p < result.mask.pixels.size(); ++p)
+      result.mask.pixels[p] = truth[p] > 0.5f ? 255 : 0;
+    write_map(out_dir, "maps", files[b], result.map);
+    write_map(out_dir, "maps-2d", files[b], to_image(scored[b].map_2d));
+    write_map(out_dir, "maps-3d", files[b], to_image(scored[b].map_3d));
+    write_png((out_dir / "maps" / files[b].defect / (files[b].name + ".png")).string(), heat_map(result.map));
+    if (files[b].label) {
+      fs::path gt_dir = out_dir / "gt" / files[b].defect;
+      fs::create_directories(gt_dir);
+      write_png((gt_dir / (files[b].name + ".png")).string(), result.mask);
+    }
+  }
+  return results;
+}
+
+// `indices` in consecutive groups of at most `batch_size`.
+std::vector<std::vector<std::size_t>> batches_of(const std::vector<std::size_t>& indices, int batch_size) {
+  std::vector<std::vector<std::size_t>> batches;
+  for (std::size_t first = 0; first < indices.size(); first += static_cast<std::size_t>(batch_size))
+    batches.emplace_back(indices.begin() + static_cast<std::ptrdiff_t>(first),
+                         indices.begin() + static_cast<std::ptrdiff_t>(
+                                               std::min(indices.size(), first + static_cast<std::size_t>(batch_size))));
+  return batches;
 }
 
 // What the metrics need of every sample, in test order.
@@ -118,23 +147,28 @@ Gathered gather(std::vector<std::optional<ScoredSample>>& scored, RankGroup& ran
 CategoryEvaluation score_test_split(FeatureExtractor& extractor, FeatureCache& cache,
                                     const std::vector<SampleFiles>& test, const std::string& out_dir,
                                     const EvaluationOptions& options, RankGroup* ranks,
-                                    const SampleScorer& scorer) {
+                                    const SampleScorer& scorer, int batch_size) {
   if (test.empty()) throw Error("no test samples");
+  if (batch_size < 1) throw UsageError("infer_batch_size must be at least 1");
   torch::NoGradGuard no_grad;
   fs::create_directories(out_dir);
   const bool sharded = ranks && ranks->world_size() > 1;
   CategoryEvaluation result;
   Gathered all;
-  if (!sharded) {
-    for (const SampleFiles& files : test)
-      keep(all, score_and_write(extractor, cache, files, out_dir, scorer));
-    result.own_seconds = all.seconds;
-  } else {
-    std::vector<std::optional<ScoredSample>> scored(test.size());
-    for (std::size_t i : rank_share(test.size(), ranks->rank(), ranks->world_size())) {
-      scored[i] = score_and_write(extractor, cache, test[i], out_dir, scorer);
-      result.own_seconds += scored[i]->seconds;
+  std::vector<std::size_t> mine(test.size());
+  std::iota(mine.begin(), mine.end(), std::size_t{0});
+  if (sharded) mine = rank_share(test.size(), ranks->rank(), ranks->world_size());
+  std::vector<std::optional<ScoredSample>> scored(test.size());
+  for (const std::vector<std::size_t>& batch : batches_of(mine, batch_size)) {
+    std::vector<ScoredSample> done = score_and_write(extractor, cache, test, batch, out_dir, scorer);
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      result.own_seconds += done[b].seconds;
+      scored[batch[b]] = std::move(done[b]);
     }
+  }
+  if (!sharded) {
+    for (std::optional<ScoredSample>& s : scored) keep(all, std::move(*s));
+  } else {
     all = gather(scored, *ranks, extractor.config().grid, extractor.device());
   }
   result.seconds_per_sample = all.seconds / static_cast<double>(test.size());

@@ -36,9 +36,12 @@ struct SampleScore {
   at::Tensor map_2d, map_3d;         // the per-modality maps (written for figures)
   std::optional<float> image_score;  // nullopt: the metrics derive it from the map (EvaluationOptions)
 };
-using SampleScorer = std::function<SampleScore(const BackboneOutputs&)>;
+// Scores a batch of samples (one or more, as infer_batch_size asks), one SampleScore each, in order.
+using SampleScorer = std::function<std::vector<SampleScore>(const std::vector<BackboneOutputs>&)>;
 
-// Loads every test sample, gets its backbone outputs (from `cache` when enabled), scores and writes it.
+// Loads every test sample, gets its backbone outputs (from `cache` when enabled), scores and writes it;
+// `batch_size` samples at a time (their backbones and scoring run together; a sample's inference time is
+// its batch's divided by the batch's size).
 // With several `ranks`, each scores and writes its share (rank_share); the maps, masks and image scores
 // are gathered on every rank (one summed buffer in which each sample is non-zero on one rank only, so the
 // values arrive unchanged) and rank 0 alone computes the metrics and writes scores.csv and metrics.json
@@ -46,6 +49,6 @@ using SampleScorer = std::function<SampleScore(const BackboneOutputs&)>;
 CategoryEvaluation score_test_split(FeatureExtractor& extractor, FeatureCache& cache,
                                     const std::vector<SampleFiles>& test, const std::string& out_dir,
                                     const EvaluationOptions& options, RankGroup* ranks,
-                                    const SampleScorer& scorer);
+                                    const SampleScorer& scorer, int batch_size = 1);
 
 }  // namespace cfm

@@ -4,12 +4,14 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <optional>
 
 #include "common/models/point_sampling.h"
 #include "common/models/row_steps.h"
 #include "common/models/transformer_block.h"
 #include "common/models/weight_check.h"
 #include "common/runtime/device_code.h"
+#include "common/runtime/precision.h"
 #include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 
@@ -180,25 +182,60 @@ at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& ge
   }
   const TransformerBlockWeights weights =
       transformer_block_weights(weights_, fmt::format("blocks.blocks.{}.", i));
-  return transformer_block(x.unsqueeze(0), weights, {config_.heads, config_.eps}, drop)[0];
+  return transformer_block(x, weights, {config_.heads, config_.eps}, drop);
 }
 
 PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator& generator,
                                         std::int64_t centres_per_chunk) const {
+  return forward_batch({points}, generator, centres_per_chunk * points.size(0))[0];
+}
+
+std::vector<PointFeatures> PointMaeBackbone::forward_batch(const std::vector<at::Tensor>& clouds,
+                                                           at::Generator& generator,
+                                                           std::int64_t distances_per_chunk) const {
   torch::NoGradGuard no_grad;
   RowParallelThreads cores;  // KNN rows, encoder chunks and the blocks' rows and heads over the cores
-  const std::int64_t n = points.size(0);
-  if (n < config_.groups || n < config_.group_size)
-    throw Error(fmt::format("point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours",
-                            n, config_.groups, config_.group_size));
-  PointFeatures out;
-  out.centre_index = farthest_point_sample(points, config_.groups);
-  out.centres = points.index_select(0, out.centre_index);
-  at::Tensor neighbours = k_nearest_points(points, out.centres, config_.group_size, centres_per_chunk);
-  at::Tensor neighbourhoods = points.index({neighbours}) - out.centres.unsqueeze(1);  // G x k x 3
-  at::Tensor x = encode_groups(neighbourhoods);
-  at::Tensor pos =
-      torch::linear(torch::gelu(torch::linear(out.centres, w("pos_embed.0.weight"), w("pos_embed.0.bias"))),
+  for (const at::Tensor& points : clouds)
+    if (points.size(0) < config_.groups || points.size(0) < config_.group_size)
+      throw Error(fmt::format(
+          "point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours", points.size(0),
+          config_.groups, config_.group_size));
+  std::vector<PointFeatures> out(clouds.size());
+  std::optional<FullPrecision> geometry(std::in_place);  // sampling and neighbours: float32 always
+  const std::vector<at::Tensor> chosen = farthest_point_samples(clouds, config_.groups);
+  std::vector<at::Tensor> neighbourhoods;  // G x k x 3 each
+  for (std::size_t i = 0; i < clouds.size(); ++i) {
+    const at::Tensor& points = clouds[i];
+    out[i].centre_index = chosen[i];
+    out[i].centres = points.index_select(0, chosen[i]);
+    const std::int64_t centres_per_chunk = std::max<std::int64_t>(1, distances_per_chunk / points.size(0));
+    at::Tensor neighbours = k_nearest_points(points, out[i].centres, config_.group_size, centres_per_chunk);
+    neighbourhoods.push_back(points.index({neighbours}) - out[i].centres.unsqueeze(1));
+  }
+  geometry.reset();
+  if (mode_ == BackboneMode::Official) {
+    // BatchNorm takes each sample's own statistics and DropPath draws per sample in order: one at a time.
+    for (std::size_t i = 0; i < clouds.size(); ++i)
+      out[i].features = encode(encode_groups(neighbourhoods[i]).unsqueeze(0),
+                               out[i].centres.unsqueeze(0), generator)[0];
+    return out;
+  }
+  // Eval mode: every group's encoding and every token of a block is its own computation (per-group maps,
+  // then per-sample attention), so the clouds' groups and tokens go through together.
+  const auto b = static_cast<std::int64_t>(clouds.size());
+  std::vector<at::Tensor> centres;
+  for (const PointFeatures& f : out) centres.push_back(f.centres);
+  const at::Tensor tokens = encode_groups(torch::cat(neighbourhoods)).view({b, config_.groups, -1});
+  const at::Tensor features = encode(tokens, torch::stack(centres), generator);
+  for (std::size_t i = 0; i < clouds.size(); ++i) out[i].features = features[static_cast<std::int64_t>(i)];
+  return out;
+}
+
+at::Tensor PointMaeBackbone::encode(const at::Tensor& tokens, const at::Tensor& centres,
+                                    at::Generator& generator) const {
+  at::Tensor x = tokens;  // B x G x C
+  const at::Tensor pos =
+      torch::linear(torch::gelu(torch::linear(centres, w("pos_embed.0.weight"), w("pos_embed.0.bias"))),
                     w("pos_embed.2.weight"), w("pos_embed.2.bias"));
   std::vector<at::Tensor> fetched;
   for (int i = 0; i < layers_kept_; ++i) {
@@ -206,8 +243,7 @@ PointFeatures PointMaeBackbone::forward(const at::Tensor& points, at::Generator&
     if (std::find(fetch_.begin(), fetch_.end(), i) != fetch_.end())
       fetched.push_back(torch::layer_norm(x, {width_}, w("norm.weight"), w("norm.bias"), config_.eps));
   }
-  out.features = torch::cat(fetched, 1).transpose(0, 1).contiguous();  // C3 x G
-  return out;
+  return torch::cat(fetched, 2).transpose(1, 2).contiguous();  // B x C3 x G
 }
 
 std::int64_t PointMaeBackbone::parameter_count() const {

@@ -29,6 +29,13 @@ class PointMaeBackbone {
   // smaller than G or k. `generator` drives DropPath in official mode.
   PointFeatures forward(const at::Tensor& points, at::Generator& generator,
                         std::int64_t centres_per_chunk) const;
+  // Several clouds (N_i x 3 each, one device): farthest point sampling over all at once, the neighbours
+  // per cloud (distances_per_chunk / N_i centres at a time), then in eval mode the encoder and the blocks
+  // over all clouds' groups together; official mode encodes each cloud alone (its own BatchNorm statistics
+  // and DropPath draws, in order). Each result equals forward() of its cloud up to the rounding of
+  // differently shaped matrix products.
+  std::vector<PointFeatures> forward_batch(const std::vector<at::Tensor>& clouds, at::Generator& generator,
+                                           std::int64_t distances_per_chunk) const;
 
   int width() const { return width_; }
   int output_channels() const { return width_ * static_cast<int>(fetch_.size()); }
@@ -39,6 +46,8 @@ class PointMaeBackbone {
   at::Tensor batch_norm(const at::Tensor& x, const std::string& prefix) const;
   at::Tensor encode_groups(const at::Tensor& neighbourhoods) const;
   at::Tensor encode_groups_folded(const at::Tensor& neighbourhoods) const;
+  // B x G x C tokens and B x G x 3 centres -> B x C3 x G features: the position embedding and the blocks.
+  at::Tensor encode(const at::Tensor& tokens, const at::Tensor& centres, at::Generator& generator) const;
   at::Tensor block(const at::Tensor& x, int index, at::Generator& generator) const;
   const at::Tensor& w(const std::string& key) const { return weights_.at(key); }
 

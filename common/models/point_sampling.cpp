@@ -45,34 +45,51 @@ at::Tensor farthest_point_sample_loop(const at::Tensor& points_in, int count) {
   return chosen;
 }
 
-// The same values in tensor operations, on the points' device, with no value read back to the host (the
-// next centre stays a one-element index tensor). The squares are summed in the loop's order, and the
-// points near the origin start at -1, below every distance, so that the running minimum keeps them there
-// and the arg-max (its first maximum: the loop's lowest index on ties) never picks one unless all are.
-at::Tensor farthest_point_sample_tensors(const at::Tensor& points, int count) {
+// The same values in tensor operations on the clouds' device, all clouds at once (B x N x 3, each padded
+// to the largest N with copies of its point 0: a copy is never nearer to the chosen centres than its
+// original, which comes first, so it is never chosen before it), with no value read back to the host (the
+// next centres stay an index tensor). The squares are summed in the loop's order, and the points near the
+// origin start at -1, below every distance, so that the running minimum keeps them there and the arg-max
+// (its first maximum: the loop's lowest index on ties) never picks one unless all are.
+std::vector<at::Tensor> farthest_point_samples_tensors(const std::vector<at::Tensor>& clouds, int count) {
+  std::int64_t largest = 0;
+  for (const at::Tensor& c : clouds) largest = std::max(largest, c.size(0));
+  std::vector<at::Tensor> padded;
+  for (const at::Tensor& c : clouds)
+    padded.push_back(torch::cat({c, c.slice(0, 0, 1).expand({largest - c.size(0), 3})}).to(torch::kFloat32));
+  const at::Tensor points = torch::stack(padded);  // B x N x 3
   auto squared_norms = [](const at::Tensor& v) {
     const at::Tensor squares = v * v;
-    return squares.select(1, 0) + squares.select(1, 1) + squares.select(1, 2);
+    return squares.select(-1, 0) + squares.select(-1, 1) + squares.select(-1, 2);
   };
-  at::Tensor nearest = torch::full({points.size(0)}, 1e10f, points.options());
+  const std::int64_t b = points.size(0);
+  at::Tensor nearest = torch::full({b, largest}, 1e10f, points.options());
   nearest.masked_fill_(squared_norms(points) <= 1e-3f, -1.f);
-  at::Tensor chosen = torch::zeros({count}, points.options().dtype(torch::kInt64));
-  at::Tensor last = chosen.slice(0, 0, 1);
+  at::Tensor chosen = torch::zeros({b, count}, points.options().dtype(torch::kInt64));
+  at::Tensor last = chosen.slice(1, 0, 1);  // B x 1
   for (int j = 1; j < count; ++j) {
-    at::minimum_out(nearest, nearest, squared_norms(points - points.index_select(0, last)));
-    at::Tensor next = chosen.slice(0, j, j + 1);
-    next.copy_(nearest.argmax().view({1}));
+    const at::Tensor centres = points.gather(1, last.unsqueeze(-1).expand({b, 1, 3}));  // B x 1 x 3
+    at::minimum_out(nearest, nearest, squared_norms(points - centres));
+    at::Tensor next = chosen.slice(1, j, j + 1);
+    next.copy_(nearest.argmax(1, /*keepdim=*/true));
     last = next;
   }
-  return chosen;
+  return chosen.unbind(0);
 }
 
 }  // namespace
 
+std::vector<at::Tensor> farthest_point_samples(const std::vector<at::Tensor>& clouds, int count) {
+  for (const at::Tensor& c : clouds)
+    CFM_ASSERT(c.dim() == 2 && c.size(1) == 3 && count >= 1 && count <= c.size(0));
+  if (clouds.empty() || !runs_cpu_loop(clouds[0])) return farthest_point_samples_tensors(clouds, count);
+  std::vector<at::Tensor> chosen;
+  for (const at::Tensor& c : clouds) chosen.push_back(farthest_point_sample_loop(c, count));
+  return chosen;
+}
+
 at::Tensor farthest_point_sample(const at::Tensor& points, int count) {
-  CFM_ASSERT(points.dim() == 2 && points.size(1) == 3 && count >= 1 && count <= points.size(0));
-  if (runs_cpu_loop(points)) return farthest_point_sample_loop(points, count);
-  return farthest_point_sample_tensors(points.to(torch::kFloat32), count);
+  return farthest_point_samples({points}, count)[0];
 }
 
 // On the CPU one pass computes exactly the expression's values where the expression made five passes over

@@ -3,6 +3,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 
 namespace cfm {
 
@@ -12,6 +14,9 @@ namespace cfm {
 // points: N x 3 on any device. Returns the `count` indices (int64) on the points' device: a scan per
 // centre on the CPU, tensor operations elsewhere (the same values). Requires 1 <= count <= N.
 at::Tensor farthest_point_sample(const at::Tensor& points, int count);
+// The same for several clouds (each N_i x 3, all on one device): off the CPU one computation over all of
+// them, so that a batch costs the per-centre steps of one cloud.
+std::vector<at::Tensor> farthest_point_samples(const std::vector<at::Tensor>& clouds, int count);
 
 // The official KNN's distances, centres x N: (points - centre).pow(2).sum(-1).sqrt() as that tensor
 // expression computes them (float32 differences and squares, the three squares summed in order, then the

@@ -1,5 +1,7 @@
 #include "common/runtime/device_code.h"
 
+#include "common/runtime/precision.h"
+
 namespace cfm {
 namespace {
 
@@ -8,7 +10,7 @@ thread_local bool g_device_code_on_cpu = false;
 }  // namespace
 
 bool runs_cpu_loop(const at::Tensor& t) {
-  return t.is_cpu() && t.scalar_type() == at::kFloat && !g_device_code_on_cpu;
+  return t.is_cpu() && t.scalar_type() == at::kFloat && !g_device_code_on_cpu && !lowers_precision(at::kCPU);
 }
 
 DeviceCodeOnCpu::DeviceCodeOnCpu() : previous_(g_device_code_on_cpu) { g_device_code_on_cpu = true; }

@@ -13,7 +13,8 @@
 
 namespace cfm {
 
-// True when `t` is a float32 CPU tensor and no DeviceCodeOnCpu is active on this thread.
+// True when `t` is a float32 CPU tensor, no DeviceCodeOnCpu is active on this thread and the CPU computes
+// in float32 (under bf16 the tensor code runs, so that autocast reaches the networks' products).
 bool runs_cpu_loop(const at::Tensor& t);
 
 // While one lives, runs_cpu_loop is false on this thread: the device code runs on CPU tensors.

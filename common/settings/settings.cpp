@@ -129,6 +129,20 @@ std::vector<Setting> backbone_settings() {
   };
 }
 
+// The numeric precision of training and inference: in job keys only when not fp32, so keys made before
+// the setting existed stay valid.
+Setting precision_setting() {
+  Setting s = choosing(stored(
+                           "precision", T::Text, G::Training, true,
+                           "numeric precision of the whole job: fp32, tf32 (CUDA: float32 products on TF32 "
+                           "tensor cores) or bf16 (autocast to bfloat16; the geometry stays float32); "
+                           "docs/performance.md quotes its effect on the metrics",
+                           none, [](auto& c) -> auto& { return c.training.precision; }),
+                       {"fp32", "tf32", "bf16"});
+  s.key_unless = "fp32";
+  return s;
+}
+
 // Seeds, the few-shot split and threads: every method that runs the backbones (method.md §4-5).
 std::vector<Setting> shared_training_settings() {
   return {
@@ -148,6 +162,12 @@ std::vector<Setting> shared_training_settings() {
           "threads", T::Integer, G::Training, false,
           "compute threads per job process (0: its share of the machine's cores, docs/architecture.md §10)",
           0, [](auto& c) -> auto& { return c.training.threads; }),
+      stored(
+          "infer_batch_size", T::Integer, G::Training, false,
+          "test samples scored together: the ViT, Point-MAE's encoder and blocks, the mapping networks and "
+          "the smoothing run on the whole batch (results equal batch 1's up to rounding; more memory)",
+          positive, [](auto& c) -> auto& { return c.training.infer_batch_size; }),
+      precision_setting(),
   };
 }
 

@@ -174,6 +174,8 @@ TEST(JobConfig, ResolutionAndKeysStayAsTheyWere) {
                              {"shots", 0},
                              {"split_seed", 0},
                              {"threads", 0},  // automatic thread policy; not part of the key
+                             {"infer_batch_size", 1},  // not part of the key either
+                             {"precision", "fp32"},
                              {"mapper", "standard"}};
   EXPECT_EQ(resolved, expected) << resolved.dump(1);
   CategoryJobSettings typed = category_job_settings(resolved);
@@ -194,6 +196,26 @@ TEST(JobConfig, TheStandardMapperKeepsKeysAsTheyWere) {
   EXPECT_NE(error_of("fixed: {method: cfm, mapper: huge}\n").find("must be standard or big"),
             std::string::npos)
       << error_of("fixed: {method: cfm, mapper: huge}\n");
+}
+
+// `precision` and `infer_batch_size` came after keys existed: fp32 and any batch size leave keys as they
+// were; bf16 and tf32 change them.
+TEST(JobConfig, Fp32AndAnyInferenceBatchKeepKeysAsTheyWere) {
+  Fingerprints fingerprints;
+  nlohmann::json config = resolve_job_config({{"method", "noop"}}, "/");
+  const std::string before = "6749cf6089e87a4d5c18cdda317971ab035bc145a8bd3eea629c7cd7c4859415";
+  config["precision"] = "fp32";
+  config["infer_batch_size"] = 8;
+  EXPECT_EQ(job_key(config, fingerprints), before);
+  config["precision"] = "bf16";
+  const std::string bf16 = job_key(config, fingerprints);
+  EXPECT_NE(bf16, before);
+  config["precision"] = "tf32";
+  EXPECT_NE(job_key(config, fingerprints), bf16);
+  EXPECT_NE(error_of("fixed: {method: cfm, precision: fp16}\n").find("must be fp32 or tf32 or bf16, not 'fp16'"),
+            std::string::npos)
+      << error_of("fixed: {method: cfm, precision: fp16}\n");
+  EXPECT_NE(error_of("fixed: {method: cfm, infer_batch_size: 0}\n").find("infer_batch_size"), std::string::npos);
 }
 
 TEST(GridSpec, TheRenamedGridSettingReadsUnderItsOldNameAndKeepsTheKey) {
