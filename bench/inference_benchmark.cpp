@@ -4,10 +4,12 @@
 // scripts/device/gpu_check.sh runs it on a lent GPU; the paper reports ~21.8 fps and ~438 MB on its GPU.
 //
 //   build/bench/cfm_inference_benchmark [--device cuda:0] [--layers 12,4] [--batches 1,8] [--samples 16]
+//                                       [--precision fp32|tf32|bf16]
 //
-// Batch B: the ViT runs on B images at once (VitBackbone::forward_batch); Point-MAE, alignment and
-// scoring stay per sample (each cloud has its own number of points). Inputs are prepared on the CPU first
-// and moved to the device with the samples, as a job does.
+// Batch B: B samples go through the scoring path together as in a job with infer_batch_size B (the ViT,
+// Point-MAE's sampling, encoder and blocks, the networks and the smoothing on the batch; the neighbour
+// search and the alignment per sample). Inputs are prepared on the CPU first and moved to the device with
+// the samples, as a job does; per-stage times synchronise the device between stages.
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +26,7 @@
 #include "common/features/sample_loader.h"
 #include "common/runtime/compute_device.h"
 #include "common/runtime/compute_process.h"
+#include "common/runtime/precision.h"
 #include "common/runtime/thread_policy.h"
 
 namespace fs = std::filesystem;
@@ -34,27 +37,44 @@ void synchronise(const at::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
-// Scores every sample in groups of `batch`; returns the seconds taken.
-double score_all(cfm::FeatureExtractor& extractor, cfm::CrossmodalMappers& mappers,
-                 const std::vector<cfm::SampleTensors>& samples, int batch) {
+// Seconds of each stage of the scoring path, summed over the samples.
+struct StageSeconds {
+  double backbones = 0, alignment = 0, scoring = 0;
+  double total() const { return backbones + alignment + scoring; }
+};
+
+// Scores every sample in groups of `batch` as a job does (FeatureExtractor::extract_batch, align,
+// map_samples, the maps back on the host), synchronising the device between stages to time them.
+StageSeconds score_all(cfm::FeatureExtractor& extractor, cfm::CrossmodalMappers& mappers,
+                       const std::vector<cfm::SampleTensors>& samples, int batch) {
   torch::NoGradGuard no_grad;
   const at::Device device = extractor.device();
-  synchronise(device);
-  auto start = std::chrono::steady_clock::now();
+  StageSeconds seconds;
+  auto lap = [&, last = std::chrono::steady_clock::now()](double& stage) mutable {
+    synchronise(device);
+    const auto now = std::chrono::steady_clock::now();
+    stage += std::chrono::duration<double>(now - last).count();
+    last = now;
+  };
+  double ignored = 0;
+  lap(ignored);
   for (std::size_t first = 0; first < samples.size(); first += static_cast<std::size_t>(batch)) {
     const std::size_t end = std::min(samples.size(), first + static_cast<std::size_t>(batch));
-    std::vector<at::Tensor> images;
-    for (std::size_t i = first; i < end; ++i) images.push_back(samples[i].rgb);
-    at::Tensor rgb_maps = extractor.vit().forward_batch(torch::stack(images).to(device));
+    std::vector<at::Tensor> images, clouds;
     for (std::size_t i = first; i < end; ++i) {
-      cfm::BackboneOutputs out = extractor.extract_points(samples[i].cloud);
-      out.rgb_map = rgb_maps[static_cast<std::int64_t>(i - first)];
-      cfm::AnomalyMaps maps = cfm::map_sample(mappers, extractor.align(out), extractor.config().grid);
-      (void)maps.combined.sum().item<float>();  // the map is complete (and on the CPU) before the next
+      images.push_back(samples[i].rgb);
+      clouds.push_back(samples[i].cloud);
     }
+    std::vector<cfm::BackboneOutputs> outputs = extractor.extract_batch(images, clouds);
+    lap(seconds.backbones);
+    std::vector<cfm::AlignedFeatures> aligned;
+    for (const cfm::BackboneOutputs& o : outputs) aligned.push_back(extractor.align(o));
+    lap(seconds.alignment);
+    for (cfm::AnomalyMaps& maps : cfm::map_samples(mappers, aligned, extractor.config().grid))
+      (void)maps.combined.cpu();  // the maps on the host, as a job writes them
+    lap(seconds.scoring);
   }
-  synchronise(device);
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return seconds;
 }
 
 std::vector<int> numbers(const std::string& list) {
@@ -73,12 +93,14 @@ std::vector<int> numbers(const std::string& list) {
 int main(int argc, char** argv) {
   CLI::App app{"cfm inference benchmark: fps and peak GPU memory, full and pruned backbones"};
   std::string device_name = "cpu", layers_list = "12,4", batches_list = "1,8";
+  std::string precision_name = "fp32";
   int samples = 16, threads = 0;
   app.add_option("--device", device_name, "cpu or cuda:N")->capture_default_str();
   app.add_option("--layers", layers_list, "Backbone blocks kept, comma-separated")->capture_default_str();
-  app.add_option("--batches", batches_list, "ViT batch sizes, comma-separated")->capture_default_str();
+  app.add_option("--batches", batches_list, "Inference batch sizes, comma-separated")->capture_default_str();
   app.add_option("--samples", samples, "Samples scored per measurement")->capture_default_str();
   app.add_option("--threads", threads, "CPU compute threads (0: cfm's policy)")->capture_default_str();
+  app.add_option("--precision", precision_name, "fp32, tf32 (CUDA) or bf16")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   const cfm::ThreadPolicy policy = cfm::choose_thread_policy(threads);
   cfm::prepare_compute_process(policy);
@@ -91,8 +113,9 @@ int main(int argc, char** argv) {
   std::vector<cfm::SampleTensors> tensors;
   for (const cfm::SampleFiles& s : cfm::Dataset(data_dir).samples("cookie", "train"))
     tensors.push_back(cfm::load_sample(s, 224, 224));
-  std::printf("device %s, %d samples per measurement, CPU threads: %s\n", device_name.c_str(), samples,
-              cfm::describe(policy).c_str());
+  const cfm::PrecisionScope precision(cfm::parse_precision(precision_name), device);  // after the setup
+  std::printf("device %s, precision %s, %d samples per measurement, CPU threads: %s\n", device_name.c_str(),
+              precision_name.c_str(), samples, cfm::describe(policy).c_str());
 
   for (int layers : numbers(layers_list)) {
     cfm::BackboneConfig config = cfm::backbone_preset("paper");
@@ -110,12 +133,17 @@ int main(int argc, char** argv) {
       score_all(extractor, mappers, {tensors.begin(), tensors.begin() + std::min<int>(batch, samples)},
                 batch);
       cfm::reset_peak_gpu_memory(device);
-      const double seconds = score_all(extractor, mappers, tensors, batch);
+      const StageSeconds seconds = score_all(extractor, mappers, tensors, batch);
       std::string memory = "";
       if (auto peak = cfm::peak_gpu_memory_bytes(device))
         memory = ", peak GPU memory " + std::to_string(*peak / 1000000) + " MB";
-      std::printf("layers %2d, batch %d: %.2f fps (%.1f ms per sample)%s\n", layers, batch, samples / seconds,
-                  1000 * seconds / samples, memory.c_str());
+      auto per_sample = [&](double s) { return 1000 * s / samples; };
+      std::printf(
+          "layers %2d, batch %d: %.2f fps (%.1f ms per sample: backbones %.1f, alignment %.1f, "
+          "networks and scoring %.1f)%s\n",
+          layers, batch, samples / seconds.total(), per_sample(seconds.total()),
+          per_sample(seconds.backbones), per_sample(seconds.alignment), per_sample(seconds.scoring),
+          memory.c_str());
     }
   }
   fs::remove_all(dir);

@@ -12,8 +12,8 @@
 #include "common/data/few_shot.h"
 #include "common/distributed/rank_group.h"
 #include "common/runtime/compute_device.h"
-#include "common/runtime/precision.h"
 #include "common/runtime/compute_process.h"
+#include "common/runtime/precision.h"
 #include "common/runtime/thread_policy.h"
 #include "common/util/error.h"
 #include "common/util/whole_file.h"
@@ -59,9 +59,10 @@ void add_train_eval_commands(CLI::App& app) {
   auto ranks = std::make_shared<RankSetup>();
   CLI::App* train = app.add_subcommand(
       "train", "Train the two crossmodal mapping networks on a category's nominal samples");
-  add_run_options(train, *t,
-                  {"epochs", "batch_size", "lr", "seed", "shots", "split_seed", "threads", "mapper", "precision"},
-                  {{"layers_kept", {"--layers"}}});
+  add_run_options(
+      train, *t,
+      {"epochs", "batch_size", "lr", "seed", "shots", "split_seed", "threads", "mapper", "precision"},
+      {{"layers_kept", {"--layers"}}});
   add_rank_options(train, *ranks);
   train->callback([t, ranks] {
     CategoryJobSettings settings = resolve(t->settings);
@@ -101,8 +102,8 @@ void add_train_eval_commands(CLI::App& app) {
   auto exact = std::make_shared<bool>(false);
   CLI::App* eval = app.add_subcommand(
       "eval", "Score a category's test split with trained mapping networks and print its metrics");
-  add_run_options(eval, *e, {"epochs", "batch_size", "eval_seed", "threads", "mapper", "infer_batch_size",
-                                  "precision"},
+  add_run_options(eval, *e,
+                  {"epochs", "batch_size", "eval_seed", "threads", "mapper", "infer_batch_size", "precision"},
                   {{"layers_kept", {"--layers"}}, {"eval_seed", {"--seed"}}});
   eval->add_option("--mappers", *mappers_dir, "Folder with CFM_2Dto3D_<class>_<E>ep_<B>bs.pth and its twin")
       ->required();

@@ -82,8 +82,8 @@ CategoryEvaluation CfmMethod::evaluate(const std::vector<SampleFiles>& test, con
   extractor_.reseed(static_cast<std::uint64_t>(settings_.training.eval_seed));
   fs::create_directories(out_dir);
   FeatureCache no_cache("", settings_.backbone);
-  return evaluate_category(*mappers_, extractor_, use_cache ? cache_ : no_cache, test, out_dir, options, ranks_,
-                           settings_.training.infer_batch_size);
+  return evaluate_category(*mappers_, extractor_, use_cache ? cache_ : no_cache, test, out_dir, options,
+                           ranks_, settings_.training.infer_batch_size);
 }
 
 std::int64_t CfmMethod::parameter_count() {

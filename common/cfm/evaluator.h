@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/cfm/mapping_network.h"
+#include "common/cfm/scorer.h"
 #include "common/features/feature_cache.h"
 #include "common/features/feature_extractor.h"
 #include "common/methods/test_split_scoring.h"
@@ -15,7 +16,6 @@
 namespace cfm {
 
 class RankGroup;
-struct AnomalyMaps;
 
 // One sample's anomaly maps from its aligned features: both networks on the pixels with a 3D feature
 // (the others' scores are zeroed anyway), then score_sample (§5 steps 2-6).

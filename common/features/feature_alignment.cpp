@@ -129,7 +129,8 @@ at::Tensor point_features_to_grid(const at::Tensor& point_features, const at::Te
   // -0 when the sum starts from +0), so skipping empty pixels -- and all-empty windows, which stay 0 --
   // leaves every value as the kernels compute it, with a fraction of the work: a pooled position is
   // computed once, and only where its window holds a valid pixel.
-  if (!runs_cpu_loop(point_features)) return pool_on_the_grid_with_tensors(point_features, pixel_indices, grid);
+  if (!runs_cpu_loop(point_features))
+    return pool_on_the_grid_with_tensors(point_features, pixel_indices, grid);
   const std::int64_t s = grid, p = grid - 2, c = point_features.size(1);
   const at::Tensor features = point_features.contiguous();
   const at::Tensor pixels = pixel_indices.contiguous();

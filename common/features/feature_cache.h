@@ -25,7 +25,8 @@ class FeatureCache {
   BackboneOutputs outputs(FeatureExtractor& extractor, const SampleFiles& files, const at::Tensor& rgb,
                           const at::Tensor& cloud);
   // The same for several samples: the entries missing are computed together (extract_batch).
-  std::vector<BackboneOutputs> outputs_batch(FeatureExtractor& extractor, const std::vector<SampleFiles>& files,
+  std::vector<BackboneOutputs> outputs_batch(FeatureExtractor& extractor,
+                                             const std::vector<SampleFiles>& files,
                                              const std::vector<at::Tensor>& rgbs,
                                              const std::vector<at::Tensor>& clouds);
 

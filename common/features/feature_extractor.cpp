@@ -67,8 +67,8 @@ BackboneOutputs FeatureExtractor::valid_points(const at::Tensor& cloud_in) const
 void FeatureExtractor::point_features(std::vector<BackboneOutputs>& outputs) {
   std::vector<at::Tensor> clouds;
   for (const BackboneOutputs& o : outputs) clouds.push_back(o.valid_points);
-  std::vector<PointFeatures> features = point_mae_->forward_batch(
-      clouds, generator_, static_cast<std::int64_t>(config_.chunk_points) * 1024);
+  std::vector<PointFeatures> features =
+      point_mae_->forward_batch(clouds, generator_, static_cast<std::int64_t>(config_.chunk_points) * 1024);
   for (std::size_t i = 0; i < outputs.size(); ++i) outputs[i].points = std::move(features[i]);
 }
 

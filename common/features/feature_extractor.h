@@ -60,8 +60,8 @@ class FeatureExtractor {
 
  private:
   void check_cloud(const at::Tensor& cloud) const;
-  BackboneOutputs valid_points(const at::Tensor& cloud) const;      // pixel_indices and valid_points
-  void point_features(std::vector<BackboneOutputs>& outputs);       // fills `points` of each
+  BackboneOutputs valid_points(const at::Tensor& cloud) const;  // pixel_indices and valid_points
+  void point_features(std::vector<BackboneOutputs>& outputs);   // fills `points` of each
 
   BackboneConfig config_;
   at::Device device_;

@@ -43,7 +43,25 @@ void write_map(const fs::path& out_dir, const char* folder, const SampleFiles& f
   write_map_tiff((dir / (files.name + ".tiff")).string(), map);
 }
 
-// Scores samples test[first], test[first + 1], ... of `indices` together (one batch) and writes them.
+// Writes one scored sample's maps, heat map and (anomalous samples) ground truth, and fills its mask.
+void write_sample(const fs::path& out_dir, const SampleFiles& files, const SampleTensors& sample,
+                  const SampleScore& scored, ScoredSample& result) {
+  at::Tensor gt = sample.gt.reshape({-1}).contiguous();
+  const float* truth = gt.data_ptr<float>();
+  for (std::size_t p = 0; p < result.mask.pixels.size(); ++p)
+    result.mask.pixels[p] = truth[p] > 0.5f ? 255 : 0;
+  write_map(out_dir, "maps", files, result.map);
+  write_map(out_dir, "maps-2d", files, to_image(scored.map_2d));
+  write_map(out_dir, "maps-3d", files, to_image(scored.map_3d));
+  write_png((out_dir / "maps" / files.defect / (files.name + ".png")).string(), heat_map(result.map));
+  if (files.label) {
+    fs::path gt_dir = out_dir / "gt" / files.defect;
+    fs::create_directories(gt_dir);
+    write_png((gt_dir / (files.name + ".png")).string(), result.mask);
+  }
+}
+
+// Scores the samples test[i], i in `indices`, together (one batch) and writes each.
 std::vector<ScoredSample> score_and_write(FeatureExtractor& extractor, FeatureCache& cache,
                                           const std::vector<SampleFiles>& test,
                                           const std::vector<std::size_t>& indices, const fs::path& out_dir,
@@ -59,28 +77,15 @@ std::vector<ScoredSample> score_and_write(FeatureExtractor& extractor, FeatureCa
     clouds.push_back(samples.back().cloud);
   }
   Stopwatch inference;
-  std::vector<SampleScore> scored = scorer(cache.outputs_batch(extractor, files, rgbs, clouds));
+  const std::vector<SampleScore> scored = scorer(cache.outputs_batch(extractor, files, rgbs, clouds));
   CFM_ASSERT(scored.size() == indices.size());
   std::vector<ScoredSample> results;
   for (const SampleScore& s : scored)
     results.push_back({to_image(s.combined), ImageU8(config.grid, config.grid, 1), s.image_score, 0});
   const double seconds = inference.seconds() / static_cast<double>(indices.size());  // maps on the host
   for (std::size_t b = 0; b < indices.size(); ++b) {
-    ScoredSample& result = results[b];
-    result.seconds = seconds;
-    at::Tensor gt = samples[b].gt.reshape({-1}).contiguous();
-    const float* truth = gt.data_ptr<float>();
-    for (std::size_t p = 0; p < result.mask.pixels.size(); ++p)
-      result.mask.pixels[p] = truth[p] > 0.5f ? 255 : 0;
-    write_map(out_dir, "maps", files[b], result.map);
-    write_map(out_dir, "maps-2d", files[b], to_image(scored[b].map_2d));
-    write_map(out_dir, "maps-3d", files[b], to_image(scored[b].map_3d));
-    write_png((out_dir / "maps" / files[b].defect / (files[b].name + ".png")).string(), heat_map(result.map));
-    if (files[b].label) {
-      fs::path gt_dir = out_dir / "gt" / files[b].defect;
-      fs::create_directories(gt_dir);
-      write_png((gt_dir / (files[b].name + ".png")).string(), result.mask);
-    }
+    results[b].seconds = seconds;
+    write_sample(out_dir, files[b], samples[b], scored[b], results[b]);
   }
   return results;
 }
@@ -89,9 +94,10 @@ std::vector<ScoredSample> score_and_write(FeatureExtractor& extractor, FeatureCa
 std::vector<std::vector<std::size_t>> batches_of(const std::vector<std::size_t>& indices, int batch_size) {
   std::vector<std::vector<std::size_t>> batches;
   for (std::size_t first = 0; first < indices.size(); first += static_cast<std::size_t>(batch_size))
-    batches.emplace_back(indices.begin() + static_cast<std::ptrdiff_t>(first),
-                         indices.begin() + static_cast<std::ptrdiff_t>(
-                                               std::min(indices.size(), first + static_cast<std::size_t>(batch_size))));
+    batches.emplace_back(
+        indices.begin() + static_cast<std::ptrdiff_t>(first),
+        indices.begin() + static_cast<std::ptrdiff_t>(
+                              std::min(indices.size(), first + static_cast<std::size_t>(batch_size))));
   return batches;
 }
 

@@ -99,7 +99,8 @@ at::Tensor PointMaeBackbone::batch_norm(const at::Tensor& x, const std::string& 
   // eval: running statistics. official: statistics of this sample's G*k positions (biased variance),
   // without touching the stored running statistics.
   bool batch_statistics = mode_ == BackboneMode::Official;
-  return torch::batch_norm(x, w(prefix + "weight"), w(prefix + "bias"),
+  return torch::batch_norm(x.to(torch::kFloat32), w(prefix + "weight"),  // float32 also under bf16
+ w(prefix + "bias"),
                            batch_statistics ? at::Tensor() : w(prefix + "running_mean"),
                            batch_statistics ? at::Tensor() : w(prefix + "running_var"), batch_statistics, 0.1,
                            config_.eps, false);
@@ -174,8 +175,7 @@ at::Tensor PointMaeBackbone::block(const at::Tensor& x, int i, at::Generator& ge
     // official forward draws them.
     drop.keep = 1.0 - rate;
     auto draw = [&] {
-      return (torch::rand({1}, generator, torch::TensorOptions().dtype(x.dtype())) + drop.keep)
-          .floor_();
+      return (torch::rand({1}, generator, torch::TensorOptions().dtype(x.dtype())) + drop.keep).floor_();
     };
     drop.attention = on_device(draw(), x.device());
     drop.mlp = on_device(draw(), x.device());
@@ -197,9 +197,9 @@ std::vector<PointFeatures> PointMaeBackbone::forward_batch(const std::vector<at:
   RowParallelThreads cores;  // KNN rows, encoder chunks and the blocks' rows and heads over the cores
   for (const at::Tensor& points : clouds)
     if (points.size(0) < config_.groups || points.size(0) < config_.group_size)
-      throw Error(fmt::format(
-          "point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours", points.size(0),
-          config_.groups, config_.group_size));
+      throw Error(
+          fmt::format("point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours",
+                      points.size(0), config_.groups, config_.group_size));
   std::vector<PointFeatures> out(clouds.size());
   std::optional<FullPrecision> geometry(std::in_place);  // sampling and neighbours: float32 always
   const std::vector<at::Tensor> chosen = farthest_point_samples(clouds, config_.groups);
@@ -216,8 +216,8 @@ std::vector<PointFeatures> PointMaeBackbone::forward_batch(const std::vector<at:
   if (mode_ == BackboneMode::Official) {
     // BatchNorm takes each sample's own statistics and DropPath draws per sample in order: one at a time.
     for (std::size_t i = 0; i < clouds.size(); ++i)
-      out[i].features = encode(encode_groups(neighbourhoods[i]).unsqueeze(0),
-                               out[i].centres.unsqueeze(0), generator)[0];
+      out[i].features =
+          encode(encode_groups(neighbourhoods[i]).unsqueeze(0), out[i].centres.unsqueeze(0), generator)[0];
     return out;
   }
   // Eval mode: every group's encoding and every token of a block is its own computation (per-group maps,
@@ -233,7 +233,7 @@ std::vector<PointFeatures> PointMaeBackbone::forward_batch(const std::vector<at:
 
 at::Tensor PointMaeBackbone::encode(const at::Tensor& tokens, const at::Tensor& centres,
                                     at::Generator& generator) const {
-  at::Tensor x = tokens;  // B x G x C
+  at::Tensor x = tokens.to(torch::kFloat32);  // B x G x C; the residual stream stays float32 under bf16
   const at::Tensor pos =
       torch::linear(torch::gelu(torch::linear(centres, w("pos_embed.0.weight"), w("pos_embed.0.bias"))),
                     w("pos_embed.2.weight"), w("pos_embed.2.bias"));

@@ -5,7 +5,6 @@
 
 #include <vector>
 
-
 namespace cfm {
 
 // Farthest point sampling exactly as the pointnet2_ops CUDA kernel: the first centre is index 0; every

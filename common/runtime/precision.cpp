@@ -48,8 +48,8 @@ PrecisionScope::PrecisionScope(Precision precision, const at::Device& device)
       cudnn_tf32_(at::globalContext().allowTF32CuDNN()),
       autocast_was_on_(autocast_enabled(device)) {
   if (precision == Precision::Tf32 && !device.is_cuda())
-    throw UsageError(fmt::format("precision tf32 needs a CUDA device (tensor cores), not {}: use fp32 or bf16",
-                                 device.str()));
+    throw UsageError(fmt::format(
+        "precision tf32 needs a CUDA device (tensor cores), not {}: use fp32 or bf16", device.str()));
   at::globalContext().setAllowTF32CuBLAS(precision == Precision::Tf32);
   at::globalContext().setAllowTF32CuDNN(precision == Precision::Tf32);
   if (precision == Precision::Bf16) {

@@ -44,7 +44,7 @@ struct TrainingSettings {
   long long split_seed = 0;  // which k samples
   int threads = 0;           // compute threads per process; 0: automatic (common/runtime/thread_policy.h)
   int infer_batch_size = 1;  // test samples scored together (backbones, networks, smoothing)
-  std::string precision = "fp32";  // fp32, tf32 (CUDA) or bf16 (common/runtime/precision.h)
+  std::string precision = "fp32";   // fp32, tf32 (CUDA) or bf16 (common/runtime/precision.h)
   std::string mapper = "standard";  // the mapping networks: standard or big (docs/method.md §4.1)
 };
 

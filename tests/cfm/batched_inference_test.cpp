@@ -71,8 +71,8 @@ TEST_F(BatchedInference, ATestSplitScoredInBatchesOfFourEqualsOneAtATime) {
   std::vector<Evaluation> results;
   for (int batch : {1, 4}) {
     FeatureCache cache("", config_);
-    results.push_back(evaluate_category(mappers, extractor, cache, test_, dir_ / ("b" + std::to_string(batch)),
-                                        {}, nullptr, batch)
+    results.push_back(evaluate_category(mappers, extractor, cache, test_,
+                                        dir_ / ("b" + std::to_string(batch)), {}, nullptr, batch)
                           .metrics);
   }
   ASSERT_GT(test_.size() % 4, 0u) << "the split should end in a partial batch";

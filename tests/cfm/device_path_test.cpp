@@ -3,16 +3,10 @@
 // (DeviceCodeOnCpu): it computes what the CPU loops compute, and between the inputs and the maps it reads
 // nothing back to the host. An observer of every LibTorch operation (RecordFunction) records each copy to
 // another device (`.to(device)`, `.cpu()`: every such move in the window would be a transfer on a GPU)
-// and each value read back (`item`). The observer reads operation names only: the inputs a RecordFunction
-// holds are laid out differently in LibTorch's release build and in ours (NDEBUG).
-#include <ATen/record_function.h>
+// and each value read back (`item`): tests/cfm/operation_observer.h.
 #include <torch/torch.h>
 
-#include <mutex>
-#include <set>
-#include <string>
-#include <vector>
-
+#include "cfm/operation_observer.h"
 #include "common/cfm/evaluator.h"
 #include "common/cfm/scorer.h"
 #include "common/data/dataset.h"
@@ -26,49 +20,10 @@
 namespace cfm {
 namespace {
 
-// What the observer saw while it was installed.
-struct OperationLog {
-  std::mutex mutex;
-  std::multiset<std::string> operations;
-  std::vector<std::string> host_reads;  // copies to the CPU and values read back, with their operation
-};
-OperationLog* g_log = nullptr;
-
-std::unique_ptr<at::ObserverContext> observe(const at::RecordFunction& fn) {
-  const std::string name = fn.name();
-  bool host_read = name == "aten::item" || name == "aten::_local_scalar_dense";
-  if (name == "aten::to") {  // to.dtype changes the type alone; the other overloads may move the tensor
-    const auto op = fn.operator_name();
-    host_read = !op || op->overload_name != "dtype";
-  }
-  std::lock_guard<std::mutex> lock(g_log->mutex);
-  g_log->operations.insert(name);
-  if (host_read) g_log->host_reads.push_back(name);
-  return nullptr;
-}
-
-// Installs the observer for its lifetime.
-class ObservedOperations {
- public:
-  ObservedOperations() {
-    g_log = &log_;
-    handle_ = at::addGlobalCallback(at::RecordFunctionCallback(observe));
-  }
-  ~ObservedOperations() {
-    at::removeCallback(handle_);
-    g_log = nullptr;
-  }
-  OperationLog& log() { return log_; }
-
- private:
-  OperationLog log_;
-  at::CallbackHandle handle_;
-};
-
 TEST(DevicePath, TheObserverSeesCopiesToTheHostAndValuesReadBack) {
   at::Tensor t = torch::ones({4});
   for (int which = 0; which < 4; ++which) {
-    ObservedOperations observed;
+    test::ObservedOperations observed;
     if (which == 0) (void)t.cpu();
     if (which == 1) (void)t.to(at::Device(at::kCPU));
     if (which == 2) (void)t.sum().item<float>();
@@ -119,12 +74,13 @@ TEST(DevicePath, TheWholePipelineOnTheDeviceCodeEqualsTheCpuAndReadsNothingBack)
     BackboneOutputs cpu_outputs = extractor.extract(sample.rgb, sample.cloud);
     AnomalyMaps cpu = map_sample(mappers, extractor.align(cpu_outputs), config.grid);
 
-    ObservedOperations observed;
+    test::ObservedOperations observed;
     DeviceCodeOnCpu device_code;
     BackboneOutputs outputs = extractor.extract(sample.rgb, sample.cloud);
     AnomalyMaps maps = map_sample(mappers, extractor.align(outputs), config.grid);
-    OperationLog& log = observed.log();
-    EXPECT_TRUE(log.host_reads.empty()) << log.host_reads.size() << " reads, the first: " << log.host_reads[0];
+    test::OperationLog& log = observed.log();
+    EXPECT_TRUE(log.host_reads.empty())
+        << log.host_reads.size() << " reads, the first: " << log.host_reads[0];
     // The device code ran: FPS's arg-max per centre, the sort of the alignment, the pooling of the grid.
     EXPECT_GE(log.operations.count("aten::argmax"), 31u);
     EXPECT_GE(log.operations.count("aten::avg_pool2d"), 1u);

@@ -3,11 +3,15 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <cstdio>
+
+#include "cfm/operation_observer.h"
 #include "common/cfm/evaluator.h"
 #include "common/cfm/trainer.h"
 #include "common/data/dataset.h"
 #include "common/features/sample_loader.h"
 #include "common/runtime/compute_device.h"
+#include "common/runtime/precision.h"
 #include "common/util/error.h"
 #include "synthetic_category.h"
 #include "test_support.h"
@@ -77,6 +81,76 @@ TEST_F(Gpu, DeviceNamesAreChecked) {
   EXPECT_THROW(parse_compute_device("cuda:99"), Error);
   EXPECT_THROW(parse_compute_device("gpu0"), UsageError);
   EXPECT_EQ(parse_compute_device("cuda"), at::Device("cuda:0"));
+}
+
+// A batch on the GPU: its inputs go in, its maps come out, nothing is read back in between (the observer of
+// tests/cfm/operation_observer.h), and each sample equals the CPU's, scored alone.
+TEST_F(Gpu, ABatchStaysOnTheGpuAndEqualsTheCpu) {
+  const at::Device cuda = parse_compute_device("cuda:0");
+  FeatureExtractor cpu(config_), gpu(config_, cuda);
+  CrossmodalMappers mappers = make_mappers(cpu.vit().dim(), cpu.point_mae().output_channels());
+  CrossmodalMappers gpu_mappers = make_mappers(cpu.vit().dim(), cpu.point_mae().output_channels());
+  for (CrossmodalMappers* m : {&mappers, &gpu_mappers}) {
+    m->to_3d->eval();
+    m->to_2d->eval();
+  }
+  gpu_mappers.to_3d->to(cuda);
+  gpu_mappers.to_2d->to(cuda);
+  std::vector<SampleTensors> samples;
+  std::vector<at::Tensor> rgbs, clouds;
+  for (const SampleFiles& f : Dataset(dir_ / "data").samples("cookie", "test")) {
+    samples.push_back(load_sample(f, config_.grid, config_.vit.image_size));
+    rgbs.push_back(samples.back().rgb.to(cuda));
+    clouds.push_back(samples.back().cloud.to(cuda));
+  }
+  std::vector<BackboneOutputs> outputs;
+  std::vector<AnomalyMaps> maps;
+  {
+    test::ObservedOperations observed;
+    outputs = gpu.extract_batch(rgbs, clouds);
+    std::vector<AlignedFeatures> aligned;
+    for (const BackboneOutputs& o : outputs) aligned.push_back(gpu.align(o));
+    maps = map_samples(gpu_mappers, aligned, config_.grid);
+    const std::vector<std::string>& reads = observed.log().host_reads;
+    EXPECT_TRUE(reads.empty()) << reads.size() << " host reads, the first: " << reads[0];
+  }
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    BackboneOutputs one = cpu.extract(samples[i].rgb, samples[i].cloud);
+    AnomalyMaps alone = map_sample(mappers, cpu.align(one), config_.grid);
+    ASSERT_TRUE(maps[i].combined.is_cuda());
+    EXPECT_TRUE(torch::equal(outputs[i].points.centre_index.cpu(), one.points.centre_index)) << i;
+    EXPECT_LT(max_relative_error(outputs[i].points.features, one.points.features), 1e-4) << i;
+    EXPECT_LT(max_relative_error(maps[i].combined, alone.combined), 1e-4) << i;
+  }
+}
+
+// tf32 and bf16 train and score on the GPU and stay near fp32 (the figures printed go to
+// docs/performance.md).
+TEST_F(Gpu, Tf32AndBf16StayNearFp32) {
+  const at::Device cuda = parse_compute_device("cuda:0");
+  Dataset dataset(dir_ / "data");
+  std::vector<Evaluation> results;
+  for (Precision precision : {Precision::Fp32, Precision::Tf32, Precision::Bf16}) {
+    PrecisionScope scope(precision, cuda);
+    FeatureExtractor extractor(config_, cuda);
+    FeatureCache cache("", config_);
+    CrossmodalMappers mappers = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());
+    TrainOptions options;
+    options.epochs = 3;
+    options.batch_size = 2;
+    train_mappers(mappers, extractor, cache, dataset.samples("cookie", "train"), options);
+    results.push_back(evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"),
+                                        dir_ / ("precision-" + std::to_string(results.size())), {}, nullptr,
+                                        4)
+                          .metrics);
+  }
+  for (std::size_t p = 1; p < results.size(); ++p) {
+    std::printf("%s - fp32 on cuda:0: P-AUROC %+.4f, AUPRO@30%% %+.4f\n", p == 1 ? "tf32" : "bf16",
+                *results[p].p_auroc - *results[0].p_auroc,
+                *results[p].aupro.at(0.3) - *results[0].aupro.at(0.3));
+    EXPECT_NEAR(*results[p].p_auroc, *results[0].p_auroc, 0.02);
+    EXPECT_NEAR(*results[p].aupro.at(0.3), *results[0].aupro.at(0.3), 0.05);
+  }
 }
 
 TEST(ComputeDevice, NamesAreParsedAndCudaWithoutCudaIsExplained) {

@@ -1,6 +1,8 @@
 // The `precision` setting: names checked, tf32 refused off CUDA, bf16 autocasts the networks' products and
 // leaves the geometry in float32, and what bf16 changes in the metrics on the synthetic set (printed; the
 // figure docs/performance.md quotes).
+#include "common/runtime/precision.h"
+
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -8,7 +10,7 @@
 #include "common/cfm/evaluator.h"
 #include "common/cfm/trainer.h"
 #include "common/data/dataset.h"
-#include "common/runtime/precision.h"
+#include "common/features/sample_loader.h"
 #include "common/util/error.h"
 #include "synthetic_category.h"
 #include "test_support.h"
@@ -42,6 +44,28 @@ TEST(Precision, Bf16AutocastsProductsOnTheCpuFullPrecisionAndTheEndOfTheScopeRes
   EXPECT_EQ(torch::linear(x, w).scalar_type(), torch::kFloat32);
 }
 
+// Both backbone modes extract under bf16 (official mode's BatchNorm takes float32 inputs only).
+TEST(Precision, BothBackboneModesExtractUnderBf16) {
+  test::TempDir dir;
+  test::write_preprocessed_dataset(test::small_synth(dir / "data", 1, 200, 1, 0, 1));
+  BackboneConfig config = test::tiny_backbones(dir / "weights", 28);
+  const SampleFiles files = Dataset(dir / "data").samples("cookie", "train").at(0);
+  const SampleTensors sample = load_sample(files, config.grid, config.vit.image_size);
+  for (BackboneMode mode : {BackboneMode::Eval, BackboneMode::Official}) {
+    config.mode = mode;
+    FeatureExtractor extractor(config);
+    const AlignedFeatures fp32 = extractor.align(extractor.extract(sample.rgb, sample.cloud));
+    extractor.reseed(config.seed);
+    PrecisionScope bf16(Precision::Bf16, at::kCPU);
+    const AlignedFeatures reduced = extractor.align(extractor.extract(sample.rgb, sample.cloud));
+    EXPECT_EQ(reduced.xyz_patch.scalar_type(), torch::kFloat32);
+    const double difference =
+        ((reduced.xyz_patch - fp32.xyz_patch).abs().max() / fp32.xyz_patch.abs().max()).item<double>();
+    EXPECT_GT(difference, 0) << mode_name(mode);     // bfloat16 products ran
+    EXPECT_LT(difference, 0.1) << mode_name(mode);  // and stayed near float32's
+  }
+}
+
 // Trains and scores one synthetic category in fp32 and in bf16 (the same seeds, a cache for each, as the
 // cache keys the precision): the maps change, the metrics barely.
 TEST(Precision, Bf16AgainstFp32OnTheSyntheticSet) {
@@ -59,8 +83,8 @@ TEST(Precision, Bf16AgainstFp32OnTheSyntheticSet) {
     TrainOptions options;
     options.epochs = 5;
     options.batch_size = 2;
-    losses.push_back(
-        train_mappers(mappers, extractor, cache, dataset.samples("cookie", "train"), options).epoch_loss.back());
+    losses.push_back(train_mappers(mappers, extractor, cache, dataset.samples("cookie", "train"), options)
+                         .epoch_loss.back());
     results.push_back(evaluate_category(mappers, extractor, cache, dataset.samples("cookie", "test"),
                                         dir / ("eval-" + std::to_string(static_cast<int>(precision))))
                           .metrics);
@@ -68,10 +92,11 @@ TEST(Precision, Bf16AgainstFp32OnTheSyntheticSet) {
   const std::size_t samples = 4 + dataset.samples("cookie", "test").size();
   EXPECT_EQ(cache.misses(), 2 * samples);  // each precision computed its own entries
   const Evaluation &fp32 = results[0], &bf16 = results[1];
-  std::printf("bf16 - fp32 on the synthetic cookie (tiny backbones, grid 56, 5 epochs): last loss %.5f vs %.5f, "
-              "I-AUROC %+.4f, P-AUROC %+.4f, AUPRO@30%% %+.4f, AUPRO@1%% %+.4f\n",
-              losses[1], losses[0], *bf16.i_auroc - *fp32.i_auroc, *bf16.p_auroc - *fp32.p_auroc,
-              *bf16.aupro.at(0.3) - *fp32.aupro.at(0.3), *bf16.aupro.at(0.01) - *fp32.aupro.at(0.01));
+  std::printf(
+      "bf16 - fp32 on the synthetic cookie (tiny backbones, grid 56, 5 epochs): last loss %.5f vs %.5f, "
+      "I-AUROC %+.4f, P-AUROC %+.4f, AUPRO@30%% %+.4f, AUPRO@1%% %+.4f\n",
+      losses[1], losses[0], *bf16.i_auroc - *fp32.i_auroc, *bf16.p_auroc - *fp32.p_auroc,
+      *bf16.aupro.at(0.3) - *fp32.aupro.at(0.3), *bf16.aupro.at(0.01) - *fp32.aupro.at(0.01));
   EXPECT_NE(losses[1], losses[0]) << "bf16 changed nothing: was it applied?";
   EXPECT_NE(bf16.image_scores, fp32.image_scores);
   EXPECT_NEAR(*bf16.p_auroc, *fp32.p_auroc, 0.02);

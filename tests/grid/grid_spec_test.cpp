@@ -173,7 +173,7 @@ TEST(JobConfig, ResolutionAndKeysStayAsTheyWere) {
                              {"eval_seed", 42},
                              {"shots", 0},
                              {"split_seed", 0},
-                             {"threads", 0},  // automatic thread policy; not part of the key
+                             {"threads", 0},           // automatic thread policy; not part of the key
                              {"infer_batch_size", 1},  // not part of the key either
                              {"precision", "fp32"},
                              {"mapper", "standard"}};
@@ -212,10 +212,12 @@ TEST(JobConfig, Fp32AndAnyInferenceBatchKeepKeysAsTheyWere) {
   EXPECT_NE(bf16, before);
   config["precision"] = "tf32";
   EXPECT_NE(job_key(config, fingerprints), bf16);
-  EXPECT_NE(error_of("fixed: {method: cfm, precision: fp16}\n").find("must be fp32 or tf32 or bf16, not 'fp16'"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of("fixed: {method: cfm, precision: fp16}\n").find("must be fp32 or tf32 or bf16, not 'fp16'"),
+      std::string::npos)
       << error_of("fixed: {method: cfm, precision: fp16}\n");
-  EXPECT_NE(error_of("fixed: {method: cfm, infer_batch_size: 0}\n").find("infer_batch_size"), std::string::npos);
+  EXPECT_NE(error_of("fixed: {method: cfm, infer_batch_size: 0}\n").find("infer_batch_size"),
+            std::string::npos);
 }
 
 TEST(GridSpec, TheRenamedGridSettingReadsUnderItsOldNameAndKeepsTheKey) {
