@@ -100,8 +100,7 @@ at::Tensor PointMaeBackbone::batch_norm(const at::Tensor& x, const std::string& 
   // without touching the stored running statistics.
   bool batch_statistics = mode_ == BackboneMode::Official;
   return torch::batch_norm(x.to(torch::kFloat32), w(prefix + "weight"),  // float32 also under bf16
- w(prefix + "bias"),
-                           batch_statistics ? at::Tensor() : w(prefix + "running_mean"),
+                           w(prefix + "bias"), batch_statistics ? at::Tensor() : w(prefix + "running_mean"),
                            batch_statistics ? at::Tensor() : w(prefix + "running_var"), batch_statistics, 0.1,
                            config_.eps, false);
 }

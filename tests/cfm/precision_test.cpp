@@ -61,7 +61,7 @@ TEST(Precision, BothBackboneModesExtractUnderBf16) {
     EXPECT_EQ(reduced.xyz_patch.scalar_type(), torch::kFloat32);
     const double difference =
         ((reduced.xyz_patch - fp32.xyz_patch).abs().max() / fp32.xyz_patch.abs().max()).item<double>();
-    EXPECT_GT(difference, 0) << mode_name(mode);     // bfloat16 products ran
+    EXPECT_GT(difference, 0) << mode_name(mode);    // bfloat16 products ran
     EXPECT_LT(difference, 0.1) << mode_name(mode);  // and stayed near float32's
   }
 }
