@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <optional>
 
 #include "common/models/point_sampling.h"
 #include "common/models/row_steps.h"
@@ -20,6 +19,29 @@ namespace {
 
 const char* const kModel = "Point-MAE encoder";
 constexpr int kOfficialDepth = 12;  // DropPath rates are spread over the configured 12 blocks
+
+// Each cloud's centres (farthest point sampling over all clouds at once) and its neighbourhoods, k nearest
+// points minus their centre (docs/method.md §3.4 steps 1-3): geometry, in float32 under any precision.
+struct Grouped {
+  std::vector<PointFeatures> clouds;       // centres and centre_index filled
+  std::vector<at::Tensor> neighbourhoods;  // G x k x 3 each
+};
+Grouped group(const std::vector<at::Tensor>& clouds, int groups, int group_size,
+              std::int64_t distances_per_chunk) {
+  FullPrecision geometry;
+  const std::vector<at::Tensor> chosen = farthest_point_samples(clouds, groups);
+  Grouped out;
+  for (std::size_t i = 0; i < clouds.size(); ++i) {
+    const at::Tensor& points = clouds[i];
+    PointFeatures& cloud = out.clouds.emplace_back();
+    cloud.centre_index = chosen[i];
+    cloud.centres = points.index_select(0, chosen[i]);
+    const std::int64_t centres_per_chunk = std::max<std::int64_t>(1, distances_per_chunk / points.size(0));
+    at::Tensor neighbours = k_nearest_points(points, cloud.centres, group_size, centres_per_chunk);
+    out.neighbourhoods.push_back(points.index({neighbours}) - cloud.centres.unsqueeze(1));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -199,25 +221,15 @@ std::vector<PointFeatures> PointMaeBackbone::forward_batch(const std::vector<at:
       throw Error(
           fmt::format("point cloud has {} valid points, fewer than G = {} centres or k = {} neighbours",
                       points.size(0), config_.groups, config_.group_size));
-  std::vector<PointFeatures> out(clouds.size());
-  std::optional<FullPrecision> geometry(std::in_place);  // sampling and neighbours: float32 always
-  const std::vector<at::Tensor> chosen = farthest_point_samples(clouds, config_.groups);
-  std::vector<at::Tensor> neighbourhoods;  // G x k x 3 each
-  for (std::size_t i = 0; i < clouds.size(); ++i) {
-    const at::Tensor& points = clouds[i];
-    out[i].centre_index = chosen[i];
-    out[i].centres = points.index_select(0, chosen[i]);
-    const std::int64_t centres_per_chunk = std::max<std::int64_t>(1, distances_per_chunk / points.size(0));
-    at::Tensor neighbours = k_nearest_points(points, out[i].centres, config_.group_size, centres_per_chunk);
-    neighbourhoods.push_back(points.index({neighbours}) - out[i].centres.unsqueeze(1));
-  }
-  geometry.reset();
+  Grouped grouped = group(clouds, config_.groups, config_.group_size, distances_per_chunk);
+  std::vector<PointFeatures>& out = grouped.clouds;
+  const std::vector<at::Tensor>& neighbourhoods = grouped.neighbourhoods;
   if (mode_ == BackboneMode::Official) {
     // BatchNorm takes each sample's own statistics and DropPath draws per sample in order: one at a time.
     for (std::size_t i = 0; i < clouds.size(); ++i)
       out[i].features =
           encode(encode_groups(neighbourhoods[i]).unsqueeze(0), out[i].centres.unsqueeze(0), generator)[0];
-    return out;
+    return std::move(out);
   }
   // Eval mode: every group's encoding and every token of a block is its own computation (per-group maps,
   // then per-sample attention), so the clouds' groups and tokens go through together.
@@ -227,7 +239,7 @@ std::vector<PointFeatures> PointMaeBackbone::forward_batch(const std::vector<at:
   const at::Tensor tokens = encode_groups(torch::cat(neighbourhoods)).view({b, config_.groups, -1});
   const at::Tensor features = encode(tokens, torch::stack(centres), generator);
   for (std::size_t i = 0; i < clouds.size(); ++i) out[i].features = features[static_cast<std::int64_t>(i)];
-  return out;
+  return std::move(out);
 }
 
 at::Tensor PointMaeBackbone::encode(const at::Tensor& tokens, const at::Tensor& centres,
