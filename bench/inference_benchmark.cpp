@@ -77,27 +77,21 @@ StageSeconds score_all(cfm::FeatureExtractor& extractor, cfm::CrossmodalMappers&
   return seconds;
 }
 
-std::vector<int> numbers(const std::string& list) {
-  std::vector<int> out;
-  std::size_t at = 0;
-  while (at < list.size()) {
-    std::size_t comma = list.find(',', at);
-    out.push_back(std::stoi(list.substr(at, comma - at)));
-    at = comma == std::string::npos ? list.size() : comma + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"cfm inference benchmark: fps and peak GPU memory, full and pruned backbones"};
-  std::string device_name = "cpu", layers_list = "12,4", batches_list = "1,8";
+  std::string device_name = "cpu";
+  std::vector<int> layer_counts = {12, 4}, batches = {1, 8};
   std::string precision_name = "fp32";
   int samples = 16, threads = 0;
   app.add_option("--device", device_name, "cpu or cuda:N")->capture_default_str();
-  app.add_option("--layers", layers_list, "Backbone blocks kept, comma-separated")->capture_default_str();
-  app.add_option("--batches", batches_list, "Inference batch sizes, comma-separated")->capture_default_str();
+  app.add_option("--layers", layer_counts, "Backbone blocks kept, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--batches", batches, "Inference batch sizes, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--samples", samples, "Samples scored per measurement")->capture_default_str();
   app.add_option("--threads", threads, "CPU compute threads (0: cfm's policy)")->capture_default_str();
   app.add_option("--precision", precision_name, "fp32, tf32 (CUDA) or bf16")->capture_default_str();
@@ -117,7 +111,7 @@ int main(int argc, char** argv) {
   std::printf("device %s, precision %s, %d samples per measurement, CPU threads: %s\n", device_name.c_str(),
               precision_name.c_str(), samples, cfm::describe(policy).c_str());
 
-  for (int layers : numbers(layers_list)) {
+  for (int layers : layer_counts) {
     cfm::BackboneConfig config = cfm::backbone_preset("paper");
     config.vit_weights = files.vit;
     config.point_mae_weights = files.point_mae;
@@ -129,7 +123,7 @@ int main(int argc, char** argv) {
     mappers.to_2d->to(device);
     mappers.to_3d->eval();
     mappers.to_2d->eval();
-    for (int batch : numbers(batches_list)) {
+    for (int batch : batches) {
       score_all(extractor, mappers, {tensors.begin(), tensors.begin() + std::min<int>(batch, samples)},
                 batch);
       cfm::reset_peak_gpu_memory(device);

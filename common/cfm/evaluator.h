@@ -18,7 +18,8 @@ namespace cfm {
 class RankGroup;
 
 // One sample's anomaly maps from its aligned features: both networks on the pixels with a 3D feature
-// (the others' scores are zeroed anyway), then score_sample (§5 steps 2-6).
+// (the others' scores are zeroed anyway), then their discrepancies and the smoothing (§5 steps 2-6;
+// score_sample's values, scorer.h).
 AnomalyMaps map_sample(CrossmodalMappers& mappers, const AlignedFeatures& aligned, int grid);
 // Several samples: their pixels through each network at once, their products smoothed at once.
 std::vector<AnomalyMaps> map_samples(CrossmodalMappers& mappers, const std::vector<AlignedFeatures>& samples,

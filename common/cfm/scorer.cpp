@@ -59,13 +59,4 @@ AnomalyMaps discrepancy_maps(const at::Tensor& kept, const at::Tensor& rgb_rows,
   return maps;
 }
 
-AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows,
-                              const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
-                              const at::Tensor& xyz_prediction, int grid) {
-  AnomalyMaps maps = discrepancy_maps(kept, rgb_rows, rgb_prediction, xyz_rows, xyz_prediction, grid);
-  // score_sample multiplies by the keep mask (1 here, +0 on the zeros outside `kept`): the same values.
-  maps.combined = smooth_anomaly_maps(maps.map_2d * maps.map_3d);
-  return maps;
-}
-
 }  // namespace cfm

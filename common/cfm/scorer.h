@@ -30,14 +30,11 @@ AnomalyMaps score_sample(const at::Tensor& rgb_patch, const at::Tensor& rgb_pred
                          const at::Tensor& xyz_patch, const at::Tensor& xyz_prediction,
                          const at::Tensor& empty, int grid);
 
-// The same maps from the rows of the non-empty pixels alone (`kept`: their raster indices, int64; the
-// four tensors: those pixels' rows, in that order). Empty pixels score 0 in score_sample whatever their
-// rows hold, so this equals it bit for bit without reading or building the S² x C rows of the others.
-AnomalyMaps score_kept_pixels(const at::Tensor& kept, const at::Tensor& rgb_rows,
-                              const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
-                              const at::Tensor& xyz_prediction, int grid);
-// score_kept_pixels without the smoothing (`combined` left empty), for callers that smooth several
-// samples' products at once.
+// The same s2D and s3D from the rows of the non-empty pixels alone (`kept`: their raster indices, int64;
+// the four tensors: those pixels' rows, in that order), `combined` left empty: smooth_anomaly_maps of
+// map_2d * map_3d gives score_sample's, several samples' at once where a caller has them. Empty pixels
+// score 0 in score_sample whatever their rows hold (and the keep mask multiplies the others by 1), so this
+// equals it bit for bit without reading or building the S² x C rows of the others.
 AnomalyMaps discrepancy_maps(const at::Tensor& kept, const at::Tensor& rgb_rows,
                              const at::Tensor& rgb_prediction, const at::Tensor& xyz_rows,
                              const at::Tensor& xyz_prediction, int grid);

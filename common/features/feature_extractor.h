@@ -46,8 +46,8 @@ class FeatureExtractor {
   std::vector<BackboneOutputs> extract_batch(const std::vector<at::Tensor>& rgbs,
                                              const std::vector<at::Tensor>& clouds);
   AlignedFeatures align(const BackboneOutputs& outputs) const;
-  // The 3D half of extract() (valid pixels, points, Point-MAE features; rgb_map left empty), for callers
-  // that run the ViT on several images at once (VitBackbone::forward_batch).
+  // The 3D half of extract() (valid pixels, points, Point-MAE features; rgb_map left empty), for timing
+  // Point-MAE alone (cfm_feature_benchmark).
   BackboneOutputs extract_points(const at::Tensor& cloud);
 
   // Restarts the official-mode DropPath generator (training uses seed 115, inference 42).

@@ -80,9 +80,10 @@ std::vector<at::Tensor> farthest_point_samples_tensors(const std::vector<at::Ten
 }  // namespace
 
 std::vector<at::Tensor> farthest_point_samples(const std::vector<at::Tensor>& clouds, int count) {
+  CFM_ASSERT(!clouds.empty());
   for (const at::Tensor& c : clouds)
     CFM_ASSERT(c.dim() == 2 && c.size(1) == 3 && count >= 1 && count <= c.size(0));
-  if (clouds.empty() || !runs_cpu_loop(clouds[0])) return farthest_point_samples_tensors(clouds, count);
+  if (!runs_cpu_loop(clouds[0])) return farthest_point_samples_tensors(clouds, count);
   std::vector<at::Tensor> chosen;
   for (const at::Tensor& c : clouds) chosen.push_back(farthest_point_sample_loop(c, count));
   return chosen;

@@ -8,6 +8,7 @@
 #include "common/models/attention.h"
 #include "common/models/row_steps.h"
 #include "common/runtime/device_code.h"
+#include "common/runtime/precision.h"
 
 namespace cfm {
 namespace {
@@ -46,7 +47,8 @@ TransformerBlockWeights transformer_block_weights(const StateDict& weights, cons
 
 at::Tensor transformer_block(const at::Tensor& x, const TransformerBlockWeights& w,
                              const TransformerBlockShape& shape, const DropPathMasks& drop) {
-  if (!runs_cpu_loop(x)) return transformer_block_batched(x, w, shape, drop);
+  // The CPU path's in-place products are out of autocast's reach: under bf16 the batched block runs.
+  if (!runs_cpu_loop(x) || lowers_precision(x.device())) return transformer_block_batched(x, w, shape, drop);
   const std::int64_t batch = x.size(0), tokens = x.size(1), width = x.size(2), rows = batch * tokens;
   const std::int64_t heads = shape.heads, head_dim = width / heads;
   const at::Tensor input = x.reshape({rows, width}).contiguous();

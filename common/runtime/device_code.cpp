@@ -1,7 +1,5 @@
 #include "common/runtime/device_code.h"
 
-#include "common/runtime/precision.h"
-
 namespace cfm {
 namespace {
 
@@ -10,7 +8,7 @@ thread_local bool g_device_code_on_cpu = false;
 }  // namespace
 
 bool runs_cpu_loop(const at::Tensor& t) {
-  return t.is_cpu() && t.scalar_type() == at::kFloat && !g_device_code_on_cpu && !lowers_precision(at::kCPU);
+  return t.is_cpu() && t.scalar_type() == at::kFloat && !g_device_code_on_cpu;
 }
 
 DeviceCodeOnCpu::DeviceCodeOnCpu() : previous_(g_device_code_on_cpu) { g_device_code_on_cpu = true; }

@@ -2,7 +2,7 @@
 // device-agnostic tensor code, which runs on any device, and a CPU loop that is faster on the CPU (reading
 // memory through pointers, which a GPU tensor does not allow). The tensor code runs off the CPU, the loop
 // on it; tests force the tensor code on the CPU (DeviceCodeOnCpu) to prove that it computes what the loops
-// compute and copies nothing back to the host (tests/features/device_path_test.cpp).
+// compute and copies nothing back to the host (tests/cfm/device_path_test.cpp).
 //
 //   if (runs_cpu_loop(points)) return farthest_point_sample_loop(points, count);
 //   return farthest_point_sample_tensors(points, count);
@@ -13,8 +13,7 @@
 
 namespace cfm {
 
-// True when `t` is a float32 CPU tensor, no DeviceCodeOnCpu is active on this thread and the CPU computes
-// in float32 (under bf16 the tensor code runs, so that autocast reaches the networks' products).
+// True when `t` is a float32 CPU tensor and no DeviceCodeOnCpu is active on this thread.
 bool runs_cpu_loop(const at::Tensor& t);
 
 // While one lives, runs_cpu_loop is false on this thread: the device code runs on CPU tensors.

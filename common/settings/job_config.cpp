@@ -125,8 +125,7 @@ std::string Fingerprints::category(const std::string& dataset, const std::string
 std::string job_key(const nlohmann::json& config, Fingerprints& fingerprints) {
   nlohmann::json keyed = nlohmann::json::object();
   for (const auto& [key, value] : config.items())
-    if (const Setting* s = find_setting(key);
-        s->in_key && !(!s->key_unless.empty() && value == s->key_unless))
+    if (const Setting* s = find_setting(key); s->in_key && (s->key_unless.empty() || value != s->key_unless))
       keyed[key_name(*s)] = value;
   keyed["method_version"] = kMethodVersion;
   if (runs_backbones(config["method"])) {

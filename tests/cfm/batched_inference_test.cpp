@@ -65,6 +65,31 @@ TEST_F(BatchedInference, ABatchOfFourGivesEachSampleItsOwnFeaturesAndMaps) {
   EXPECT_FALSE(torch::allclose(maps[0].combined, maps[1].combined));  // the samples really differ
 }
 
+// Official mode encodes each cloud of a batch alone, in order: the same DropPath draws and BatchNorm
+// statistics as one sample at a time from the same seed.
+TEST_F(BatchedInference, OfficialModeDrawsPerSampleInOrder) {
+  config_.mode = BackboneMode::Official;
+  config_.point_mae.drop_path_rate = 2;  // branches dropped often (keep 1 - 2 i / 11), so draws show
+  FeatureExtractor extractor(config_);
+  std::vector<at::Tensor> rgbs, clouds;
+  for (std::size_t i = 0; i < 3; ++i) {
+    SampleTensors s = load_sample(test_[i], config_.grid, config_.vit.image_size);
+    rgbs.push_back(s.rgb);
+    clouds.push_back(s.cloud);
+  }
+  extractor.reseed(7);
+  std::vector<BackboneOutputs> batch = extractor.extract_batch(rgbs, clouds);
+  extractor.reseed(7);
+  for (std::size_t i = 0; i < 3; ++i) {
+    BackboneOutputs one = extractor.extract(rgbs[i], clouds[i]);
+    EXPECT_LT(relative_difference(batch[i].points.features, one.points.features), 1e-6) << i;
+  }
+  extractor.reseed(8);  // other draws give other features: the draws matter here
+  EXPECT_GT(
+      relative_difference(extractor.extract(rgbs[0], clouds[0]).points.features, batch[0].points.features),
+      1e-3);
+}
+
 TEST_F(BatchedInference, ATestSplitScoredInBatchesOfFourEqualsOneAtATime) {
   FeatureExtractor extractor(config_);
   CrossmodalMappers mappers = make_mappers(extractor.vit().dim(), extractor.point_mae().output_channels());

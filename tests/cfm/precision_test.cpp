@@ -44,6 +44,20 @@ TEST(Precision, Bf16AutocastsProductsOnTheCpuFullPrecisionAndTheEndOfTheScopeRes
   EXPECT_EQ(torch::linear(x, w).scalar_type(), torch::kFloat32);
 }
 
+// fp32 also turns off the TF32 convolutions LibTorch allows by default, and every scope restores the
+// flags it found (process-wide settings, readable without a GPU).
+TEST(Precision, Fp32TurnsTf32OffAndEveryScopeRestoresTheFlags) {
+  at::globalContext().setAllowTF32CuDNN(true);
+  at::globalContext().setAllowTF32CuBLAS(false);
+  {
+    PrecisionScope fp32(Precision::Fp32, at::kCPU);
+    EXPECT_FALSE(at::globalContext().allowTF32CuDNN());
+    EXPECT_FALSE(at::globalContext().allowTF32CuBLAS());
+  }
+  EXPECT_TRUE(at::globalContext().allowTF32CuDNN());
+  EXPECT_FALSE(at::globalContext().allowTF32CuBLAS());
+}
+
 // Both backbone modes extract under bf16 (official mode's BatchNorm takes float32 inputs only).
 TEST(Precision, BothBackboneModesExtractUnderBf16) {
   test::TempDir dir;

@@ -99,8 +99,9 @@ TEST(Scorer, ScoringTheKeptRowsAloneGivesTheSameMapsBitForBit) {
   at::Tensor empty = torch::rand({grid * grid}) < 0.6;  // scattered empty pixels holding non-zero rows
   AnomalyMaps full = score_sample(rgb, rgb_pred, xyz, xyz_pred, empty, grid);
   at::Tensor kept = (~empty).nonzero().squeeze(1);
-  AnomalyMaps rows = score_kept_pixels(kept, rgb.index_select(0, kept), rgb_pred.index_select(0, kept),
-                                       xyz.index_select(0, kept), xyz_pred.index_select(0, kept), grid);
+  AnomalyMaps rows = discrepancy_maps(kept, rgb.index_select(0, kept), rgb_pred.index_select(0, kept),
+                                      xyz.index_select(0, kept), xyz_pred.index_select(0, kept), grid);
+  rows.combined = smooth_anomaly_maps(rows.map_2d * rows.map_3d);  // as map_samples does
   EXPECT_TRUE(torch::equal(rows.map_2d, full.map_2d));
   EXPECT_TRUE(torch::equal(rows.map_3d, full.map_3d));
   EXPECT_TRUE(torch::equal(rows.combined, full.combined));
